@@ -1,0 +1,22 @@
+//! # fairdraw-engine
+//!
+//! The pure core of fairdraw. It applies a contest's rules to the entries,
+//! commits to the eligible list with an RFC 6962 Merkle tree, verifies public
+//! randomness (drand BLS beacons, commit-reveal, RFC 3797 sources), draws the
+//! winners and signs and verifies the receipts of a proof bundle.
+//!
+//! The engine does no I/O, reads no clock and takes no OS randomness: time,
+//! keys and bytes come in as arguments, so the same code runs natively and in
+//! the browser (wasm32). The byte-level protocol is in `PROTOCOL.md`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod encoding;
+pub mod entry;
+pub mod randomness;
+pub mod rules;
+pub mod time;
+
+/// The protocol version this engine writes (PROTOCOL.md §1).
+pub const PROTOCOL_VERSION: u32 = 1;

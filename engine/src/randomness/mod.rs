@@ -1,0 +1,1 @@
+//! Randomness (PROTOCOL.md §7).

@@ -1,0 +1,1 @@
+//! Rules (PROTOCOL.md §5).
