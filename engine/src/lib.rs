@@ -14,8 +14,11 @@
 
 pub mod encoding;
 pub mod entry;
+pub mod merkle;
 pub mod randomness;
+pub mod receipt;
 pub mod rules;
+pub mod select;
 pub mod time;
 
 /// The protocol version this engine writes (PROTOCOL.md §1).

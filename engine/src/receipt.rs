@@ -1,0 +1,149 @@
+//! Signed receipts: RFC 8785 (JCS) canonical JSON signed with Ed25519
+//! (PROTOCOL.md §9).
+//!
+//! The signed message is `context || 0x00 || JCS(payload)`, where the context
+//! names the receipt type, so a lock receipt's signature can never pass as an
+//! execution receipt's. A receipt's hash is SHA-256 of that same message.
+
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{HexBytes, Hash32, sha256};
+
+/// A receipt payload type and the context string its signatures use.
+pub trait Payload: Serialize {
+    /// Domain-separation context, e.g. `fairdraw/v1/lock`.
+    const CONTEXT: &'static str;
+}
+
+/// An Ed25519 signing key. The engine never makes one: the caller brings
+/// the 32 secret bytes (from the OS, a file or a KMS).
+#[derive(Clone)]
+pub struct Signer(SigningKey);
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signer(key_id {})", self.key_id())
+    }
+}
+
+impl Signer {
+    /// The key whose secret scalar seed is `secret`.
+    pub fn from_secret(secret: [u8; 32]) -> Self {
+        Signer(SigningKey::from_bytes(&secret))
+    }
+
+    /// The 32 secret bytes.
+    pub fn secret(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// The 32-byte public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+
+    /// The key id: SHA-256 of the public key.
+    pub fn key_id(&self) -> Hash32 {
+        key_id(&self.public_key())
+    }
+}
+
+/// A key id: SHA-256 of the 32-byte public key.
+pub fn key_id(public_key: &[u8]) -> Hash32 {
+    sha256(public_key)
+}
+
+/// A payload with its Ed25519 signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signed<T> {
+    /// What was signed.
+    pub payload: T,
+    /// The signer's key id (SHA-256 of `public_key`).
+    pub key_id: Hash32,
+    /// The signer's 32-byte Ed25519 public key.
+    pub public_key: HexBytes,
+    /// The 64-byte Ed25519 signature over `context || 0x00 || JCS(payload)`.
+    pub signature: HexBytes,
+}
+
+/// Why a receipt is not validly signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    /// The payload cannot be written as canonical JSON.
+    #[error("receipt payload is not canonical JSON: {0}")]
+    Canonical(String),
+    /// The public key is malformed.
+    #[error("public key is not a valid Ed25519 key ({0} bytes)")]
+    BadPublicKey(usize),
+    /// The key id does not match the public key.
+    #[error("key id {key_id} is not the hash of the public key ({expected})")]
+    KeyIdMismatch {
+        /// The key id written.
+        key_id: Hash32,
+        /// SHA-256 of the public key.
+        expected: Hash32,
+    },
+    /// The signature has the wrong length.
+    #[error("signature is {0} bytes, Ed25519 signatures are 64")]
+    BadSignatureLength(usize),
+    /// The signature does not verify.
+    #[error("Ed25519 signature does not verify for key {0}")]
+    BadSignature(Hash32),
+}
+
+/// The exact bytes a signature covers.
+pub fn signed_message<T: Payload>(payload: &T) -> Result<Vec<u8>, ReceiptError> {
+    let jcs = serde_jcs::to_vec(payload).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
+    let mut msg = Vec::with_capacity(T::CONTEXT.len() + 1 + jcs.len());
+    msg.extend_from_slice(T::CONTEXT.as_bytes());
+    msg.push(0);
+    msg.extend_from_slice(&jcs);
+    Ok(msg)
+}
+
+impl<T: Payload> Signed<T> {
+    /// Signs a payload.
+    pub fn sign(payload: T, signer: &Signer) -> Result<Self, ReceiptError> {
+        let msg = signed_message(&payload)?;
+        let signature = signer.0.sign(&msg);
+        Ok(Signed {
+            payload,
+            key_id: signer.key_id(),
+            public_key: HexBytes(signer.public_key().to_vec()),
+            signature: HexBytes(signature.to_bytes().to_vec()),
+        })
+    }
+
+    /// Checks the key id and the signature, with `verify_strict` (which
+    /// refuses small-order keys and non-canonical signatures, so a receipt
+    /// has exactly one valid signature per key).
+    pub fn verify(&self) -> Result<(), ReceiptError> {
+        let pk: [u8; 32] = self
+            .public_key
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| ReceiptError::BadPublicKey(self.public_key.0.len()))?;
+        let expected = key_id(&pk);
+        if expected != self.key_id {
+            return Err(ReceiptError::KeyIdMismatch { key_id: self.key_id, expected });
+        }
+        let vk = VerifyingKey::from_bytes(&pk).map_err(|_| ReceiptError::BadPublicKey(32))?;
+        let sig: [u8; 64] = self
+            .signature
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| ReceiptError::BadSignatureLength(self.signature.0.len()))?;
+        let msg = signed_message(&self.payload)?;
+        vk.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig))
+            .map_err(|_| ReceiptError::BadSignature(self.key_id))
+    }
+
+    /// The receipt hash: SHA-256 of the signed message.
+    pub fn hash(&self) -> Result<Hash32, ReceiptError> {
+        Ok(sha256(&signed_message(&self.payload)?))
+    }
+}
