@@ -139,3 +139,8 @@ impl Entry<'_> {
         }
     }
 }
+
+/// Deserialises an entry that owns its strings (for `#[serde(deserialize_with)]`).
+pub fn deserialize_owned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OwnedEntry, D::Error> {
+    Entry::deserialize(d).map(Entry::into_owned)
+}

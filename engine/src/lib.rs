@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bundle;
+pub mod draw;
 pub mod encoding;
 pub mod entry;
 pub mod merkle;
@@ -20,6 +22,7 @@ pub mod receipt;
 pub mod rules;
 pub mod select;
 pub mod time;
+pub mod verify;
 
 /// The protocol version this engine writes (PROTOCOL.md §1).
 pub const PROTOCOL_VERSION: u32 = 1;

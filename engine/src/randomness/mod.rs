@@ -1,1 +1,413 @@
 //! Randomness (PROTOCOL.md §7).
+//!
+//! A draw names its source of randomness in the lock receipt, before that
+//! randomness exists ([`Declared`]), and records it in the execution receipt
+//! once it does ([`Realised`]). [`Declared::verify`] checks the one against the
+//! other and hands the selection step the verified [`Material`].
+//!
+//! Three sources are supported:
+//! - a future [drand](drand) beacon round, verified with its BLS signature
+//!   against a public key built into this crate;
+//! - [commit-reveal](commit_reveal): the organiser commits to a 32-byte secret
+//!   at lock time and reveals it afterwards;
+//! - [RFC 3797](rfc3797) public sources (lottery draws, stock indices) named in
+//!   advance and canonicalised into a key string.
+//!
+//! ```
+//! use fairdraw_engine::randomness::{commit_reveal, Material, Realised};
+//! use fairdraw_engine::encoding::HexBytes;
+//! use fairdraw_engine::time::Timestamp;
+//!
+//! let secret = [7u8; 32];
+//! let declared = commit_reveal::declare(&secret)?;            // goes into the lock receipt
+//! let realised = Realised::CommitReveal { secret: HexBytes(secret.to_vec()) };
+//! let material = declared.verify(&realised, Timestamp::from_unix(0))?;
+//! assert_eq!(material, Material::Seed(secret.to_vec()));
+//! # Ok::<(), fairdraw_engine::randomness::RandomnessError>(())
+//! ```
+
+pub mod commit_reveal;
+pub mod drand;
+pub mod rfc3797;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{Hash32, HexBytes};
+use crate::time::Timestamp;
+
+/// Randomness declared in the lock receipt, before it exists.
+///
+/// JSON: an object tagged by `"kind"` (`drand`, `commit_reveal`, `rfc3797`);
+/// unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Declared {
+    /// A future round of a drand chain built into this crate.
+    Drand {
+        /// Chain name: `quicknet` or `default`.
+        chain: String,
+        /// The chain's hash, which must equal the built-in chain's hash.
+        chain_hash: Hash32,
+        /// The round whose beacon will seed the draw; its time is after the lock.
+        round: u64,
+    },
+    /// A commitment to a 32-byte secret revealed after the lock.
+    CommitReveal {
+        /// `commit_reveal::commitment(secret)`.
+        commitment: Hash32,
+    },
+    /// Public sources named in advance, per RFC 3797.
+    Rfc3797 {
+        /// Human description of the sources, e.g. which lottery on which date.
+        sources: String,
+    },
+}
+
+/// Randomness as realised, in the execution receipt. Same tagging as [`Declared`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Realised {
+    /// A drand beacon.
+    Drand {
+        /// Chain name: `quicknet` or `default`.
+        chain: String,
+        /// The beacon's round.
+        round: u64,
+        /// The BLS signature (48 bytes on quicknet, 96 on default).
+        signature: HexBytes,
+        /// The previous round's signature; present only on chained schemes.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        previous_signature: Option<HexBytes>,
+        /// `sha256(signature)`.
+        randomness: Hash32,
+    },
+    /// The revealed secret.
+    CommitReveal {
+        /// The 32-byte secret.
+        secret: HexBytes,
+    },
+    /// The values the public sources produced, one string per source, in the
+    /// order the sources were named.
+    Rfc3797 {
+        /// E.g. `["9319", "2 5 12 8 10", "9 18 26 34 41 45"]`.
+        values: Vec<String>,
+    },
+}
+
+/// What the selection step consumes once randomness has been verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Material {
+    /// Bytes fed into the seed derivation: the drand randomness (32 bytes)
+    /// or the revealed secret (32 bytes).
+    Seed(Vec<u8>),
+    /// The canonical RFC 3797 key string.
+    Rfc3797Key(String),
+}
+
+/// Why randomness was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RandomnessError {
+    /// The realised randomness is of another kind than the declared one.
+    #[error(
+        "the lock receipt declared {declared} randomness but the execution receipt holds {realised} randomness"
+    )]
+    KindMismatch {
+        /// Kind declared.
+        declared: &'static str,
+        /// Kind realised.
+        realised: &'static str,
+    },
+    /// A chain name this crate does not know.
+    #[error("unknown drand chain {0:?} (known chains: quicknet, default)")]
+    UnknownChain(String),
+    /// The beacon is from another chain than the declared one.
+    #[error(
+        "the lock receipt declared drand chain {declared:?} but the beacon is from chain {realised:?}"
+    )]
+    ChainMismatch {
+        /// Chain declared.
+        declared: String,
+        /// Chain of the beacon.
+        realised: String,
+    },
+    /// The declared chain hash is not the built-in chain's hash.
+    #[error(
+        "the declared chain hash {declared} is not the hash of drand chain {chain:?} ({expected})"
+    )]
+    ChainHashMismatch {
+        /// Chain name.
+        chain: String,
+        /// Hash declared.
+        declared: Hash32,
+        /// The built-in chain's hash.
+        expected: Hash32,
+    },
+    /// Round 0 has no beacon.
+    #[error("drand round 0 does not exist; rounds start at 1")]
+    RoundZero,
+    /// The beacon is for another round than the declared one.
+    #[error(
+        "the lock receipt declared drand round {declared} but the beacon is for round {realised}"
+    )]
+    RoundMismatch {
+        /// Round declared.
+        declared: u64,
+        /// Round of the beacon.
+        realised: u64,
+    },
+    /// The declared round was already out (or due) when the draw was locked.
+    #[error(
+        "drand round {round} is due at {round_time}, which is not after the lock at {locked_at}; its randomness could have been known before the lock"
+    )]
+    RoundNotAfterLock {
+        /// Round declared.
+        round: u64,
+        /// When the round is due.
+        round_time: Timestamp,
+        /// When the draw was locked.
+        locked_at: Timestamp,
+    },
+    /// The signature has the wrong length for the chain.
+    #[error("beacon signature is {found} bytes but {chain} signatures are {expected} bytes{hint}")]
+    SignatureLength {
+        /// Chain name.
+        chain: &'static str,
+        /// Bytes given.
+        found: usize,
+        /// Bytes the chain's scheme uses.
+        expected: usize,
+        /// A guess at what went wrong, e.g. ` (is this a beacon from the default chain?)`.
+        hint: &'static str,
+    },
+    /// A chained beacon without the previous round's signature.
+    #[error(
+        "drand chain {chain} is chained: round {round} needs the previous round's signature (previous_signature) to be verified"
+    )]
+    PreviousSignatureMissing {
+        /// Chain name.
+        chain: &'static str,
+        /// Round.
+        round: u64,
+    },
+    /// An unchained beacon with a previous signature.
+    #[error(
+        "drand chain {chain} is unchained: its beacons have no previous_signature (is this a beacon from the default chain?)"
+    )]
+    PreviousSignatureUnexpected {
+        /// Chain name.
+        chain: &'static str,
+    },
+    /// The previous signature has the wrong length.
+    #[error("previous_signature of round {round} is {found} bytes but should be {expected} bytes")]
+    PreviousSignatureLength {
+        /// Round.
+        round: u64,
+        /// Bytes given.
+        found: usize,
+        /// Bytes expected (96, or 32 for round 1 whose "previous signature" is the genesis seed).
+        expected: usize,
+    },
+    /// The BLS signature does not verify against the chain's public key.
+    #[error(
+        "the BLS signature of drand {chain} round {round} is invalid: the beacon was not produced by the League of Entropy for this round{detail}"
+    )]
+    BadSignature {
+        /// Chain name.
+        chain: &'static str,
+        /// Round.
+        round: u64,
+        /// Extra detail, e.g. `: signature is not a valid curve point`.
+        detail: String,
+    },
+    /// The stated randomness is not `sha256(signature)`.
+    #[error("beacon randomness {found} is not the SHA-256 of its signature ({expected})")]
+    RandomnessMismatch {
+        /// `sha256(signature)`.
+        expected: Hash32,
+        /// Randomness given.
+        found: Hash32,
+    },
+    /// A drand relay response that cannot be read.
+    #[error("not a drand beacon response: {0}")]
+    RelayJson(String),
+    /// A commit-reveal secret of the wrong length.
+    #[error("the commit-reveal secret is {0} bytes; it must be exactly 32 bytes")]
+    SecretLength(usize),
+    /// The revealed secret does not match the commitment.
+    #[error(
+        "the revealed secret does not match the commitment in the lock receipt (commitment {declared}, the secret commits to {computed})"
+    )]
+    CommitmentMismatch {
+        /// Commitment in the lock receipt.
+        declared: Hash32,
+        /// Commitment of the revealed secret.
+        computed: Hash32,
+    },
+    /// No RFC 3797 source values at all.
+    #[error("no RFC 3797 source values were given")]
+    NoSources,
+    /// An RFC 3797 source value that cannot be canonicalised.
+    #[error("RFC 3797 source #{source_number} ({value:?}): {problem}")]
+    BadSource {
+        /// 1-based position of the source.
+        source_number: usize,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// More than 65536 RFC 3797 values were drawn from one key.
+    #[error("RFC 3797 allows at most 65536 values from one key (the index is two bytes)")]
+    IndexExhausted,
+    /// An RFC 3797 selection that cannot be made.
+    #[error("cannot select {count} of {pool}: {problem}")]
+    BadSelection {
+        /// Pool size.
+        pool: u64,
+        /// Number to select.
+        count: u64,
+        /// Why not.
+        problem: &'static str,
+    },
+}
+
+impl Declared {
+    /// The kind name as written in JSON.
+    fn kind(&self) -> &'static str {
+        match self {
+            Declared::Drand { .. } => "drand",
+            Declared::CommitReveal { .. } => "commit_reveal",
+            Declared::Rfc3797 { .. } => "rfc3797",
+        }
+    }
+
+    /// Verifies realised randomness against this declaration and the lock time.
+    ///
+    /// Returns the [`Material`] the selection step consumes. Fails when:
+    /// - the kinds differ;
+    /// - drand: the chain is unknown or differs, the declared chain hash is not
+    ///   the built-in chain's hash, the rounds differ, the round is not due
+    ///   strictly after `locked_at`, the BLS signature does not verify against
+    ///   the built-in public key (never one from the bundle), or `randomness`
+    ///   is not `sha256(signature)`;
+    /// - commit-reveal: the secret is not 32 bytes or does not match the
+    ///   commitment;
+    /// - RFC 3797: the values do not canonicalise ([`rfc3797::key_string`]).
+    ///   Whether they are the values the named sources really produced is for
+    ///   a human to check against `sources`.
+    pub fn verify(
+        &self,
+        realised: &Realised,
+        locked_at: Timestamp,
+    ) -> Result<Material, RandomnessError> {
+        match (self, realised) {
+            (
+                Declared::Drand {
+                    chain,
+                    chain_hash,
+                    round,
+                },
+                Realised::Drand {
+                    chain: realised_chain,
+                    round: realised_round,
+                    signature,
+                    previous_signature,
+                    randomness,
+                },
+            ) => {
+                let built_in = drand::chain(chain)
+                    .ok_or_else(|| RandomnessError::UnknownChain(chain.clone()))?;
+                if realised_chain != chain {
+                    return Err(RandomnessError::ChainMismatch {
+                        declared: chain.clone(),
+                        realised: realised_chain.clone(),
+                    });
+                }
+                if *chain_hash != built_in.chain_hash {
+                    return Err(RandomnessError::ChainHashMismatch {
+                        chain: chain.clone(),
+                        declared: *chain_hash,
+                        expected: built_in.chain_hash,
+                    });
+                }
+                if *round == 0 {
+                    return Err(RandomnessError::RoundZero);
+                }
+                if realised_round != round {
+                    return Err(RandomnessError::RoundMismatch {
+                        declared: *round,
+                        realised: *realised_round,
+                    });
+                }
+                let round_time = built_in.round_time(*round);
+                if round_time <= locked_at {
+                    return Err(RandomnessError::RoundNotAfterLock {
+                        round: *round,
+                        round_time,
+                        locked_at,
+                    });
+                }
+                let expected = built_in.verify_beacon(
+                    *round,
+                    &signature.0,
+                    previous_signature.as_ref().map(|p| p.0.as_slice()),
+                )?;
+                if expected != *randomness {
+                    return Err(RandomnessError::RandomnessMismatch {
+                        expected,
+                        found: *randomness,
+                    });
+                }
+                Ok(Material::Seed(expected.0.to_vec()))
+            }
+            (Declared::CommitReveal { commitment }, Realised::CommitReveal { secret }) => {
+                if secret.0.len() != commit_reveal::SECRET_LEN {
+                    return Err(RandomnessError::SecretLength(secret.0.len()));
+                }
+                let computed = commit_reveal::commitment(&secret.0);
+                if computed != *commitment {
+                    return Err(RandomnessError::CommitmentMismatch {
+                        declared: *commitment,
+                        computed,
+                    });
+                }
+                Ok(Material::Seed(secret.0.clone()))
+            }
+            (Declared::Rfc3797 { .. }, Realised::Rfc3797 { values }) => {
+                rfc3797::key_string(values).map(Material::Rfc3797Key)
+            }
+            _ => Err(RandomnessError::KindMismatch {
+                declared: self.kind(),
+                realised: realised.kind(),
+            }),
+        }
+    }
+
+    /// Short human description for CLI output, e.g.
+    /// `drand quicknet round 123 (at 2023-08-23T15:15:33Z)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Declared::Drand { chain, round, .. } => match drand::chain(chain) {
+                Some(c) if *round > 0 => {
+                    format!("drand {chain} round {round} (at {})", c.round_time(*round))
+                }
+                _ => format!("drand {chain} round {round}"),
+            },
+            Declared::CommitReveal { commitment } => {
+                format!("commit-reveal (commitment {commitment})")
+            }
+            Declared::Rfc3797 { sources } => format!("RFC 3797 public sources: {sources}"),
+        }
+    }
+}
+
+impl Realised {
+    /// The kind name as written in JSON.
+    fn kind(&self) -> &'static str {
+        match self {
+            Realised::Drand { .. } => "drand",
+            Realised::CommitReveal { .. } => "commit_reveal",
+            Realised::Rfc3797 { .. } => "rfc3797",
+        }
+    }
+}

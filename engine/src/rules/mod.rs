@@ -1,1 +1,351 @@
-//! Rules (PROTOCOL.md §5).
+//! Contest rules and their evaluation (PROTOCOL.md §5).
+//!
+//! A brand writes its rules as JSON ([`Rules`]). [`Evaluator`] streams the
+//! entries through them: first every entry of the collections named in
+//! `require_in`, then the primary collection one entry at a time. Each entry
+//! either passes or gets one [`Exclusion`] naming the first rule it fails;
+//! [`Evaluator::finish`] groups the passing entries per account and returns
+//! the eligible list in canonical order with each account's tickets.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use fairdraw_engine::entry::Entry;
+//! use fairdraw_engine::rules::{Rules, evaluate};
+//!
+//! let rules = Rules::from_json(br##"{"winners": 1, "keywords": {"any": ["#giveaway"]}}"##)?;
+//! let entries: Vec<Entry> = serde_json::from_str(r##"[
+//!   {"platform": "youtube", "user_id": "u1", "handle": "@ann", "text": "#GIVEAWAY", "created_at": "2026-12-01T10:00:00Z"},
+//!   {"platform": "youtube", "user_id": "u2", "handle": "@bob", "text": "nice", "created_at": "2026-12-01T11:00:00Z"}
+//! ]"##)?;
+//! let collections = BTreeMap::from([("comments".to_owned(), entries)]);
+//!
+//! let (evaluation, exclusions) = evaluate(&rules, &collections)?;
+//! assert_eq!(evaluation.eligible.len(), 1);
+//! assert_eq!(evaluation.eligible[0].handle, "@ann");
+//! assert_eq!(exclusions[0].0, 1);
+//! assert_eq!(exclusions[0].1.rule(), "keywords");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod evaluate;
+mod mentions;
+mod normalize;
+
+use std::collections::BTreeSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use evaluate::{
+    Eligible, Evaluation, Evaluator, Exclusion, KeywordRequirement, WindowEdge, evaluate,
+};
+pub use mentions::{Mentions, count_mentions, mentions};
+pub use normalize::{
+    LOWERCASE_UNICODE_VERSION, NFKC_UNICODE_VERSION, normalize, normalize_handle,
+};
+
+use crate::entry::{DEFAULT_COLLECTION, EntryError};
+use crate::time::parse_instant;
+
+/// The largest ticket total a draw may have: 2^53 − 1, the largest integer
+/// every JSON implementation represents exactly.
+pub const MAX_TICKETS: u64 = (1 << 53) - 1;
+
+/// The pattern a collection name must match.
+pub const COLLECTION_NAME_PATTERN: &str = "^[a-z0-9_-]+$";
+
+/// The rules of one contest, as the brand wrote them.
+///
+/// Every field but `winners` is optional. Absent fields stay absent when the
+/// rules are serialised, so the rules in a signed receipt read like the rules
+/// the brand wrote; empty lists are dropped. [`Rules::from_json`] parses and
+/// validates; a `Rules` from anywhere else (a receipt) should be checked
+/// with [`Rules::validate`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "fairdraw contest rules")]
+pub struct Rules {
+    /// Number of winners to draw; at least 1.
+    #[schemars(range(min = 1))]
+    pub winners: u32,
+    /// Number of ordered alternates drawn after the winners. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternates: Option<u32>,
+    /// The collection whose entries are the entries of the contest
+    /// (`[a-z0-9_-]+`). Default `comments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(COLLECTION_NAME_PATTERN))]
+    pub collection: Option<String>,
+    /// How many entries of one account count, in collection order; later
+    /// qualifying entries are excluded. At least 1; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub entries_per_user: Option<u32>,
+    /// Minimum number of distinct accounts an entry's text must mention with
+    /// `@`, not counting the entrant and the organizer. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_mentions: Option<u32>,
+    /// Keywords the entry's text must contain (case- and
+    /// width-insensitive substring match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<Keywords>,
+    /// Accounts that may not enter: a handle (with or without `@`, compared
+    /// normalised) or an exact platform user id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1)))]
+    pub exclude_users: Vec<String>,
+    /// The organizer's handle: it may not enter, and mentioning it does not
+    /// count toward `min_mentions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub organizer: Option<String>,
+    /// When entries must be posted: `from` ≤ created_at < `until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// Minimum follower count of the entrant's account. An entry without a
+    /// follower count is excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_followers: Option<u64>,
+    /// Minimum age in days (of 86 400 s) of the entrant's account when the
+    /// entry was posted. An entry without an account creation time is
+    /// excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_account_age_days: Option<u32>,
+    /// Other collections (e.g. `likes`) the entrant's account must appear
+    /// in, each at least once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(COLLECTION_NAME_PATTERN)))]
+    pub require_in: Vec<String>,
+    /// Extra tickets for mentioning more accounts than `min_mentions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bonus: Option<Bonus>,
+}
+
+/// Keyword requirements. An empty list requires nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Keywords {
+    /// The text must contain at least one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1)))]
+    pub any: Vec<String>,
+    /// The text must contain every one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1)))]
+    pub all: Vec<String>,
+}
+
+/// The entry window, RFC 3339 instants; at least one bound is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Entries posted before this instant are excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub from: Option<String>,
+    /// Entries posted at or after this instant are excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub until: Option<String>,
+}
+
+/// Bonus tickets: `per_extra_mention` for each distinct mention beyond
+/// `min_mentions`, summed over an account's counted entries and capped at
+/// `max` per account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bonus {
+    /// Tickets per extra mention; 1 to 2^53 − 1.
+    #[schemars(range(min = 1, max = MAX_TICKETS))]
+    pub per_extra_mention: u64,
+    /// Most bonus tickets one account can get; 1 to 2^53 − 1.
+    #[schemars(range(min = 1, max = MAX_TICKETS))]
+    pub max: u64,
+}
+
+/// Why rules could not be parsed or applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The rules are not JSON of the rules' shape (syntax, unknown or
+    /// missing field, wrong type).
+    #[error("rules: {0}")]
+    Parse(String),
+    /// A field has a value the rules cannot use.
+    #[error("rules: `{field}` {problem}")]
+    Invalid {
+        /// The field, e.g. `keywords.any[1]`.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A collection the rules read is not among the entries.
+    #[error("collection `{0}` is required by the rules but is not among the entries")]
+    MissingCollection(String),
+    /// An entry of a required collection was added after primary entries
+    /// were pushed, so earlier entries were checked without it.
+    #[error(
+        "an entry of required collection `{0}` came after primary entries; \
+         required collections must be fed first"
+    )]
+    MembershipAfterPush(String),
+    /// A primary-collection entry is malformed.
+    #[error("entry {index} of the primary collection: {source}")]
+    BadEntry {
+        /// The entry's 0-based index in the primary collection.
+        index: u64,
+        /// What is wrong with it.
+        source: EntryError,
+    },
+    /// The tickets add up to more than [`MAX_TICKETS`].
+    #[error("the tickets add up to more than 2^53 - 1")]
+    TooManyTickets,
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> RuleError {
+    RuleError::Invalid { field: field.into(), problem: problem.into() }
+}
+
+/// serde_json puts the position last ("unknown field `x`, expected one of …
+/// at line 1 column 12"); say where before listing what was expected.
+fn parse_error(e: &serde_json::Error) -> RuleError {
+    let message = e.to_string();
+    if e.line() == 0 {
+        return RuleError::Parse(message);
+    }
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let core = message.strip_suffix(&position).unwrap_or(&message);
+    RuleError::Parse(match core.rsplit_once(", expected") {
+        Some((what, expected)) => format!("{what}{position}, expected{expected}"),
+        None => format!("{core}{position}"),
+    })
+}
+
+fn check_collection_name(field: String, name: &str) -> Result<(), RuleError> {
+    let valid = !name.is_empty()
+        && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("{name:?} is not a collection name ([a-z0-9_-]+)")))
+    }
+}
+
+fn check_handle(field: String, value: &str) -> Result<(), RuleError> {
+    if normalize_handle(value).is_empty() {
+        return Err(invalid(field, "must name an account, not be empty or a lone `@`"));
+    }
+    Ok(())
+}
+
+impl Rules {
+    /// Parses rules from JSON and [validates](Rules::validate) them.
+    ///
+    /// Fails with [`RuleError::Parse`] on malformed JSON, unknown fields and
+    /// wrong types, and with [`RuleError::Invalid`] naming the field when a
+    /// value is unusable.
+    pub fn from_json(bytes: &[u8]) -> Result<Rules, RuleError> {
+        let rules: Rules = serde_json::from_slice(bytes).map_err(|e| parse_error(&e))?;
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// Checks what the types cannot: `winners` and `entries_per_user` are at
+    /// least 1, the bonus values 1 to 2^53 − 1; collection names match `[a-z0-9_-]+`,
+    /// `require_in` names each collection once and not the primary one;
+    /// keywords, handles and user ids are not empty; the window has a bound,
+    /// its bounds are RFC 3339 and `from` < `until`.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        if self.winners == 0 {
+            return Err(invalid("winners", "must be at least 1"));
+        }
+        if self.entries_per_user == Some(0) {
+            return Err(invalid("entries_per_user", "must be at least 1"));
+        }
+        if let Some(c) = &self.collection {
+            check_collection_name("collection".into(), c)?;
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in self.require_in.iter().enumerate() {
+            let field = format!("require_in[{i}]");
+            check_collection_name(field.clone(), c)?;
+            if c == self.primary_collection() {
+                return Err(invalid(field, format!("names the primary collection {c:?}")));
+            }
+            if !seen.insert(c) {
+                return Err(invalid(field, format!("names {c:?} twice")));
+            }
+        }
+        if let Some(k) = &self.keywords {
+            for (list, words) in [("any", &k.any), ("all", &k.all)] {
+                if let Some(i) = words.iter().position(String::is_empty) {
+                    return Err(invalid(format!("keywords.{list}[{i}]"), "must not be empty"));
+                }
+            }
+        }
+        for (i, u) in self.exclude_users.iter().enumerate() {
+            check_handle(format!("exclude_users[{i}]"), u)?;
+        }
+        if let Some(o) = &self.organizer {
+            check_handle("organizer".into(), o)?;
+        }
+        if let Some(w) = &self.window {
+            w.bounds()?;
+        }
+        if let Some(b) = &self.bonus {
+            for (field, value) in [("bonus.per_extra_mention", b.per_extra_mention), ("bonus.max", b.max)] {
+                if !(1..=MAX_TICKETS).contains(&value) {
+                    return Err(invalid(field, "must be between 1 and 2^53 - 1"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The primary collection: `collection`, or `comments`.
+    pub fn primary_collection(&self) -> &str {
+        self.collection.as_deref().unwrap_or(DEFAULT_COLLECTION)
+    }
+
+    /// How many entries per account count: `entries_per_user`, or 1.
+    pub fn entries_per_user(&self) -> u32 {
+        self.entries_per_user.unwrap_or(1)
+    }
+
+    /// Number of alternates: `alternates`, or 0.
+    pub fn alternates(&self) -> u32 {
+        self.alternates.unwrap_or(0)
+    }
+
+    /// The JSON Schema (draft 2020-12) of the rules; `engine/rules.schema.json`
+    /// is this value, pretty-printed.
+    pub fn json_schema() -> serde_json::Value {
+        schemars::schema_for!(Rules).to_value()
+    }
+}
+
+/// An instant as `(unix_seconds, nanoseconds)`; tuples order like instants.
+pub(crate) type Instant = (i64, u32);
+
+impl Window {
+    /// The parsed bounds, after checking that one is set, both are RFC 3339
+    /// and `from` < `until`.
+    pub(crate) fn bounds(&self) -> Result<(Option<Instant>, Option<Instant>), RuleError> {
+        let parse = |field: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|s| {
+                    parse_instant(s).map_err(|_| {
+                        invalid(format!("window.{field}"), format!("{s:?} is not an RFC 3339 date-time"))
+                    })
+                })
+                .transpose()
+        };
+        let from = parse("from", &self.from)?;
+        let until = parse("until", &self.until)?;
+        match (from, until) {
+            (None, None) => Err(invalid("window", "must set `from`, `until` or both")),
+            (Some(f), Some(u)) if f >= u => Err(invalid("window", "`from` must be before `until`")),
+            bounds => Ok(bounds),
+        }
+    }
+}

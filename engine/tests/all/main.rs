@@ -1,1 +1,3 @@
 //! Engine integration tests.
+mod merkle;
+mod randomness;

@@ -1,0 +1,589 @@
+//! Locking, executing and re-computing a draw (PROTOCOL.md §5–§9).
+//!
+//! [`tally`] is the one pipeline every party runs: rules → eligible list →
+//! Merkle root → ticket tree. [`lock`] runs it and signs the lock receipt,
+//! [`execute`] re-runs it on the lock file, verifies the randomness, draws and
+//! signs the execution receipt, and [`crate::verify`] re-runs it to check both.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::value::RawValue;
+
+use crate::PROTOCOL_VERSION;
+use crate::bundle::{
+    BUNDLE_FORMAT, BuiltBundle, CollectionCommitment, ExecutionPayload, LockPayload, ParsedBundle,
+    Pick, Selection, collection_json,
+};
+use crate::encoding::{FieldHasher, Hash32};
+use crate::entry::{Entry, EntryError, OwnedEntry};
+use crate::merkle::{RootBuilder, leaf_hash};
+use crate::randomness::{Declared, Material, RandomnessError, Realised, drand, rfc3797};
+use crate::receipt::{ReceiptError, Signed, Signer};
+use crate::rules::{Eligible, Evaluation, Evaluator, Exclusion, RuleError, Rules};
+use crate::select::{ChaChaPicker, Picker, SelectError, TicketTree, derive_seed};
+use crate::time::Timestamp;
+
+/// Why a draw could not be locked, executed or re-computed.
+#[derive(Debug, thiserror::Error)]
+pub enum DrawError {
+    /// The bundle or lock file is not valid JSON of the right shape.
+    #[error("bundle is malformed: {0}")]
+    Malformed(String),
+    /// A bundle format this engine does not read.
+    #[error("bundle format {0} is not supported (this engine reads format {BUNDLE_FORMAT})")]
+    UnsupportedFormat(u32),
+    /// A protocol version this engine does not implement.
+    #[error("protocol version {0} is not supported (this engine implements version {PROTOCOL_VERSION})")]
+    UnsupportedProtocol(u32),
+    /// An entry is malformed.
+    #[error("collection `{collection}`, entry {index}: {source}")]
+    Entry {
+        /// Collection name.
+        collection: String,
+        /// 0-based position in the collection.
+        index: u64,
+        /// What is wrong.
+        source: EntryError,
+    },
+    /// An entry could not be parsed.
+    #[error("collection `{collection}`: {message}")]
+    EntryJson {
+        /// Collection name.
+        collection: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The rules are invalid or could not be applied.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    /// A collection the rules need is missing.
+    #[error("the rules need collection `{0}`, but no entries were given for it")]
+    MissingCollection(String),
+    /// No entrant is eligible, or fewer than winners + alternates.
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    /// The randomness does not verify.
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
+    /// A receipt could not be signed or verified.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
+    /// An argument is out of range (draw id, title, times).
+    #[error("{0}")]
+    Invalid(String),
+    /// The lock file does not match its own entries.
+    #[error("the lock receipt does not match the entries it carries: {0}")]
+    Inconsistent(String),
+}
+
+/// The result of applying the rules to the collections and committing.
+#[derive(Debug)]
+pub struct Tally<'a> {
+    /// Each collection's entry count and hash.
+    pub collections: BTreeMap<String, CollectionCommitment>,
+    /// The eligible list (canonical order) and ticket totals.
+    pub evaluation: Evaluation<'a>,
+    /// The Merkle root over the eligible leaves.
+    pub merkle_root: Hash32,
+    /// The tickets as a Fenwick tree, ready to draw from.
+    pub tickets: TicketTree,
+    /// How many primary entries each rule excluded, by rule name.
+    pub exclusions: BTreeMap<&'static str, u64>,
+    /// The entries picked out by the `watch` predicate, with their fate.
+    pub watched: Vec<Watched>,
+}
+
+/// A primary-collection entry the caller asked to follow through the rules.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    /// 0-based position in the primary collection.
+    pub index: u64,
+    /// The entry.
+    pub entry: OwnedEntry,
+    /// Why the rules excluded it, or `None` if it counted.
+    pub exclusion: Option<Exclusion>,
+}
+
+/// Somewhere entries come from: entries in memory, or a parsed bundle's raw
+/// JSON collections (streamed, never materialised as a whole).
+pub trait EntrySource<'a> {
+    /// The collection names, sorted.
+    fn names(&self) -> Vec<String>;
+    /// Calls `f` on every entry of a collection, in order.
+    fn for_each(
+        &self,
+        name: &str,
+        f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
+    ) -> Result<(), DrawError>;
+}
+
+impl<'a> EntrySource<'a> for BTreeMap<String, Vec<Entry<'a>>> {
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+
+    fn for_each(
+        &self,
+        name: &str,
+        f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
+    ) -> Result<(), DrawError> {
+        self.get(name).into_iter().flatten().try_for_each(|e| f(e.clone()))
+    }
+}
+
+impl<'a> EntrySource<'a> for BTreeMap<String, &'a RawValue> {
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+
+    fn for_each(
+        &self,
+        name: &str,
+        f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
+    ) -> Result<(), DrawError> {
+        let Some(raw) = self.get(name) else { return Ok(()) };
+        stream_entries(name, raw.get(), f)
+    }
+}
+
+/// Parses a JSON array of entries one element at a time.
+fn stream_entries<'a>(
+    collection: &str,
+    json: &'a str,
+    f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
+) -> Result<(), DrawError> {
+    use serde::de::{Deserializer as _, SeqAccess, Visitor};
+
+    struct Each<'f, 'a> {
+        f: &'f mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
+        failed: &'f mut Option<DrawError>,
+    }
+    impl<'de> Visitor<'de> for Each<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, fmt: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            fmt.write_str("an array of entries")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(entry) = seq.next_element::<Entry<'de>>()? {
+                if let Err(e) = (self.f)(entry) {
+                    *self.failed = Some(e);
+                    return Err(serde::de::Error::custom("stopped"));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut failed = None;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let result = (&mut de).deserialize_seq(Each { f, failed: &mut failed });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    result.and_then(|()| de.end()).map_err(|e| DrawError::EntryJson {
+        collection: collection.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The leaf hash of an eligible entrant (PROTOCOL.md §6.1):
+/// `SHA-256(0x00 || lp("fairdraw/v1/leaf") || lp(platform) || lp(user_id) || lp(handle) || u64(tickets))`.
+pub fn eligible_leaf_hash(e: &Eligible<'_>) -> Hash32 {
+    let mut data = Vec::with_capacity(64 + e.user_id.len() + e.handle.len());
+    for field in ["fairdraw/v1/leaf", &e.platform, &e.user_id, &e.handle] {
+        data.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        data.extend_from_slice(field.as_bytes());
+    }
+    data.extend_from_slice(&e.tickets.to_be_bytes());
+    leaf_hash(&data)
+}
+
+/// Applies the rules to every collection and commits to the result.
+///
+/// `watch` picks primary entries whose fate is reported in
+/// [`Tally::watched`] (for `fairdraw prove`). Fails on a malformed entry, a
+/// missing required collection or invalid rules.
+pub fn tally<'a>(
+    rules: &Rules,
+    source: &impl EntrySource<'a>,
+    watch: Option<&dyn Fn(&Entry<'_>) -> bool>,
+) -> Result<Tally<'a>, DrawError> {
+    let mut evaluator = Evaluator::new(rules)?;
+    let names = source.names();
+    let primary = rules.primary_collection().to_owned();
+    if !names.contains(&primary) {
+        return Err(DrawError::MissingCollection(primary));
+    }
+    let required: BTreeSet<String> = evaluator.required_collections().iter().cloned().collect();
+    if let Some(missing) = required.iter().find(|r| !names.contains(r)) {
+        return Err(DrawError::MissingCollection(missing.clone()));
+    }
+
+    let mut collections = BTreeMap::new();
+    // Secondary collections first, so `require_in` is known for the primary.
+    for name in names.iter().filter(|n| **n != primary) {
+        let is_required = required.contains(name);
+        let mut hasher = CollectionHasher::new(name);
+        source.for_each(name, &mut |entry| {
+            hasher.add(&entry)?;
+            if is_required {
+                evaluator.add_membership(name, &entry);
+            }
+            Ok(())
+        })?;
+        collections.insert(name.clone(), hasher.finish());
+    }
+
+    let mut hasher = CollectionHasher::new(&primary);
+    let mut exclusions: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut watched = Vec::new();
+    source.for_each(&primary, &mut |entry| {
+        let index = hasher.count;
+        let entry_hash = hasher.add(&entry)?;
+        let watched_entry = watch.filter(|w| w(&entry)).map(|_| entry.clone().into_owned());
+        let exclusion = evaluator.push(entry, entry_hash)?;
+        if let Some(x) = &exclusion {
+            *exclusions.entry(x.rule()).or_default() += 1;
+        }
+        if let Some(entry) = watched_entry {
+            watched.push(Watched { index, entry, exclusion });
+        }
+        Ok(())
+    })?;
+    collections.insert(primary.clone(), hasher.finish());
+
+    let evaluation = evaluator.finish()?;
+    for (index, x) in &evaluation.over_limit {
+        *exclusions.entry(x.rule()).or_default() += 1;
+        if let Some(w) = watched.iter_mut().find(|w| w.index == *index) {
+            w.exclusion = Some(x.clone());
+        }
+    }
+    let mut root = RootBuilder::new();
+    evaluation.eligible.iter().for_each(|e| root.push(eligible_leaf_hash(e)));
+    let tickets = TicketTree::new(evaluation.eligible.iter().map(|e| e.tickets))?;
+    Ok(Tally { collections, merkle_root: root.root(), tickets, evaluation, exclusions, watched })
+}
+
+/// Streams a collection's hash (PROTOCOL.md §4.3) and validates entries.
+struct CollectionHasher<'n> {
+    name: &'n str,
+    hasher: FieldHasher,
+    count: u64,
+}
+
+impl<'n> CollectionHasher<'n> {
+    fn new(name: &'n str) -> Self {
+        let mut hasher = FieldHasher::new("fairdraw/v1/collection");
+        hasher.str(name);
+        CollectionHasher { name, hasher, count: 0 }
+    }
+
+    /// Validates the entry, folds its hash in and returns the hash.
+    fn add(&mut self, entry: &Entry<'_>) -> Result<Hash32, DrawError> {
+        let index = self.count;
+        let err = |source| DrawError::Entry { collection: self.name.to_owned(), index, source };
+        entry.validate().map_err(err)?;
+        if entry.collection.as_deref().is_some_and(|c| c != self.name) {
+            return Err(DrawError::Inconsistent(format!(
+                "entry {index} of collection `{}` says it belongs to `{}`",
+                self.name,
+                entry.collection_name()
+            )));
+        }
+        let h = entry.hash();
+        self.hasher.digest(&h);
+        self.count += 1;
+        Ok(h)
+    }
+
+    fn finish(mut self) -> CollectionCommitment {
+        self.hasher.u64(self.count);
+        CollectionCommitment { entries: self.count, sha256: self.hasher.finish() }
+    }
+}
+
+/// Everything `lock` needs.
+#[derive(Debug)]
+pub struct LockRequest<'a> {
+    /// The draw's id: 1 to 64 characters of `A-Z a-z 0-9 _ -`.
+    pub draw_id: String,
+    /// Human title, at most 200 characters.
+    pub title: String,
+    /// The contest rules.
+    pub rules: Rules,
+    /// Entries by collection name.
+    pub collections: BTreeMap<String, Vec<Entry<'a>>>,
+    /// The randomness to declare.
+    pub randomness: Declared,
+    /// The lock time (the caller reads the clock).
+    pub locked_at: Timestamp,
+}
+
+/// A locked draw: the lock file and what the rules made of the entries.
+#[derive(Debug)]
+pub struct Locked<'a> {
+    /// The lock file: a bundle without an execution receipt.
+    pub bundle: BuiltBundle,
+    /// The tally the lock commits to.
+    pub tally: Tally<'a>,
+}
+
+/// Applies the rules, commits and signs the lock receipt.
+///
+/// Fails when the rules or entries are invalid, when fewer entrants are
+/// eligible than winners + alternates, or when the draw id or title is out of
+/// range.
+pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &Signer) -> Result<Locked<'a>, DrawError> {
+    check_draw_id(&req.draw_id)?;
+    if req.title.chars().count() > 200 {
+        return Err(DrawError::Invalid("title is longer than 200 characters".into()));
+    }
+    req.rules.validate()?;
+    let tally = tally(&req.rules, &req.collections, None)?;
+    let wanted = u64::from(req.rules.winners) + u64::from(req.rules.alternates());
+    let eligible = tally.evaluation.eligible.len() as u64;
+    if eligible < wanted {
+        return Err(SelectError::NotEnoughEligible { wanted, eligible }.into());
+    }
+    if let Declared::Drand { chain, round, .. } = &req.randomness {
+        let c = drand::chain(chain).ok_or_else(|| RandomnessError::UnknownChain(chain.clone()))?;
+        let round_time = c.round_time(*round);
+        if round_time <= req.locked_at {
+            return Err(RandomnessError::RoundNotAfterLock {
+                round: *round,
+                round_time,
+                locked_at: req.locked_at,
+            }
+            .into());
+        }
+    }
+    let payload = LockPayload {
+        protocol: PROTOCOL_VERSION,
+        draw_id: req.draw_id.clone(),
+        title: req.title.clone(),
+        rules: req.rules.clone(),
+        collections: tally.collections.clone(),
+        eligible,
+        total_tickets: tally.evaluation.total_tickets,
+        merkle_root: tally.merkle_root,
+        winners: req.rules.winners,
+        alternates: req.rules.alternates(),
+        randomness: req.randomness.clone(),
+        locked_at: req.locked_at,
+    };
+    let bundle = BuiltBundle {
+        fairdraw_bundle: BUNDLE_FORMAT,
+        lock: Signed::sign(payload, signer)?,
+        execution: None,
+        collections: req.collections.iter().map(|(k, v)| (k.clone(), collection_json(v))).collect(),
+    };
+    Ok(Locked { bundle, tally })
+}
+
+fn check_draw_id(id: &str) -> Result<(), DrawError> {
+    let ok = (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(DrawError::Invalid(format!(
+            "draw id {id:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
+        )))
+    }
+}
+
+/// The randomness kind's name as written in JSON (`drand`, `commit_reveal`, `rfc3797`).
+pub fn realised_kind(r: &Realised) -> &'static str {
+    match r {
+        Realised::Drand { .. } => "drand",
+        Realised::CommitReveal { .. } => "commit_reveal",
+        Realised::Rfc3797 { .. } => "rfc3797",
+    }
+}
+
+/// Verifies the realised randomness against the lock and draws
+/// `winners + alternates` leaf indices, in order.
+pub fn draw_indices(
+    lock_hash: &Hash32,
+    lock: &LockPayload,
+    realised: &Realised,
+    tickets: &TicketTree,
+) -> Result<(Selection, Vec<u64>), DrawError> {
+    let count = u64::from(lock.winners) + u64::from(lock.alternates);
+    match lock.randomness.verify(realised, lock.locked_at)? {
+        Material::Seed(material) => {
+            let seed = derive_seed(lock_hash, realised_kind(realised), &material);
+            let indices = tickets.draw(count, &mut ChaChaPicker::new(&seed))?;
+            Ok((Selection::Chacha20 { seed }, indices))
+        }
+        Material::Rfc3797Key(key) => {
+            let mut picker = Rfc3797Tickets(rfc3797::Rfc3797Picker::new(&key));
+            let indices = tickets.draw(count, &mut picker)?;
+            Ok((Selection::Rfc3797 { key }, indices))
+        }
+    }
+}
+
+/// RFC 3797 numbers as ticket numbers: `MD5(...) mod remaining`.
+struct Rfc3797Tickets(rfc3797::Rfc3797Picker);
+
+impl Picker for Rfc3797Tickets {
+    fn pick(&mut self, remaining: u64) -> Result<u64, SelectError> {
+        self.0.pick(remaining).map_err(|e| SelectError::Exhausted(e.to_string()))
+    }
+}
+
+/// The earliest instant an execution may claim: the lock time, or for drand
+/// the time the declared round is published.
+pub fn earliest_execution(lock: &LockPayload) -> Timestamp {
+    match &lock.randomness {
+        Declared::Drand { chain, round, .. } => drand::chain(chain)
+            .map(|c| c.round_time(*round).max(lock.locked_at))
+            .unwrap_or(lock.locked_at),
+        _ => lock.locked_at,
+    }
+}
+
+/// Checks a parsed lock file's receipt against its own entries and returns the tally.
+pub fn check_lock<'a>(bundle: &ParsedBundle<'a>) -> Result<Tally<'a>, DrawError> {
+    if bundle.fairdraw_bundle != BUNDLE_FORMAT {
+        return Err(DrawError::UnsupportedFormat(bundle.fairdraw_bundle));
+    }
+    let lock = &bundle.lock.payload;
+    if lock.protocol != PROTOCOL_VERSION {
+        return Err(DrawError::UnsupportedProtocol(lock.protocol));
+    }
+    bundle.lock.verify()?;
+    let tally = tally(&lock.rules, &bundle.collections, None)?;
+    if let Some(p) = compare_lock(lock, &tally) {
+        return Err(DrawError::Inconsistent(p));
+    }
+    Ok(tally)
+}
+
+/// How a bundle's collections disagree with the committed ones, if they do.
+pub fn collection_mismatch(
+    committed: &BTreeMap<String, CollectionCommitment>,
+    found: &BTreeMap<String, CollectionCommitment>,
+) -> Option<String> {
+    let names = |m: &BTreeMap<String, CollectionCommitment>| m.keys().cloned().collect::<Vec<_>>();
+    if names(committed) != names(found) {
+        return Some(format!(
+            "the lock commits to collections {:?} but the bundle has {:?}",
+            names(committed),
+            names(found)
+        ));
+    }
+    committed.iter().find_map(|(name, c)| {
+        let t = found.get(name).filter(|t| *t != c)?;
+        Some(format!(
+            "collection `{name}`: the lock commits to {} entries with hash {}, the bundle has {} entries with hash {}",
+            c.entries, c.sha256, t.entries, t.sha256
+        ))
+    })
+}
+
+/// The first way the lock payload disagrees with a re-computed tally.
+pub fn compare_lock(lock: &LockPayload, tally: &Tally<'_>) -> Option<String> {
+    if let Some(p) = collection_mismatch(&lock.collections, &tally.collections) {
+        return Some(p);
+    }
+    let eligible = tally.evaluation.eligible.len() as u64;
+    if lock.eligible != eligible || lock.total_tickets != tally.evaluation.total_tickets {
+        return Some(format!(
+            "the lock says {} eligible entrants with {} tickets; re-running the rules gives {eligible} with {}",
+            lock.eligible, lock.total_tickets, tally.evaluation.total_tickets
+        ));
+    }
+    if lock.merkle_root != tally.merkle_root {
+        return Some(format!(
+            "the lock commits to Merkle root {}, the eligible list gives {}",
+            lock.merkle_root, tally.merkle_root
+        ));
+    }
+    None
+}
+
+/// Executes a locked draw: verifies the lock against its entries, verifies
+/// the randomness, draws and signs the execution receipt.
+///
+/// Fails if the bundle is already executed, the lock is not signed by
+/// `signer`, the lock does not match its entries, the randomness does not
+/// verify, or `executed_at` is before the randomness could exist.
+pub fn execute(
+    bundle: &ParsedBundle<'_>,
+    realised: Realised,
+    executed_at: Timestamp,
+    signer: &Signer,
+) -> Result<BuiltBundle, DrawError> {
+    if bundle.execution.is_some() {
+        return Err(DrawError::Invalid("this draw has already been executed".into()));
+    }
+    if bundle.lock.key_id != signer.key_id() {
+        return Err(DrawError::Invalid(format!(
+            "the lock was signed by key {}, but the signing key given is {}",
+            bundle.lock.key_id,
+            signer.key_id()
+        )));
+    }
+    let tally = check_lock(bundle)?;
+    let lock = &bundle.lock.payload;
+    let earliest = earliest_execution(lock);
+    if executed_at < earliest {
+        return Err(DrawError::Invalid(format!(
+            "execution time {executed_at} is before {earliest}, when the randomness became available"
+        )));
+    }
+    let lock_hash = bundle.lock.hash()?;
+    let (selection, indices) = draw_indices(&lock_hash, lock, &realised, &tally.tickets)?;
+    let mut picks = picks_for(bundle, &tally, &indices)?;
+    let alternates = picks.split_off(lock.winners as usize);
+    let payload = ExecutionPayload {
+        protocol: PROTOCOL_VERSION,
+        draw_id: lock.draw_id.clone(),
+        lock_hash,
+        randomness: realised,
+        selection,
+        winners: picks,
+        alternates,
+        executed_at,
+    };
+    Ok(BuiltBundle {
+        fairdraw_bundle: BUNDLE_FORMAT,
+        lock: bundle.lock.clone(),
+        execution: Some(Signed::sign(payload, signer)?),
+        collections: bundle.collections.iter().map(|(k, v)| (k.clone(), (*v).to_owned())).collect(),
+    })
+}
+
+/// The picks for drawn leaf indices, with each entrant's first counted entry.
+fn picks_for(
+    bundle: &ParsedBundle<'_>,
+    tally: &Tally<'_>,
+    indices: &[u64],
+) -> Result<Vec<Pick>, DrawError> {
+    let eligible = &tally.evaluation.eligible;
+    let wanted: BTreeMap<u64, usize> = indices
+        .iter()
+        .enumerate()
+        .map(|(rank, &leaf)| (eligible[leaf as usize].entry_index, rank))
+        .collect();
+    let mut entries: Vec<Option<OwnedEntry>> = vec![None; indices.len()];
+    let mut position = 0u64;
+    bundle.collections.for_each(bundle.lock.payload.rules.primary_collection(), &mut |e| {
+        if let Some(&rank) = wanted.get(&position) {
+            entries[rank] = Some(e.into_owned());
+        }
+        position += 1;
+        Ok(())
+    })?;
+    indices
+        .iter()
+        .zip(entries)
+        .map(|(&leaf, entry)| {
+            let entry = entry.ok_or_else(|| DrawError::Inconsistent("a winner's entry is missing".into()))?;
+            Ok(Pick { leaf_index: leaf, tickets: eligible[leaf as usize].tickets, entry })
+        })
+        .collect()
+}

@@ -1,0 +1,110 @@
+//! `fairdraw execute`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use fairdraw_engine::bundle::{BuiltBundle, ParsedBundle};
+use fairdraw_engine::draw::{earliest_execution, execute};
+use fairdraw_engine::encoding::HexBytes;
+use fairdraw_engine::randomness::{Declared, Realised, drand};
+use fairdraw_engine::receipt::Signer;
+
+use crate::commands::print_picks;
+use crate::{files, keyfile};
+
+/// Draw the winners of a locked draw from its randomness and write the proof bundle.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("randomness").required(true).args(["beacon", "secret", "source"])))]
+pub struct Args {
+    /// The lock file written by `fairdraw lock`.
+    lock: PathBuf,
+    /// The signing key that signed the lock.
+    #[arg(long)]
+    key: PathBuf,
+    /// drand beacon: a relay response (v1 or v2 JSON) for the declared round.
+    #[arg(long)]
+    beacon: Option<PathBuf>,
+    /// Commit-reveal: the secret file written beside the lock file.
+    #[arg(long)]
+    secret: Option<PathBuf>,
+    /// RFC 3797: the value each named source produced, in the order named (repeat).
+    #[arg(long)]
+    source: Vec<String>,
+    /// Where to write the proof bundle.
+    #[arg(long)]
+    out: PathBuf,
+    /// Execution time, RFC 3339 (default: now).
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// Builds the realised randomness the declaration asks for.
+pub fn realise(declared: &Declared, beacon: Option<&PathBuf>, secret: Option<&PathBuf>, sources: &[String]) -> Result<Realised> {
+    match declared {
+        Declared::Drand { chain, round, .. } => {
+            let Some(path) = beacon else {
+                bail!("this draw declared drand {chain} round {round}: pass --beacon BEACON.json");
+            };
+            let chain = drand::chain(chain).with_context(|| format!("unknown drand chain {chain:?}"))?;
+            let beacon = drand::parse_relay_json(&files::read(path)?).with_context(|| format!("{}", path.display()))?;
+            if beacon.round != *round {
+                bail!("{}: beacon is for round {}, but this draw declared round {round}", path.display(), beacon.round);
+            }
+            Ok(beacon.realise(chain).with_context(|| format!("{}", path.display()))?)
+        }
+        Declared::CommitReveal { .. } => {
+            let Some(path) = secret else {
+                bail!("this draw declared commit-reveal randomness: pass --secret LOCK.secret");
+            };
+            let text = String::from_utf8(files::read(path)?).with_context(|| format!("{} is not text", path.display()))?;
+            let secret = fairdraw_engine::encoding::parse_hex(text.trim()).with_context(|| format!("{}", path.display()))?;
+            Ok(Realised::CommitReveal { secret: HexBytes(secret) })
+        }
+        Declared::Rfc3797 { sources: described } => {
+            if sources.is_empty() {
+                bail!("this draw declared RFC 3797 sources ({described}): pass each value with --source");
+            }
+            Ok(Realised::Rfc3797 { values: sources.to_vec() })
+        }
+    }
+}
+
+/// Executes a parsed lock file and prints the result.
+pub fn execute_locked(lock: &ParsedBundle<'_>, realised: Realised, at: Option<&str>, signer: &Signer) -> Result<BuiltBundle> {
+    let executed_at = match at {
+        Some(_) => files::now_or(at)?,
+        None => {
+            let now = files::now_or(None)?;
+            let earliest = earliest_execution(&lock.lock.payload);
+            if now < earliest {
+                bail!("the randomness is not available until {earliest}; try again then");
+            }
+            now
+        }
+    };
+    let bundle = execute(lock, realised, executed_at, signer)?;
+    Ok(bundle)
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    files::ensure_absent(&args.out)?;
+    let signer = keyfile::read(&args.key)?;
+    let bytes = files::read(&args.lock)?;
+    let lock = ParsedBundle::parse(&bytes).with_context(|| format!("{} is not a fairdraw lock file", args.lock.display()))?;
+    let realised = realise(&lock.lock.payload.randomness, args.beacon.as_ref(), args.secret.as_ref(), &args.source)?;
+    let bundle = execute_locked(&lock, realised, args.at.as_deref(), &signer)?;
+    files::write(&args.out, &bundle.to_json(), false)?;
+    print_executed(&bundle);
+    println!("Wrote {}", args.out.display());
+    Ok(0)
+}
+
+/// Prints an executed bundle's result.
+pub fn print_executed(bundle: &BuiltBundle) {
+    if let Some(exec) = &bundle.execution {
+        let lock = &bundle.lock.payload;
+        println!("Draw {} ({}): {} eligible entrants, {} tickets", lock.draw_id, lock.title, lock.eligible, lock.total_tickets);
+        println!("Randomness: {}", lock.randomness.describe());
+        print_picks(&exec.payload.winners, &exec.payload.alternates);
+    }
+}

@@ -1,0 +1,176 @@
+//! `fairdraw lock`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use fairdraw_engine::draw::{LockRequest, Locked, lock};
+use fairdraw_engine::randomness::{Declared, commit_reveal, drand};
+use fairdraw_engine::receipt::Signer;
+use fairdraw_engine::rules::Rules;
+use fairdraw_engine::time::Timestamp;
+
+use crate::{entries, files, keyfile};
+
+/// drand rounds are chosen at least this long after the lock, so that no
+/// one can have seen the beacon when the entries were locked.
+pub const DRAND_MARGIN_SECONDS: i64 = 60;
+
+/// The inputs `lock` and `draw` share.
+#[derive(clap::Args, Debug)]
+pub struct Inputs {
+    /// Entry files: JSON Lines, a JSON array or CSV with a header row.
+    #[arg(long, num_args = 1.., required = true)]
+    pub entries: Vec<PathBuf>,
+    /// The contest rules (JSON; schema in engine/rules.schema.json).
+    #[arg(long)]
+    pub rules: PathBuf,
+    /// The signing key written by `fairdraw keygen`.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Human title of the draw.
+    #[arg(long, default_value = "")]
+    pub title: String,
+    /// Draw id (default: random).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Lock time, RFC 3339 (default: now).
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+/// Apply the rules to the entries, commit to the eligible list and sign the lock receipt.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// `drand:quicknet`, `drand:default` (first round at least 60 s after the
+    /// lock; `drand:CHAIN:ROUND` names one), `secret` (commit-reveal; the
+    /// secret is written beside the lock file) or `rfc3797:"description of the sources"`.
+    #[arg(long)]
+    pub randomness: String,
+    /// Where to write the lock file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// How the randomness was asked for.
+pub enum Spec {
+    Drand { chain: &'static drand::Chain, round: Option<u64> },
+    Secret,
+    Rfc3797(String),
+}
+
+impl Spec {
+    pub fn parse(s: &str) -> Result<Spec> {
+        let chains = || drand::chains().iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+        if let Some(rest) = s.strip_prefix("drand:") {
+            let (name, round) = match rest.split_once(':') {
+                Some((n, r)) => {
+                    let round = r.parse::<u64>().ok().filter(|r| *r >= 1).with_context(|| {
+                        format!("--randomness {s:?}: round {r:?} is not a positive whole number")
+                    })?;
+                    (n, Some(round))
+                }
+                None => (rest, None),
+            };
+            let chain = drand::chain(name)
+                .with_context(|| format!("--randomness {s:?}: unknown drand chain {name:?} (known: {})", chains()))?;
+            return Ok(Spec::Drand { chain, round });
+        }
+        if s == "secret" {
+            return Ok(Spec::Secret);
+        }
+        if let Some(desc) = s.strip_prefix("rfc3797:") {
+            let desc = desc.trim();
+            if desc.is_empty() {
+                bail!("--randomness rfc3797: needs a description of the public sources, e.g. rfc3797:\"EuroMillions of 2026-12-09\"");
+            }
+            return Ok(Spec::Rfc3797(desc.to_owned()));
+        }
+        bail!("--randomness {s:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, rfc3797:\"sources\"")
+    }
+}
+
+/// The declared randomness, plus the secret for commit-reveal.
+pub fn declare(spec: &Spec, locked_at: Timestamp) -> Result<(Declared, Option<[u8; 32]>)> {
+    Ok(match spec {
+        Spec::Drand { chain, round } => {
+            let round = match round {
+                Some(r) => *r,
+                None => chain.first_round_at_or_after(Timestamp::from_unix(locked_at.unix() + DRAND_MARGIN_SECONDS)),
+            };
+            (chain.declare(round), None)
+        }
+        Spec::Secret => {
+            let secret = files::random_bytes::<32>()?;
+            (commit_reveal::declare(&secret)?, Some(secret))
+        }
+        Spec::Rfc3797(sources) => (Declared::Rfc3797 { sources: sources.clone() }, None),
+    })
+}
+
+/// Reads the key, the rules and the lock time.
+pub fn read_inputs(inputs: &Inputs) -> Result<(Signer, Rules, Timestamp)> {
+    let signer = keyfile::read(&inputs.key)?;
+    let rules_bytes = files::read(&inputs.rules)?;
+    let rules = Rules::from_json(&rules_bytes).with_context(|| format!("{}", inputs.rules.display()))?;
+    let at = files::now_or(inputs.at.as_deref())?;
+    Ok((signer, rules, at))
+}
+
+/// Prints what the lock committed to.
+pub fn print_locked(locked: &Locked<'_>) -> Result<()> {
+    let lock = &locked.bundle.lock.payload;
+    let counts: Vec<String> = lock.collections.iter().map(|(n, c)| format!("{n}: {}", c.entries)).collect();
+    let total: u64 = lock.collections.values().map(|c| c.entries).sum();
+    println!("Entries:    {total} ({})", counts.join(", "));
+    let excluded: Vec<String> = locked.tally.exclusions.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+    println!(
+        "Eligible:   {} entrants, {} tickets{}",
+        lock.eligible,
+        lock.total_tickets,
+        if excluded.is_empty() { String::new() } else { format!(" (excluded {})", excluded.join(", ")) }
+    );
+    println!("Root:       {}", lock.merkle_root);
+    println!("Randomness: {}", lock.randomness.describe());
+    println!("Draw:       {} winner(s), {} alternate(s); draw id {}", lock.winners, lock.alternates, lock.draw_id);
+    println!("Lock hash:  {} (publish this before the randomness exists)", locked.bundle.lock.hash()?);
+    Ok(())
+}
+
+/// Locks a draw from the shared inputs and a randomness spec.
+pub fn lock_inputs(inputs: &Inputs, spec: &Spec, f: impl FnOnce(&Locked<'_>, Option<[u8; 32]>) -> Result<()>) -> Result<()> {
+    let (signer, rules, locked_at) = read_inputs(inputs)?;
+    let collections = entries::load(&inputs.entries)?;
+    let (randomness, secret) = declare(spec, locked_at)?;
+    let draw_id = match &inputs.id {
+        Some(id) => id.clone(),
+        None => format!("fd-{}", hex::encode(files::random_bytes::<8>()?)),
+    };
+    let request = LockRequest { draw_id, title: inputs.title.clone(), rules, collections, randomness, locked_at };
+    let locked = lock(&request, &signer)?;
+    f(&locked, secret)
+}
+
+/// The file the commit-reveal secret is written to: `LOCK.secret` beside `LOCK.json`.
+pub fn secret_path(lock_path: &Path) -> PathBuf {
+    lock_path.with_extension("secret")
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    let spec = Spec::parse(&args.randomness)?;
+    files::ensure_absent(&args.out)?;
+    lock_inputs(&args.inputs, &spec, |locked, secret| {
+        if let Some(secret) = secret {
+            let path = secret_path(&args.out);
+            files::ensure_absent(&path)?;
+            files::write(&path, format!("{}\n", hex::encode(secret)).as_bytes(), true)?;
+            println!("Secret:     written to {} (mode 0600; reveal it with `fairdraw execute --secret`)", path.display());
+        }
+        files::write(&args.out, &locked.bundle.to_json(), false)?;
+        print_locked(locked)?;
+        println!("Wrote {}", args.out.display());
+        Ok(())
+    })?;
+    Ok(0)
+}
