@@ -158,12 +158,15 @@ impl fmt::Display for Exclusion {
                 plural(*found)
             ),
             Exclusion::MinFollowers { found: Some(n), required } => {
-                write!(f, "the account has {n} follower{}, at least {required} required", plural(*n))
+                write!(
+                    f,
+                    "the account has {n} follower{}, at least {required} required",
+                    plural(*n)
+                )
             }
-            Exclusion::MinFollowers { found: None, required } => write!(
-                f,
-                "the account's follower count is unknown, at least {required} required"
-            ),
+            Exclusion::MinFollowers { found: None, required } => {
+                write!(f, "the account's follower count is unknown, at least {required} required")
+            }
             Exclusion::MinAccountAgeDays { age_days: Some(d), required } => write!(
                 f,
                 "the account was {d} day{} old when it entered, at least {required} required",
@@ -352,11 +355,12 @@ impl Compiled {
         if let Some(&i) = by_handle.into_iter().chain(by_id).min() {
             return Err(Exclusion::ExcludeUsers { value: self.exclude_users[i].clone() }.into());
         }
-        let created = if self.from.is_some() || self.until.is_some() || self.min_account_age_days.is_some() {
-            Some(e.created_instant()?)
-        } else {
-            None
-        };
+        let created =
+            if self.from.is_some() || self.until.is_some() || self.min_account_age_days.is_some() {
+                Some(e.created_instant()?)
+            } else {
+                None
+            };
         if let Some(created) = created {
             self.check_window(e, created)?;
         }
@@ -367,7 +371,9 @@ impl Compiled {
         };
         if !self.any.is_empty() && !self.any.iter().any(|(_, k)| text.contains(k.as_str())) {
             let missing = self.any.iter().map(|(w, _)| w.clone()).collect();
-            return Err(Exclusion::Keywords { requirement: KeywordRequirement::Any, missing }.into());
+            return Err(
+                Exclusion::Keywords { requirement: KeywordRequirement::Any, missing }.into()
+            );
         }
         let missing: Vec<String> = self
             .all
@@ -376,7 +382,9 @@ impl Compiled {
             .map(|(w, _)| w.clone())
             .collect();
         if !missing.is_empty() {
-            return Err(Exclusion::Keywords { requirement: KeywordRequirement::All, missing }.into());
+            return Err(
+                Exclusion::Keywords { requirement: KeywordRequirement::All, missing }.into()
+            );
         }
         let mentions = if self.count_mentions {
             count_mentions(&text, &handle, self.organizer.as_deref())
@@ -384,16 +392,18 @@ impl Compiled {
             0
         };
         if mentions < u64::from(self.min_mentions) {
-            return Err(Exclusion::MinMentions { found: mentions, required: self.min_mentions }.into());
+            return Err(
+                Exclusion::MinMentions { found: mentions, required: self.min_mentions }.into()
+            );
         }
-        if let Some(required) = self.min_followers {
-            if !e.followers.is_some_and(|n| n >= required) {
-                return Err(Exclusion::MinFollowers { found: e.followers, required }.into());
-            }
+        if let Some(required) = self.min_followers
+            && e.followers.is_none_or(|n| n < required)
+        {
+            return Err(Exclusion::MinFollowers { found: e.followers, required }.into());
         }
         if let (Some(required), Some(created)) = (self.min_account_age_days, created) {
             let age = e.account_created_instant()?.map(|a| nanos(created) - nanos(a));
-            if !age.is_some_and(|age| age >= i128::from(required) * NANOS_PER_DAY) {
+            if age.is_none_or(|age| age < i128::from(required) * NANOS_PER_DAY) {
                 // |age| < 2^94 ns (years 0..=9999), so days fit an i64.
                 let age_days = age.map(|a| a.div_euclid(NANOS_PER_DAY) as i64);
                 return Err(Exclusion::MinAccountAgeDays { age_days, required }.into());
@@ -415,15 +425,15 @@ impl Compiled {
 
     /// The window rule.
     fn check_window(&self, e: &Entry<'_>, created: Instant) -> Result<(), Reject> {
-        if let Some((from, bound)) = &self.from {
-            if created < *from {
-                return Err(window(e, WindowEdge::BeforeOpen, bound));
-            }
+        if let Some((from, bound)) = &self.from
+            && created < *from
+        {
+            return Err(window(e, WindowEdge::BeforeOpen, bound));
         }
-        if let Some((until, bound)) = &self.until {
-            if created >= *until {
-                return Err(window(e, WindowEdge::AfterClose, bound));
-            }
+        if let Some((until, bound)) = &self.until
+            && created >= *until
+        {
+            return Err(window(e, WindowEdge::AfterClose, bound));
         }
         Ok(())
     }
@@ -484,7 +494,11 @@ impl<'a> Evaluator<'a> {
     /// [`finish`](Evaluator::finish). Fails with [`RuleError::BadEntry`]
     /// when the entry is malformed (empty platform, user id or handle, or a
     /// time that is not RFC 3339); the evaluation cannot continue then.
-    pub fn push(&mut self, entry: Entry<'a>, entry_hash: Hash32) -> Result<Option<Exclusion>, RuleError> {
+    pub fn push(
+        &mut self,
+        entry: Entry<'a>,
+        entry_hash: Hash32,
+    ) -> Result<Option<Exclusion>, RuleError> {
         let index = self.entries;
         self.entries += 1;
         let bad = |source| RuleError::BadEntry { index, source };
@@ -524,7 +538,11 @@ impl<'a> Evaluator<'a> {
         // Entry indices are unique, so the order is total and the unstable
         // sort deterministic.
         records.sort_unstable_by(|a, b| {
-            (&*a.platform, &*a.user_id, a.entry_index).cmp(&(&*b.platform, &*b.user_id, b.entry_index))
+            (&*a.platform, &*a.user_id, a.entry_index).cmp(&(
+                &*b.platform,
+                &*b.user_id,
+                b.entry_index,
+            ))
         });
         let mut over_limit = Vec::new();
         let mut total: u64 = 0;
@@ -558,7 +576,12 @@ impl<'a> Evaluator<'a> {
         records.truncate(write);
         records.shrink_to_fit();
         over_limit.sort_unstable_by_key(|(i, _)| *i);
-        Ok(Evaluation { eligible: records, total_tickets: total, over_limit, entries: self.entries })
+        Ok(Evaluation {
+            eligible: records,
+            total_tickets: total,
+            over_limit,
+            entries: self.entries,
+        })
     }
 }
 

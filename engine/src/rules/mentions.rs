@@ -56,9 +56,8 @@ impl<'t> Iterator for Mentions<'t> {
 /// The number of distinct names mentioned in `text` (normalised), not
 /// counting `own` (the entrant's normalised handle) or `organizer`.
 pub fn count_mentions(text: &str, own: &str, organizer: Option<&str>) -> u64 {
-    let mut names: Vec<&str> = mentions(text)
-        .filter(|m| *m != own && Some(*m) != organizer)
-        .collect();
+    let mut names: Vec<&str> =
+        mentions(text).filter(|m| *m != own && Some(*m) != organizer).collect();
     names.sort_unstable();
     names.dedup();
     names.len() as u64

@@ -34,15 +34,13 @@ mod normalize;
 use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 pub use evaluate::{
     Eligible, Evaluation, Evaluator, Exclusion, KeywordRequirement, WindowEdge, evaluate,
 };
 pub use mentions::{Mentions, count_mentions, mentions};
-pub use normalize::{
-    LOWERCASE_UNICODE_VERSION, NFKC_UNICODE_VERSION, normalize, normalize_handle,
-};
+pub use normalize::{LOWERCASE_UNICODE_VERSION, NFKC_UNICODE_VERSION, normalize, normalize_handle};
 
 use crate::entry::{DEFAULT_COLLECTION, EntryError};
 use crate::time::parse_instant;
@@ -56,38 +54,47 @@ pub const COLLECTION_NAME_PATTERN: &str = "^[a-z0-9_-]+$";
 
 /// The rules of one contest, as the brand wrote them.
 ///
-/// Every field but `winners` is optional. Absent fields stay absent when the
-/// rules are serialised, so the rules in a signed receipt read like the rules
+/// Every field but `winners` is optional; `null` is not a value. Absent
+/// fields stay absent when the rules are serialised, so the rules in a signed receipt read like the rules
 /// the brand wrote; empty lists are dropped. [`Rules::from_json`] parses and
 /// validates; a `Rules` from anywhere else (a receipt) should be checked
 /// with [`Rules::validate`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "fairdraw contest rules")]
+#[schemars(
+    title = "fairdraw contest rules",
+    description = "The rules of one fairdraw contest (PROTOCOL.md §5). Every field but \
+                   `winners` is optional; leave a field out rather than writing null."
+)]
 pub struct Rules {
     /// Number of winners to draw; at least 1.
     #[schemars(range(min = 1))]
     pub winners: u32,
     /// Number of ordered alternates drawn after the winners. Default 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32")]
     pub alternates: Option<u32>,
     /// The collection whose entries are the entries of the contest
     /// (`[a-z0-9_-]+`). Default `comments`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(COLLECTION_NAME_PATTERN))]
+    #[schemars(with = "String")]
     pub collection: Option<String>,
     /// How many entries of one account count, in collection order; later
     /// qualifying entries are excluded. At least 1; default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
+    #[schemars(with = "u32")]
     pub entries_per_user: Option<u32>,
     /// Minimum number of distinct accounts an entry's text must mention with
     /// `@`, not counting the entrant and the organizer. Default 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32")]
     pub min_mentions: Option<u32>,
     /// Keywords the entry's text must contain (case- and
     /// width-insensitive substring match).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Keywords")]
     pub keywords: Option<Keywords>,
     /// Accounts that may not enter: a handle (with or without `@`, compared
     /// normalised) or an exact platform user id.
@@ -96,20 +103,24 @@ pub struct Rules {
     pub exclude_users: Vec<String>,
     /// The organizer's handle: it may not enter, and mentioning it does not
     /// count toward `min_mentions`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
+    #[schemars(with = "String")]
     pub organizer: Option<String>,
     /// When entries must be posted: `from` ≤ created_at < `until`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Window")]
     pub window: Option<Window>,
     /// Minimum follower count of the entrant's account. An entry without a
     /// follower count is excluded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
     pub min_followers: Option<u64>,
     /// Minimum age in days (of 86 400 s) of the entrant's account when the
     /// entry was posted. An entry without an account creation time is
     /// excluded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32")]
     pub min_account_age_days: Option<u32>,
     /// Other collections (e.g. `likes`) the entrant's account must appear
     /// in, each at least once.
@@ -117,7 +128,8 @@ pub struct Rules {
     #[schemars(inner(pattern(COLLECTION_NAME_PATTERN)))]
     pub require_in: Vec<String>,
     /// Extra tickets for mentioning more accounts than `min_mentions`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Bonus")]
     pub bonus: Option<Bonus>,
 }
 
@@ -140,12 +152,14 @@ pub struct Keywords {
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// Entries posted before this instant are excluded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
+    #[schemars(with = "String")]
     pub from: Option<String>,
     /// Entries posted at or after this instant are excluded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
+    #[schemars(with = "String")]
     pub until: Option<String>,
 }
 
@@ -199,6 +213,12 @@ pub enum RuleError {
     /// The tickets add up to more than [`MAX_TICKETS`].
     #[error("the tickets add up to more than 2^53 - 1")]
     TooManyTickets,
+}
+
+/// Deserialises a present optional field, refusing `null`: leaving a field
+/// out is the one way to leave it unset, so rules have one spelling.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> RuleError {
@@ -292,7 +312,9 @@ impl Rules {
             w.bounds()?;
         }
         if let Some(b) = &self.bonus {
-            for (field, value) in [("bonus.per_extra_mention", b.per_extra_mention), ("bonus.max", b.max)] {
+            for (field, value) in
+                [("bonus.per_extra_mention", b.per_extra_mention), ("bonus.max", b.max)]
+            {
                 if !(1..=MAX_TICKETS).contains(&value) {
                     return Err(invalid(field, "must be between 1 and 2^53 - 1"));
                 }
@@ -335,7 +357,10 @@ impl Window {
                 .as_deref()
                 .map(|s| {
                     parse_instant(s).map_err(|_| {
-                        invalid(format!("window.{field}"), format!("{s:?} is not an RFC 3339 date-time"))
+                        invalid(
+                            format!("window.{field}"),
+                            format!("{s:?} is not an RFC 3339 date-time"),
+                        )
                     })
                 })
                 .transpose()

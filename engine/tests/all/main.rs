@@ -1,3 +1,4 @@
 //! Engine integration tests.
 mod merkle;
 mod randomness;
+mod rules;

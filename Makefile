@@ -1,0 +1,40 @@
+# fairdraw: the two set-up commands of the README.
+#   make run   build the CLI and run a complete demo draw, then verify it
+#   make test  the whole suite (unit, vectors, adversarial catalogue,
+#              property tests, CLI end-to-end, wasm32 build of the engine)
+# Both install what they need themselves.
+
+CARGO ?= cargo
+DEMO_DIR ?= demo
+
+.PHONY: run test setup fuzz bench schema
+
+setup:
+	@command -v rustup >/dev/null || { echo "error: rustup is required (https://rustup.rs)"; exit 2; }
+	@rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
+	@rustup target add wasm32-unknown-unknown wasm32-wasip2 >/dev/null
+
+run: setup
+	$(CARGO) build --release -p fairdraw-host --bin fairdraw
+	FAIRDRAW=target/release/fairdraw DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
+
+test: setup
+	$(CARGO) test --workspace --locked
+	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
+	$(CARGO) bench --workspace --no-run --locked
+	git diff --exit-code -- engine/rules.schema.json
+
+# Regenerates engine/rules.schema.json from the Rules type.
+schema:
+	BLESS=1 $(CARGO) test -p fairdraw-engine --test all rules::schema
+
+# A short coverage-guided fuzzing run of bundle parsing and verification.
+fuzz: setup
+	@rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd engine/fuzz && $(CARGO) +nightly fuzz run verify_bundle -- -max_total_time=$${FUZZ_SECONDS:-60}
+
+# The README's performance table (slow: generates 1M and 10M-entry bundles).
+bench: setup
+	bash scripts/bench-verify.sh
+	$(CARGO) bench -p fairdraw-engine --bench engine
