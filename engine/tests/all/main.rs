@@ -2,3 +2,7 @@
 mod merkle;
 mod randomness;
 mod rules;
+mod support;
+mod adversarial;
+mod bundle_props;
+mod golden;
