@@ -6,7 +6,9 @@
 //! execution receipt's. A receipt's hash is SHA-256 of that same message.
 
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 
 use crate::encoding::{HexBytes, Hash32, sha256};
 
@@ -55,8 +57,12 @@ pub fn key_id(public_key: &[u8]) -> Hash32 {
 }
 
 /// A payload with its Ed25519 signature.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Deserialising refuses a payload that is not written exactly as fairdraw
+/// writes it (a `null` for an absent field, an omitted default, a duplicate
+/// key): the signature covers the canonical form, so accepting other
+/// spellings would let two verifiers disagree about the same file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signed<T> {
     /// What was signed.
     pub payload: T,
@@ -66,6 +72,31 @@ pub struct Signed<T> {
     pub public_key: HexBytes,
     /// The 64-byte Ed25519 signature over `context || 0x00 || JCS(payload)`.
     pub signature: HexBytes,
+}
+
+impl<'de, T: Payload + DeserializeOwned> Deserialize<'de> for Signed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            payload: Box<RawValue>,
+            key_id: Hash32,
+            public_key: HexBytes,
+            signature: HexBytes,
+        }
+        let wire = Wire::deserialize(d)?;
+        let text = wire.payload.get();
+        let payload: T = serde_json::from_str(text).map_err(D::Error::custom)?;
+        let as_written: serde_json::Value = serde_json::from_str(text).map_err(D::Error::custom)?;
+        let canonical = serde_jcs::to_vec(&payload).map_err(D::Error::custom)?;
+        if serde_jcs::to_vec(&as_written).map_err(D::Error::custom)? != canonical {
+            return Err(D::Error::custom(format!(
+                "the {} receipt payload is not in canonical form (a null, an omitted default or a duplicated key)",
+                T::CONTEXT
+            )));
+        }
+        Ok(Signed { payload, key_id: wire.key_id, public_key: wire.public_key, signature: wire.signature })
+    }
 }
 
 /// Why a receipt is not validly signed.
