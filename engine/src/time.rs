@@ -58,6 +58,11 @@ impl Timestamp {
 ///
 /// Returns `(unix_seconds, nanoseconds)`.
 pub fn parse_instant(s: &str) -> Result<(i64, u32), TimeError> {
+    // `time` maps a leap second to :59.999999999; the protocol refuses it so
+    // that every implementation reads the same instant.
+    if s.get(17..19) == Some("60") {
+        return Err(TimeError::Invalid(s.to_owned()));
+    }
     let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimeError::Invalid(s.to_owned()))?;
     Ok((t.unix_timestamp(), t.nanosecond()))
 }
@@ -114,5 +119,11 @@ mod tests {
             t
         );
         assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn leap_seconds_are_refused() {
+        assert!(parse_instant("2016-12-31T23:59:60Z").is_err());
+        assert!(parse_instant("2016-12-31T23:59:59.5Z").is_ok());
     }
 }
