@@ -1,1 +1,12 @@
-//! End-to-end tests.
+//! End-to-end tests across fairdraw's parts: the `fairdraw` binary, run as a
+//! user would, and the engine library, used in-process to check its output.
+//!
+//! The binary belongs to another package, so it is found (and built when
+//! missing or stale) as [`bin`] describes; see tests/README.md.
+
+/// Locating, and if needed building, the `fairdraw` binary.
+mod bin;
+/// The binary's files checked by the engine, and the engine's by the binary.
+mod cross_part;
+/// The README's worked example, run as written.
+mod readme;

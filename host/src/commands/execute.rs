@@ -103,7 +103,8 @@ pub fn run(args: Args) -> Result<u8> {
 pub fn print_executed(bundle: &BuiltBundle) {
     if let Some(exec) = &bundle.execution {
         let lock = &bundle.lock.payload;
-        println!("Draw {} ({}): {} eligible entrants, {} tickets", lock.draw_id, lock.title, lock.eligible, lock.total_tickets);
+        let title = if lock.title.is_empty() { String::new() } else { format!(" ({})", lock.title) };
+        println!("Draw {}{title}: {} eligible entrants, {} tickets", lock.draw_id, lock.eligible, lock.total_tickets);
         println!("Randomness: {}", lock.randomness.describe());
         print_picks(&exec.payload.winners, &exec.payload.alternates);
     }

@@ -38,8 +38,10 @@ pub fn run(args: Args) -> Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        if let (Some(id), Some(title)) = (&report.draw_id, &report.title) {
-            println!("Draw {id}: {title}");
+        match (&report.draw_id, report.title.as_deref()) {
+            (Some(id), Some("") | None) => println!("Draw {id}"),
+            (Some(id), Some(title)) => println!("Draw {id}: {title}"),
+            _ => {}
         }
         for s in &report.steps {
             let mark = match s.status {
