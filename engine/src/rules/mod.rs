@@ -43,7 +43,7 @@ pub use mentions::{Mentions, count_mentions, mentions};
 pub use normalize::{LOWERCASE_UNICODE_VERSION, NFKC_UNICODE_VERSION, normalize, normalize_handle};
 
 use crate::entry::{DEFAULT_COLLECTION, EntryError};
-use crate::time::parse_instant;
+use crate::time::Timestamp;
 
 /// The largest ticket total a draw may have: 2^53 − 1, the largest integer
 /// every JSON implementation represents exactly.
@@ -51,6 +51,9 @@ pub const MAX_TICKETS: u64 = (1 << 53) - 1;
 
 /// The pattern a collection name must match.
 pub const COLLECTION_NAME_PATTERN: &str = "^[a-z0-9_-]+$";
+
+/// The pattern of a window bound: the canonical receipt time (PROTOCOL.md §3).
+const TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
 
 /// The rules of one contest, as the brand wrote them.
 ///
@@ -147,18 +150,19 @@ pub struct Keywords {
     pub all: Vec<String>,
 }
 
-/// The entry window, RFC 3339 instants; at least one bound is set.
+/// The entry window; at least one bound is set. Bounds are UTC times of the
+/// form `YYYY-MM-DDTHH:MM:SSZ`, the one spelling receipts allow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// Entries posted before this instant are excluded.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "date-time"))]
+    #[schemars(extend("format" = "date-time"), pattern(TIME_PATTERN))]
     #[schemars(with = "String")]
     pub from: Option<String>,
     /// Entries posted at or after this instant are excluded.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "date-time"))]
+    #[schemars(extend("format" = "date-time"), pattern(TIME_PATTERN))]
     #[schemars(with = "String")]
     pub until: Option<String>,
 }
@@ -273,7 +277,7 @@ impl Rules {
     /// least 1, the bonus values 1 to 2^53 − 1; collection names match `[a-z0-9_-]+`,
     /// `require_in` names each collection once and not the primary one;
     /// keywords, handles and user ids are not empty; the window has a bound,
-    /// its bounds are RFC 3339 and `from` < `until`.
+    /// its bounds are `YYYY-MM-DDTHH:MM:SSZ` and `from` < `until`.
     pub fn validate(&self) -> Result<(), RuleError> {
         if self.winners == 0 {
             return Err(invalid("winners", "must be at least 1"));
@@ -349,21 +353,17 @@ impl Rules {
 pub(crate) type Instant = (i64, u32);
 
 impl Window {
-    /// The parsed bounds, after checking that one is set, both are RFC 3339
-    /// and `from` < `until`.
+    /// The parsed bounds, after checking that one is set, both are in the
+    /// canonical receipt form `YYYY-MM-DDTHH:MM:SSZ` (PROTOCOL.md §3) and
+    /// `from` < `until`.
     pub(crate) fn bounds(&self) -> Result<(Option<Instant>, Option<Instant>), RuleError> {
-        let parse = |field: &str, value: &Option<String>| {
-            value
-                .as_deref()
-                .map(|s| {
-                    parse_instant(s).map_err(|_| {
-                        invalid(
-                            format!("window.{field}"),
-                            format!("{s:?} is not an RFC 3339 date-time"),
-                        )
-                    })
-                })
-                .transpose()
+        let parse = |field: &str, value: &Option<String>| -> Result<Option<Instant>, RuleError> {
+            let Some(s) = value else { return Ok(None) };
+            let t = Timestamp::parse_canonical(s).map_err(|_| {
+                let problem = format!("{s:?} is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ");
+                invalid(format!("window.{field}"), problem)
+            })?;
+            Ok(Some((t.unix(), 0)))
         };
         let from = parse("from", &self.from)?;
         let until = parse("until", &self.until)?;
