@@ -53,21 +53,23 @@ fn load_file(path: &Path) -> Result<Vec<OwnedEntry>> {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, line)| {
-                serde_json::from_str::<Entry<'_>>(line)
-                    .map(Entry::into_owned)
-                    .with_context(|| format!("{name} line {}", i + 1))
+                let entry = serde_json::from_str::<Entry<'_>>(line)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|e| e.validate().map(|()| e.into_owned()).map_err(Into::into));
+                entry.with_context(|| format!("{name} line {}", i + 1))
             })
             .collect::<Result<Vec<_>>>()?,
         Format::JsonArray => serde_json::from_str::<Vec<Entry<'_>>>(text)
             .with_context(|| format!("{name}: not a JSON array of entries"))?
             .into_iter()
-            .map(Entry::into_owned)
-            .collect(),
+            .enumerate()
+            .map(|(i, e)| {
+                e.validate().with_context(|| format!("{name}: array element {}", i + 1))?;
+                Ok(e.into_owned())
+            })
+            .collect::<Result<Vec<_>>>()?,
         Format::Csv => read_csv(text).with_context(|| format!("{name}"))?,
     };
-    for (i, e) in entries.iter().enumerate() {
-        e.validate().with_context(|| format!("{name}: entry {}", i + 1))?;
-    }
     Ok(entries)
 }
 
@@ -102,15 +104,21 @@ fn read_csv(text: &str) -> Result<Vec<OwnedEntry>> {
         }
     }
     let mut out = Vec::new();
-    for (row, record) in reader.records().enumerate() {
-        let line = row + 2;
-        let record = record.with_context(|| format!("CSV line {line}"))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| match e.kind() {
+            csv::ErrorKind::UnequalLengths { pos, expected_len, len } => anyhow::anyhow!(
+                "CSV line {}: {len} fields, but the header has {expected_len}",
+                pos.as_ref().map_or(0, |p| p.line())
+            ),
+            _ => anyhow::anyhow!("CSV: {e}"),
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
         let get = |f: &str| column.get(f).and_then(|&i| record.get(i)).unwrap_or("").to_owned();
         let optional = |f: &str| Some(get(f)).filter(|v| !v.is_empty());
         let followers = optional("followers")
             .map(|v| v.parse::<u64>().with_context(|| format!("CSV line {line}: followers {v:?} is not a whole number")))
             .transpose()?;
-        out.push(Entry {
+        let entry = Entry {
             platform: Cow::Owned(get("platform")),
             user_id: Cow::Owned(get("user_id")),
             handle: Cow::Owned(get("handle")),
@@ -120,7 +128,9 @@ fn read_csv(text: &str) -> Result<Vec<OwnedEntry>> {
             collection: optional("collection").map(Cow::Owned),
             followers,
             account_created_at: optional("account_created_at").map(Cow::Owned),
-        });
+        };
+        entry.validate().with_context(|| format!("CSV line {line}"))?;
+        out.push(entry);
     }
     Ok(out)
 }

@@ -7,6 +7,22 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` that exits quietly when stdout is closed (`fairdraw verify … | head`)
+/// instead of panicking on a broken pipe.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(i32::from($crate::exit::ERROR));
+        }
+    }};
+}
+
 mod commands;
 mod entries;
 mod files;

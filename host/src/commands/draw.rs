@@ -38,7 +38,7 @@ pub fn run(args: Args) -> Result<u8> {
         let bundle = execute(&parsed, Realised::CommitReveal { secret: HexBytes(secret.to_vec()) }, executed_at, &signer)?;
         files::write(&args.out, &bundle.to_json(), false)?;
         print_executed(&bundle);
-        println!("Wrote {}", args.out.display());
+        outln!("Wrote {}", args.out.display());
         Ok(())
     })?;
     Ok(0)

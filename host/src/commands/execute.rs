@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<u8> {
     let bundle = execute_locked(&lock, realised, args.at.as_deref(), &signer)?;
     files::write(&args.out, &bundle.to_json(), false)?;
     print_executed(&bundle);
-    println!("Wrote {}", args.out.display());
+    outln!("Wrote {}", args.out.display());
     Ok(0)
 }
 
@@ -104,8 +104,8 @@ pub fn print_executed(bundle: &BuiltBundle) {
     if let Some(exec) = &bundle.execution {
         let lock = &bundle.lock.payload;
         let title = if lock.title.is_empty() { String::new() } else { format!(" ({})", lock.title) };
-        println!("Draw {}{title}: {} eligible entrants, {} tickets", lock.draw_id, lock.eligible, lock.total_tickets);
-        println!("Randomness: {}", lock.randomness.describe());
+        outln!("Draw {}{title}: {} eligible entrants, {} tickets", lock.draw_id, lock.eligible, lock.total_tickets);
+        outln!("Randomness: {}", lock.randomness.describe());
         print_picks(&exec.payload.winners, &exec.payload.alternates);
     }
 }

@@ -18,8 +18,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<u8> {
     let signer = Signer::from_secret(files::random_bytes::<32>()?);
     keyfile::write_new(&args.out, &signer)?;
-    println!("Wrote {} (keep it secret; mode 0600)", args.out.display());
-    println!("key id:     {}", signer.key_id());
-    println!("public key: {}", hex::encode(signer.public_key()));
+    outln!("Wrote {} (keep it secret; mode 0600)", args.out.display());
+    outln!("key id:     {}", signer.key_id());
+    outln!("public key: {}", hex::encode(signer.public_key()));
     Ok(0)
 }

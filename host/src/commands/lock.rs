@@ -123,18 +123,18 @@ pub fn print_locked(locked: &Locked<'_>) -> Result<()> {
     let lock = &locked.bundle.lock.payload;
     let counts: Vec<String> = lock.collections.iter().map(|(n, c)| format!("{n}: {}", c.entries)).collect();
     let total: u64 = lock.collections.values().map(|c| c.entries).sum();
-    println!("Entries:    {total} ({})", counts.join(", "));
+    outln!("Entries:    {total} ({})", counts.join(", "));
     let excluded: Vec<String> = locked.tally.exclusions.iter().map(|(r, n)| format!("{r}: {n}")).collect();
-    println!(
+    outln!(
         "Eligible:   {} entrants, {} tickets{}",
         lock.eligible,
         lock.total_tickets,
         if excluded.is_empty() { String::new() } else { format!(" (excluded {})", excluded.join(", ")) }
     );
-    println!("Root:       {}", lock.merkle_root);
-    println!("Randomness: {}", lock.randomness.describe());
-    println!("Draw:       {} winner(s), {} alternate(s); draw id {}", lock.winners, lock.alternates, lock.draw_id);
-    println!("Lock hash:  {} (publish this before the randomness exists)", locked.bundle.lock.hash()?);
+    outln!("Root:       {}", lock.merkle_root);
+    outln!("Randomness: {}", lock.randomness.describe());
+    outln!("Draw:       {} winner(s), {} alternate(s); draw id {}", lock.winners, lock.alternates, lock.draw_id);
+    outln!("Lock hash:  {} (publish this before the randomness exists)", locked.bundle.lock.hash()?);
     Ok(())
 }
 
@@ -165,11 +165,11 @@ pub fn run(args: Args) -> Result<u8> {
             let path = secret_path(&args.out);
             files::ensure_absent(&path)?;
             files::write(&path, format!("{}\n", hex::encode(secret)).as_bytes(), true)?;
-            println!("Secret:     written to {} (mode 0600; reveal it with `fairdraw execute --secret`)", path.display());
+            outln!("Secret:     written to {} (mode 0600; reveal it with `fairdraw execute --secret`)", path.display());
         }
         files::write(&args.out, &locked.bundle.to_json(), false)?;
         print_locked(locked)?;
-        println!("Wrote {}", args.out.display());
+        outln!("Wrote {}", args.out.display());
         Ok(())
     })?;
     Ok(0)

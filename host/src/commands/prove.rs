@@ -47,12 +47,12 @@ pub fn run(args: Args) -> Result<u8> {
             .map(|w| serde_json::json!({"entry": w.index, "rule": w.exclusion.as_ref().map(|x| x.rule()), "reason": w.exclusion.as_ref().map(|x| x.to_string())}))
             .collect();
         if args.json {
-            println!("{}", serde_json::json!({"entrant": args.entrant, "eligible": false, "excluded": reasons}));
+            outln!("{}", serde_json::json!({"entrant": args.entrant, "eligible": false, "excluded": reasons}));
         } else {
-            println!("{} is not in the draw:", args.entrant);
+            outln!("{} is not in the draw:", args.entrant);
             for w in &t.watched {
                 if let Some(x) = &w.exclusion {
-                    println!("  entry {} excluded by rule `{}`: {x}", w.index, x.rule());
+                    outln!("  entry {} excluded by rule `{}`: {x}", w.index, x.rule());
                 }
             }
         }
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<u8> {
             .or_else(|| p.alternates.iter().position(|w| w.leaf_index == leaf_index as u64).map(|i| format!("alternate {}", i + 1)))
     });
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "entrant": args.entrant, "eligible": true, "handle": eligible.handle, "user_id": eligible.user_id,
@@ -86,19 +86,19 @@ pub fn run(args: Args) -> Result<u8> {
             })
         );
     } else {
-        println!("{} ({} on {}) is in the draw with {} ticket(s)", eligible.handle, eligible.user_id, eligible.platform, eligible.tickets);
-        println!("  leaf {} of {}: {}", proof.leaf_index, proof.tree_size, leaf);
+        outln!("{} ({} on {}) is in the draw with {} ticket(s)", eligible.handle, eligible.user_id, eligible.platform, eligible.tickets);
+        outln!("  leaf {} of {}: {}", proof.leaf_index, proof.tree_size, leaf);
         for (i, h) in proof.path.iter().enumerate() {
-            println!("  path[{i}]: {h}");
+            outln!("  path[{i}]: {h}");
         }
-        println!("  Merkle root {}: {}", lock.merkle_root, if included { "proof verifies" } else { "PROOF DOES NOT VERIFY" });
+        outln!("  Merkle root {}: {}", lock.merkle_root, if included { "proof verifies" } else { "PROOF DOES NOT VERIFY" });
         for w in t.watched.iter().filter(|w| w.exclusion.is_some()) {
             if let Some(x) = &w.exclusion {
-                println!("  (entry {} did not count: rule `{}`: {x})", w.index, x.rule());
+                outln!("  (entry {} did not count: rule `{}`: {x})", w.index, x.rule());
             }
         }
         if let Some(won) = &won {
-            println!("  Result: {won}");
+            outln!("  Result: {won}");
         }
     }
     if !included {

@@ -36,11 +36,11 @@ pub fn run(args: Args) -> Result<u8> {
     let bytes = files::read(&args.bundle)?;
     let report = verify_bundle(&bytes, &expect);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         match (&report.draw_id, report.title.as_deref()) {
-            (Some(id), Some("") | None) => println!("Draw {id}"),
-            (Some(id), Some(title)) => println!("Draw {id}: {title}"),
+            (Some(id), Some("") | None) => outln!("Draw {id}"),
+            (Some(id), Some(title)) => outln!("Draw {id}: {title}"),
             _ => {}
         }
         for s in &report.steps {
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> Result<u8> {
                 Status::Failed => "FAIL",
                 Status::Skipped => "skip",
             };
-            println!("  [{mark}] {:<20} {}", s.step.name(), s.detail);
+            outln!("  [{mark}] {:<20} {}", s.step.name(), s.detail);
         }
         if report.verified() {
             print_picks(&report.winners, &report.alternates);
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<u8> {
     match report.first_failure() {
         None if report.verified() => {
             if !args.json {
-                println!("VERIFIED: every step holds");
+                outln!("VERIFIED: every step holds");
             }
             Ok(0)
         }
