@@ -1,0 +1,1359 @@
+//! The adversarial catalogue: named attacks on a valid proof bundle, each with
+//! the verification step that must catch it first.
+//!
+//! An **outsider** edits the bundle without the organiser's key. An
+//! **operator** holds the key: after each edit it signs the receipts again
+//! and, where that helps, points the execution at the doctored lock
+//! (`relink`) or re-derives the seed (`reseed`). Operator attacks therefore
+//! pass every signature check, and [`naive_verifier_accepts_every_operator_attack`]
+//! shows that a verifier which only checks signatures would accept them all:
+//! only the semantic steps catch them.
+//!
+//! The human-readable table is `engine/tests/adversarial/CATALOGUE.md`;
+//! [`catalogue_document_matches_table`] keeps it in step with [`catalogue`].
+//!
+//! Unless a scenario says otherwise, the verifier pins the organiser's
+//! public key but not the lock hash.
+
+// A panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use fairdraw_engine::bundle::{ParsedBundle, Pick, Selection};
+use fairdraw_engine::draw;
+use fairdraw_engine::encoding::{Hash32, HexBytes, sha256};
+use fairdraw_engine::randomness::drand;
+use fairdraw_engine::randomness::{Realised, commit_reveal};
+use fairdraw_engine::receipt::Signer;
+use fairdraw_engine::verify::{Expectations, Step, verify_bundle};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Who mounts the attack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attacker {
+    /// Holds the signing key and re-signs what it changes.
+    Operator,
+    /// Has no key: edits the published bundle.
+    Outsider,
+}
+
+/// The valid bundle an attack starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    Drand,
+    CommitReveal,
+    Rfc3797,
+}
+
+impl Base {
+    fn bytes(self) -> Vec<u8> {
+        match self {
+            Base::Drand => drand_bundle(),
+            Base::CommitReveal => commit_reveal_bundle(),
+            Base::Rfc3797 => rfc3797_bundle(),
+        }
+    }
+}
+
+/// What the verifier knows from outside the bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pin {
+    /// The organiser's public key.
+    Key,
+    /// The organiser's key and the lock hash published at lock time (the
+    /// base bundle's).
+    KeyAndLock,
+}
+
+/// One named attack.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub attacker: Attacker,
+    pub base: Base,
+    pub pin: Pin,
+    /// Turns the valid base bundle into the attacked one.
+    pub mutate: fn(Vec<u8>) -> Vec<u8>,
+    /// The first step that must fail.
+    pub fails_at: Step,
+}
+
+impl Scenario {
+    fn expectations(&self) -> Expectations {
+        match self.pin {
+            Pin::Key => pinned_key(),
+            Pin::KeyAndLock => pinned_key_and_lock(lock_hash(&to_value(&self.base.bytes()))),
+        }
+    }
+}
+
+// ------------------------------------------------------------- mutations
+
+/// Operator: edits the execution payload and re-signs it.
+fn op_exec(b: &[u8], f: impl FnOnce(&mut fairdraw_engine::bundle::ExecutionPayload)) -> Vec<u8> {
+    edit(b, |v| resign_execution(v, &operator(), f))
+}
+
+/// Operator: edits the lock payload, re-signs it and re-links the execution.
+fn op_lock_relinked(
+    b: &[u8],
+    f: impl FnOnce(&mut fairdraw_engine::bundle::LockPayload),
+) -> Vec<u8> {
+    edit(b, |v| {
+        resign_lock(v, &operator(), f);
+        relink(v, &operator());
+    })
+}
+
+/// A fully valid pick of another eligible entrant, as the rules and the
+/// collection give it.
+fn pick_for(v: &Value, user_id: &str) -> Pick {
+    let bytes = to_bytes(v);
+    let parsed = ParsedBundle::parse(&bytes).unwrap();
+    let t = draw::tally(&parsed.lock.payload.rules, &parsed.collections, None).unwrap();
+    let (leaf, e) = t
+        .evaluation
+        .eligible
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.user_id == user_id)
+        .unwrap();
+    let entry = fairdraw_engine::entry::deserialize_owned(
+        v["collections"]["comments"][e.entry_index as usize].clone(),
+    )
+    .unwrap();
+    Pick {
+        leaf_index: leaf as u64,
+        tickets: e.tickets,
+        entry,
+    }
+}
+
+fn flip_bit(h: &mut HexBytes) {
+    h.0[7] ^= 0x10;
+}
+
+fn drand_round(r: &mut Realised, f: impl FnOnce(&mut u64)) {
+    if let Realised::Drand { round, .. } = r {
+        f(round);
+    }
+}
+
+fn declared_round(d: &mut fairdraw_engine::randomness::Declared, f: impl FnOnce(&mut u64)) {
+    if let fairdraw_engine::randomness::Declared::Drand { round, .. } = d {
+        f(round);
+    }
+}
+
+/// Replaces the first occurrence of `from` in the bundle text.
+fn replace_once(b: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let s = String::from_utf8(b.to_vec()).unwrap();
+    assert!(s.contains(from), "{from:?} not in bundle");
+    s.replacen(from, to, 1).into_bytes()
+}
+
+/// Drops an eligible entrant who was not picked, and re-commits the lock.
+fn drop_bystander_and_recommit(v: &mut Value) {
+    let user = bystander(v);
+    drop_user(v, &user);
+    recommit(v, &operator());
+}
+
+/// A second, honest drand draw by the same organiser (another title).
+fn second_drand_draw() -> Vec<u8> {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        Spec {
+            title: "Another giveaway".into(),
+            ..Spec::drand()
+        }
+        .build()
+    })
+    .clone()
+}
+
+// --------------------------------------------------------------- the table
+
+/// Every scenario.
+pub fn catalogue() -> Vec<Scenario> {
+    use Attacker::{Operator, Outsider};
+    use Base::{CommitReveal, Drand, Rfc3797};
+    let s = |name, attacker, base, mutate, fails_at| Scenario {
+        name,
+        attacker,
+        base,
+        pin: Pin::Key,
+        mutate,
+        fails_at,
+    };
+    let pinned = |name, attacker, base, mutate, fails_at| Scenario {
+        name,
+        attacker,
+        base,
+        pin: Pin::KeyAndLock,
+        mutate,
+        fails_at,
+    };
+    vec![
+        // ---- operator: winners
+        s(
+            "op_winner_replaced",
+            Operator,
+            Drand,
+            |b| {
+                let v = to_value(&b);
+                let other = pick_for(&v, &bystander(&v));
+                op_exec(&b, |p| p.winners[0] = other)
+            },
+            Step::Winners,
+        ),
+        s(
+            "op_winners_reordered",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.winners.swap(0, 1)),
+            Step::Winners,
+        ),
+        s(
+            "op_alternate_promoted",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    std::mem::swap(&mut p.winners[1], &mut p.alternates[0]);
+                })
+            },
+            Step::Winners,
+        ),
+        s(
+            "op_winner_tickets_changed",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.winners[0].tickets += 1),
+            Step::Winners,
+        ),
+        s(
+            "op_winner_entry_edited",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.winners[0].entry.text = "edited after the draw".into();
+                })
+            },
+            Step::Winners,
+        ),
+        s(
+            "op_winner_entry_tagged",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.winners[0].entry.collection = Some("comments".into());
+                })
+            },
+            Step::Winners,
+        ),
+        s(
+            "op_alternate_dropped",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.alternates.pop();
+                })
+            },
+            Step::Winners,
+        ),
+        // ---- operator: randomness
+        s(
+            "op_beacon_other_round",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.randomness = beacon("default", 72_785)),
+            Step::Randomness,
+        ),
+        s(
+            "op_beacon_quicknet",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.randomness = beacon("quicknet", 123)),
+            Step::Randomness,
+        ),
+        s(
+            "op_redeclare_old_round",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    resign_lock(v, &operator(), |p| {
+                        declared_round(&mut p.randomness, |r| *r = 72_785)
+                    });
+                    resign_execution(v, &operator(), |p| p.randomness = beacon("default", 72_785));
+                    relink(v, &operator());
+                    reseed(v, &operator());
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_declare_quicknet_keep_default_beacon",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    p.randomness = drand::chain("quicknet").unwrap().declare(1);
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_declare_other_round",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    declared_round(&mut p.randomness, |r| *r += 1);
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_beacon_relabelled_round",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    resign_lock(v, &operator(), |p| {
+                        declared_round(&mut p.randomness, |r| *r += 1)
+                    });
+                    resign_execution(v, &operator(), |p| {
+                        drand_round(&mut p.randomness, |r| *r += 1)
+                    });
+                    relink(v, &operator());
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_chain_hash_forged",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    if let fairdraw_engine::randomness::Declared::Drand { chain_hash, .. } =
+                        &mut p.randomness
+                    {
+                        *chain_hash = drand::chain("quicknet").unwrap().chain_hash;
+                    }
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_beacon_signature_bit_flipped",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    if let Realised::Drand { signature, .. } = &mut p.randomness {
+                        flip_bit(signature);
+                    }
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_beacon_randomness_forged",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    if let Realised::Drand { randomness, .. } = &mut p.randomness {
+                        *randomness = sha256(b"my favourite number");
+                    }
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_previous_signature_dropped",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    if let Realised::Drand {
+                        previous_signature, ..
+                    } = &mut p.randomness
+                    {
+                        *previous_signature = None;
+                    }
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_locked_after_beacon",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    p.locked_at = ts("2023-01-23T13:10:00Z");
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_executed_before_round",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.executed_at = ts("2023-01-23T13:05:00Z");
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_randomness_kind_swapped",
+            Operator,
+            CommitReveal,
+            |b| {
+                op_exec(&b, |p| {
+                    p.randomness = beacon("default", ROUND);
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_secret_swapped",
+            Operator,
+            CommitReveal,
+            |b| {
+                op_exec(&b, |p| {
+                    p.randomness = Realised::CommitReveal {
+                        secret: HexBytes(vec![8; 32]),
+                    };
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_secret_short",
+            Operator,
+            CommitReveal,
+            |b| {
+                op_exec(&b, |p| {
+                    p.randomness = Realised::CommitReveal {
+                        secret: HexBytes(SECRET[..16].to_vec()),
+                    };
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_commit_executed_before_lock",
+            Operator,
+            CommitReveal,
+            |b| {
+                op_exec(&b, |p| {
+                    p.executed_at = ts("2023-01-23T12:59:59Z");
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_recommitted_secret_winners_kept",
+            Operator,
+            CommitReveal,
+            |b| {
+                edit(&b, |v| {
+                    let other = [9u8; 32];
+                    resign_lock(v, &operator(), |p| {
+                        p.randomness = commit_reveal::declare(&other).unwrap()
+                    });
+                    resign_execution(v, &operator(), |p| {
+                        p.randomness = Realised::CommitReveal {
+                            secret: HexBytes(other.to_vec()),
+                        };
+                    });
+                    relink(v, &operator());
+                    reseed(v, &operator());
+                })
+            },
+            Step::Winners,
+        ),
+        s(
+            "op_rfc3797_values_changed",
+            Operator,
+            Rfc3797,
+            |b| {
+                op_exec(&b, |p| {
+                    p.randomness = Realised::Rfc3797 {
+                        values: vec![
+                            "1234".into(),
+                            "2 5 12 8 10".into(),
+                            "9 18 26 34 41 45".into(),
+                        ],
+                    };
+                })
+            },
+            Step::Seed,
+        ),
+        s(
+            "op_rfc3797_values_and_key_changed",
+            Operator,
+            Rfc3797,
+            |b| {
+                op_exec(&b, |p| {
+                    let values = vec![
+                        "1234".to_owned(),
+                        "2 5 12 8 10".to_owned(),
+                        "9 18 26 34 41 45".to_owned(),
+                    ];
+                    let key = fairdraw_engine::randomness::rfc3797::key_string(&values).unwrap();
+                    p.randomness = Realised::Rfc3797 { values };
+                    p.selection = Selection::Rfc3797 { key };
+                })
+            },
+            Step::Winners,
+        ),
+        // ---- operator: seed
+        s(
+            "op_seed_forged",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.selection = Selection::Chacha20 {
+                        seed: Hash32([0x42; 32]),
+                    };
+                })
+            },
+            Step::Seed,
+        ),
+        s(
+            "op_selection_algorithm_swapped",
+            Operator,
+            Drand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.selection = Selection::Rfc3797 {
+                        key: "9319./".into(),
+                    };
+                })
+            },
+            Step::Seed,
+        ),
+        // ---- operator: link
+        s(
+            "op_link_broken",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.lock_hash = Hash32([0; 32])),
+            Step::Link,
+        ),
+        s(
+            "op_receipts_spliced",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["execution"] = to_value(&second_drand_draw())["execution"].clone();
+                })
+            },
+            Step::Link,
+        ),
+        s(
+            "op_execution_draw_id_changed",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.draw_id = "another-draw".into()),
+            Step::Link,
+        ),
+        s(
+            "op_execution_protocol_bumped",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.protocol = 2),
+            Step::Bundle,
+        ),
+        // ---- operator: keys
+        s(
+            "op_second_key_signs_execution",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    resign_execution(v, &Signer::from_secret([3; 32]), |_| {});
+                })
+            },
+            Step::Signer,
+        ),
+        s(
+            "op_both_receipts_unpublished_key",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let other = Signer::from_secret([3; 32]);
+                    resign_lock(v, &other, |_| {});
+                    relink(v, &other);
+                    reseed(v, &other);
+                })
+            },
+            Step::Signer,
+        ),
+        // ---- operator: rules and commitment
+        s(
+            "op_rules_changed_after_lock",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    p.rules.min_followers = Some(16);
+                })
+            },
+            Step::Rules,
+        ),
+        s(
+            "op_rules_winner_count_changed",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.rules.winners = 3),
+            Step::Rules,
+        ),
+        s(
+            "op_lock_winner_count_changed",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.winners = 1),
+            Step::Rules,
+        ),
+        s(
+            "op_eligible_count_forged",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.eligible += 1),
+            Step::Rules,
+        ),
+        s(
+            "op_total_tickets_forged",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.total_tickets += 3),
+            Step::Rules,
+        ),
+        s(
+            "op_merkle_root_forged",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.merkle_root = Hash32([0xab; 32])),
+            Step::Commitment,
+        ),
+        s(
+            "op_collection_hash_forged",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    p.collections.get_mut("likes").unwrap().sha256 = Hash32([0xcd; 32]);
+                })
+            },
+            Step::Collections,
+        ),
+        s(
+            "op_collection_count_forged",
+            Operator,
+            Drand,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    p.collections.get_mut("comments").unwrap().entries += 1;
+                })
+            },
+            Step::Collections,
+        ),
+        // ---- operator: re-locking a different entrant list
+        s(
+            "op_entrant_dropped_recommitted_winners_kept",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    drop_bystander_and_recommit(v);
+                    relink(v, &operator());
+                })
+            },
+            Step::Seed,
+        ),
+        s(
+            "op_entrant_dropped_recommitted_reseeded",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    drop_bystander_and_recommit(v);
+                    relink(v, &operator());
+                    reseed(v, &operator());
+                })
+            },
+            Step::Winners,
+        ),
+        pinned(
+            "op_entrant_dropped_fully_redrawn",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    drop_bystander_and_recommit(v);
+                    reexecute(v, &operator());
+                })
+            },
+            Step::Link,
+        ),
+        pinned(
+            "op_rules_changed_fully_redrawn",
+            Operator,
+            CommitReveal,
+            |b| {
+                edit(&b, |v| {
+                    resign_lock(v, &operator(), |p| p.rules.min_followers = Some(16));
+                    recommit(v, &operator());
+                    reexecute(v, &operator());
+                })
+            },
+            Step::Link,
+        ),
+        // ---- outsider: signatures
+        s(
+            "out_winner_changed",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["execution"]["payload"]["winners"][0]["leaf_index"] = json!(5);
+                })
+            },
+            Step::ExecutionSignature,
+        ),
+        s(
+            "out_rule_edited",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["lock"]["payload"]["rules"]["min_followers"] = json!(1);
+                })
+            },
+            Step::LockSignature,
+        ),
+        s(
+            "out_beacon_bit_flipped",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let sig = v["execution"]["payload"]["randomness"]["signature"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    let flipped = if sig.starts_with('8') {
+                        sig.replacen('8', "9", 1)
+                    } else {
+                        sig.replacen(&sig[..1], "8", 1)
+                    };
+                    v["execution"]["payload"]["randomness"]["signature"] = json!(flipped);
+                })
+            },
+            Step::ExecutionSignature,
+        ),
+        s(
+            "out_relinked_without_key",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["execution"]["payload"]["lock_hash"] = json!("00".repeat(32));
+                })
+            },
+            Step::ExecutionSignature,
+        ),
+        s(
+            "out_key_id_mismatch",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["lock"]["key_id"] = json!(sha256(b"someone").to_hex());
+                })
+            },
+            Step::LockSignature,
+        ),
+        s(
+            "out_public_key_swapped",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let o = outsider();
+                    v["lock"]["public_key"] = json!(hex::encode(o.public_key()));
+                    v["lock"]["key_id"] = json!(o.key_id().to_hex());
+                })
+            },
+            Step::LockSignature,
+        ),
+        s(
+            "out_signatures_swapped",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["execution"]["signature"] = v["lock"]["signature"].clone();
+                })
+            },
+            Step::ExecutionSignature,
+        ),
+        s(
+            "out_small_order_key_forgery",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    // The identity point as public key and (R = identity, s = 0) as
+                    // signature satisfy the cofactorless equation for any message;
+                    // only `verify_strict` refuses the weak key.
+                    let mut identity = [0u8; 32];
+                    identity[0] = 1;
+                    let mut sig = [0u8; 64];
+                    sig[0] = 1;
+                    v["execution"]["public_key"] = json!(hex::encode(identity));
+                    v["execution"]["key_id"] = json!(sha256(&identity).to_hex());
+                    v["execution"]["signature"] = json!(hex::encode(sig));
+                    v["execution"]["payload"]["winners"][0]["leaf_index"] = json!(5);
+                })
+            },
+            Step::ExecutionSignature,
+        ),
+        s(
+            "out_forged_with_own_key",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let o = outsider();
+                    resign_lock(v, &o, |_| {});
+                    relink(v, &o);
+                    reseed(v, &o);
+                })
+            },
+            Step::Signer,
+        ),
+        // ---- outsider: collections
+        s(
+            "out_entry_removed",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    collection_mut(v, "likes").remove(0);
+                })
+            },
+            Step::Collections,
+        ),
+        s(
+            "out_entry_added",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let c = collection_mut(v, "comments");
+                    let mut e = c[0].clone();
+                    e["user_id"] = json!("u99");
+                    e["handle"] = json!("@sneaky");
+                    c.push(e);
+                })
+            },
+            Step::Collections,
+        ),
+        s(
+            "out_entries_reordered",
+            Outsider,
+            Drand,
+            |b| edit(&b, |v| collection_mut(v, "comments").swap(0, 1)),
+            Step::Collections,
+        ),
+        s(
+            "out_entry_text_edited",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    collection_mut(v, "comments")[2]["text"] = json!("#win now");
+                })
+            },
+            Step::Collections,
+        ),
+        s(
+            "out_collection_dropped",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["collections"].as_object_mut().unwrap().remove("likes");
+                })
+            },
+            Step::Collections,
+        ),
+        s(
+            "out_collection_added",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["collections"]["follows"] = v["collections"]["likes"].clone();
+                })
+            },
+            Step::Collections,
+        ),
+        s(
+            "out_entry_unknown_field",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    collection_mut(v, "likes")[0]["verified"] = json!(true);
+                })
+            },
+            Step::Collections,
+        ),
+        // ---- outsider: format
+        s(
+            "out_truncated_json",
+            Outsider,
+            Drand,
+            |b| b[..b.len() / 2].to_vec(),
+            Step::Bundle,
+        ),
+        s(
+            "out_empty_file",
+            Outsider,
+            Drand,
+            |_| Vec::new(),
+            Step::Bundle,
+        ),
+        s(
+            "out_trailing_garbage",
+            Outsider,
+            Drand,
+            |mut b| {
+                b.extend_from_slice(b"\n{}");
+                b
+            },
+            Step::Bundle,
+        ),
+        s(
+            "out_unknown_top_level_field",
+            Outsider,
+            Drand,
+            |b| edit(&b, |v| v["signed_by_notary"] = json!(true)),
+            Step::Bundle,
+        ),
+        s(
+            "out_unknown_payload_field",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["execution"]["payload"]["note"] = json!("congrats");
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "out_duplicate_top_level_key",
+            Outsider,
+            Drand,
+            |b| {
+                replace_once(
+                    &b,
+                    "\"fairdraw_bundle\": 1,",
+                    "\"fairdraw_bundle\": 1,\n  \"fairdraw_bundle\": 1,",
+                )
+            },
+            Step::Bundle,
+        ),
+        s(
+            "out_format_version_bumped",
+            Outsider,
+            Drand,
+            |b| edit(&b, |v| v["fairdraw_bundle"] = json!(2)),
+            Step::Bundle,
+        ),
+        s(
+            "out_lock_protocol_bumped",
+            Outsider,
+            Drand,
+            |b| edit(&b, |v| v["lock"]["payload"]["protocol"] = json!(2)),
+            Step::Bundle,
+        ),
+        s(
+            "out_uppercase_hex_signature",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let up = v["lock"]["signature"].as_str().unwrap().to_uppercase();
+                    v["lock"]["signature"] = json!(up);
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "out_uppercase_hex_merkle_root",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    let up = v["lock"]["payload"]["merkle_root"]
+                        .as_str()
+                        .unwrap()
+                        .to_uppercase();
+                    v["lock"]["payload"]["merkle_root"] = json!(up);
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "out_non_canonical_timestamp",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v["lock"]["payload"]["locked_at"] = json!("2023-01-23T14:00:00+01:00");
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "out_execution_removed",
+            Outsider,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    v.as_object_mut().unwrap().remove("execution");
+                })
+            },
+            Step::Bundle,
+        ),
+    ]
+}
+
+/// The attacked bundle of every scenario, built once.
+fn attacked() -> &'static [(Scenario, Vec<u8>)] {
+    static CELL: OnceLock<Vec<(Scenario, Vec<u8>)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let table = catalogue();
+        // Two threads: half the drand scenarios verify a BLS signature each
+        // while being built, which is slow in a debug build.
+        let (a, b) = table.split_at(table.len() / 2);
+        let build = |part: &[Scenario]| {
+            part.iter()
+                .map(|s| (*s, (s.mutate)(s.base.bytes())))
+                .collect::<Vec<_>>()
+        };
+        std::thread::scope(|scope| {
+            let h = scope.spawn(|| build(b));
+            let mut out = build(a);
+            out.extend(h.join().unwrap());
+            out
+        })
+    })
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn bases_verify() {
+    for base in [Base::Drand, Base::CommitReveal, Base::Rfc3797] {
+        let r = verify(&base.bytes());
+        assert!(r.verified(), "{base:?}: {:?}", r.first_failure());
+        assert_eq!(r.winners.len(), 2);
+        assert_eq!(r.alternates.len(), 2);
+    }
+}
+
+#[test]
+fn catalogue_is_large_and_mostly_operator() {
+    let table = catalogue();
+    let names: BTreeSet<_> = table.iter().map(|s| s.name).collect();
+    assert_eq!(names.len(), table.len(), "scenario names are unique");
+    assert!(table.len() >= 25);
+    let operator = table
+        .iter()
+        .filter(|s| s.attacker == Attacker::Operator)
+        .count();
+    assert!(
+        2 * operator >= table.len(),
+        "{operator} of {} are operator attacks",
+        table.len()
+    );
+    for s in &table {
+        let prefix = if s.attacker == Attacker::Operator {
+            "op_"
+        } else {
+            "out_"
+        };
+        assert!(
+            s.name.starts_with(prefix),
+            "{}: name says who attacks",
+            s.name
+        );
+    }
+}
+
+#[test]
+fn every_scenario_fails_at_its_step() {
+    let scenarios = attacked();
+    let (a, b) = scenarios.split_at(scenarios.len() / 2);
+    let check = |part: &[(Scenario, Vec<u8>)]| {
+        part.iter()
+            .filter_map(|(s, bytes)| {
+                let report = verify_bundle(bytes, &s.expectations());
+                let got = report.first_failure().map(|f| (f.step, f.detail.clone()));
+                match got {
+                    Some((step, _)) if step == s.fails_at && !report.verified() => None,
+                    other => Some(format!(
+                        "{}: expected failure at `{}`, got {other:?}",
+                        s.name, s.fails_at
+                    )),
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let wrong = std::thread::scope(|scope| {
+        let h = scope.spawn(|| check(b));
+        let mut wrong = check(a);
+        wrong.extend(h.join().unwrap());
+        wrong
+    });
+    assert!(
+        wrong.is_empty(),
+        "{} scenario(s) misbehave:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// A verifier that only checks both receipts' Ed25519 signatures.
+fn naive_verify(bytes: &[u8]) -> bool {
+    let Ok(bundle) = ParsedBundle::parse(bytes) else {
+        return false;
+    };
+    let Some(execution) = &bundle.execution else {
+        return false;
+    };
+    bundle.lock.verify().is_ok() && execution.verify().is_ok()
+}
+
+#[test]
+fn naive_verifier_accepts_every_operator_attack() {
+    let rejected: Vec<_> = attacked()
+        .iter()
+        .filter(|(s, bytes)| s.attacker == Attacker::Operator && !naive_verify(bytes))
+        .map(|(s, _)| s.name)
+        .collect();
+    assert!(
+        rejected.is_empty(),
+        "signatures alone already reject {rejected:?}"
+    );
+}
+
+/// Without the lock hash published at lock time, a bundle whose operator
+/// re-locked a different entrant list and re-drew honestly is
+/// indistinguishable from an honest one: every step passes. The pinned
+/// variant of the same bundle is `op_entrant_dropped_fully_redrawn`.
+#[test]
+fn consistent_relock_needs_the_published_lock_hash() {
+    let (s, bytes) = attacked()
+        .iter()
+        .find(|(s, _)| s.name == "op_entrant_dropped_fully_redrawn")
+        .unwrap();
+    assert!(verify(bytes).verified(), "the bundle alone cannot tell");
+    let pinned = verify_bundle(bytes, &s.expectations());
+    assert_eq!(pinned.first_failure().map(|f| f.step), Some(Step::Link));
+    // And the honest bundle passes with the pin.
+    let honest = s.base.bytes();
+    assert!(verify_bundle(&honest, &s.expectations()).verified());
+}
+
+/// Likewise the organiser's public key: without it, an outsider who signs
+/// a whole new bundle with its own key passes.
+#[test]
+fn own_key_forgery_needs_the_published_key() {
+    let (_, bytes) = attacked()
+        .iter()
+        .find(|(s, _)| s.name == "out_forged_with_own_key")
+        .unwrap();
+    assert!(verify_bundle(bytes, &Expectations::default()).verified());
+}
+
+#[test]
+fn catalogue_document_matches_table() {
+    let doc = include_str!("../adversarial/CATALOGUE.md");
+    let rows: Vec<Vec<&str>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    let table = catalogue();
+    assert_eq!(rows.len(), table.len(), "one row per scenario");
+    for (row, s) in rows.iter().zip(&table) {
+        assert_eq!(row[0], format!("`{}`", s.name));
+        assert_eq!(
+            row[1],
+            format!("{:?}", s.attacker).to_lowercase(),
+            "{}",
+            s.name
+        );
+        assert_eq!(row[3], format!("`{}`", s.fails_at), "{}", s.name);
+    }
+}
+
+// ------------------------------------------------- limits of verification
+
+/// RFC 3797 values are checked only for form: the verifier cannot know what
+/// the named lotteries drew. An operator who swaps the values after the
+/// fact and re-draws honestly changes only the execution receipt, so the
+/// lock hash, even when pinned, still matches. The report says so, and a
+/// human must compare the values with the sources named in the lock.
+#[test]
+fn rfc3797_values_are_only_checked_by_a_human() {
+    let honest = rfc3797_bundle();
+    let pins = pinned_key_and_lock(lock_hash(&to_value(&honest)));
+    let swapped = edit(&honest, |v| {
+        resign_execution(v, &operator(), |p| {
+            p.randomness = Realised::Rfc3797 {
+                values: vec![
+                    "1234".into(),
+                    "2 5 12 8 10".into(),
+                    "9 18 26 34 41 45".into(),
+                ],
+            };
+        });
+        redraw(v, &operator());
+    });
+    let report = verify_bundle(&swapped, &pins);
+    assert!(report.verified());
+    assert_ne!(
+        picked_users(&to_value(&swapped)),
+        picked_users(&to_value(&honest))
+    );
+    assert!(
+        report
+            .step(Step::Randomness)
+            .unwrap()
+            .detail
+            .contains("check by hand")
+    );
+}
+
+// ------------------------------------------- weaknesses found (engine bugs)
+//
+// Each test states what the engine should do and is ignored until it does;
+// run them with `cargo test -p fairdraw-engine --test all -- --ignored`.
+
+/// Receipts are signed over `JCS(payload)`, and serde_jcs writes every
+/// integer as an IEEE double: integers above 2^53 are rounded, so the
+/// signature (and the lock hash) does not bind them exactly. Here an
+/// outsider changes the signed `rules.min_followers` from 2^53 to 2^53 + 1
+/// without the key; the signature, the lock hash and every step still pass.
+/// Fix: refuse integers above 2^53 − 1 in receipts (as `MAX_TICKETS` does
+/// for tickets), or write u64 exactly.
+#[test]
+#[ignore = "engine weakness: u64 above 2^53 in receipts is not bound by the signature"]
+fn weakness_integers_above_2_pow_53_are_not_signed_exactly() {
+    let mut spec = Spec::commit_reveal();
+    for entries in spec.collections.values_mut() {
+        for e in entries.iter_mut().filter(|e| e.followers != Some(5)) {
+            e.followers = Some(u64::MAX);
+        }
+    }
+    spec.rules.min_followers = Some(1 << 53);
+    let honest = spec.build();
+    assert!(verify(&honest).verified());
+    let tampered = edit(&honest, |v| {
+        v["lock"]["payload"]["rules"]["min_followers"] = json!((1u64 << 53) + 1)
+    });
+    assert_eq!(
+        lock_hash(&to_value(&tampered)),
+        lock_hash(&to_value(&honest))
+    );
+    assert!(
+        !verify(&tampered).verified(),
+        "an unsigned change to a signed rule verifies"
+    );
+}
+
+/// A JSON object with a duplicated key parses last-one-wins into the
+/// payload's map, and the signature is checked over the re-serialised map.
+/// So an outsider can add a bogus `"comments"` commitment before the real
+/// one inside the *signed* lock payload and the bundle still verifies: what
+/// the file shows is not what was signed, and a first-wins reader (some
+/// streaming parsers, a human) sees the bogus numbers. Fix: refuse
+/// duplicate keys in `collections` maps (receipt and bundle).
+#[test]
+#[ignore = "engine weakness: duplicate keys in a signed map are accepted"]
+fn weakness_duplicate_key_in_signed_collections_map() {
+    let honest = String::from_utf8(drand_bundle()).unwrap();
+    let needle = "\"collections\": {";
+    let at = honest.find(needle).unwrap() + needle.len();
+    let bogus = format!(
+        "\n        \"comments\": {{\"entries\": 999, \"sha256\": \"{}\"}},",
+        "00".repeat(32)
+    );
+    let tampered = format!("{}{bogus}{}", &honest[..at], &honest[at..]);
+    assert!(
+        !verify(tampered.as_bytes()).verified(),
+        "a duplicate key inside the signed lock payload verifies"
+    );
+}
+
+/// The same for the bundle's raw collections: a first `"comments": []`
+/// before the real one is ignored by the verifier; a viewer that takes the
+/// first shows no entrants at all for a bundle that verifies.
+#[test]
+#[ignore = "engine weakness: duplicate collection names in a bundle are accepted"]
+fn weakness_duplicate_collection_in_bundle() {
+    let honest = String::from_utf8(drand_bundle()).unwrap();
+    let needle = "\"collections\": {";
+    let at = honest.rfind(needle).unwrap() + needle.len();
+    let tampered = format!("{}\n    \"comments\": [],{}", &honest[..at], &honest[at..]);
+    assert!(
+        !verify(tampered.as_bytes()).verified(),
+        "a duplicate collection verifies"
+    );
+}
+
+/// `draw::lock` refuses a draw id outside 1–64 characters of `[A-Za-z0-9_-]`
+/// and a title over 200 characters, but `verify_bundle` does not check
+/// them: an operator signs an empty draw id and a 5,000-character title of
+/// right-to-left overrides (display spoofing in the widget), and the bundle
+/// verifies. Fix: run the same checks in the bundle step.
+#[test]
+#[ignore = "engine weakness: verify accepts draw ids and titles that lock refuses"]
+fn weakness_verify_accepts_what_lock_refuses() {
+    let tampered = edit(&commit_reveal_bundle(), |v| {
+        resign_lock(v, &operator(), |p| {
+            p.draw_id = String::new();
+            p.title = "\u{202e}x".repeat(5000);
+        });
+        resign_execution(v, &operator(), |p| p.draw_id = String::new());
+        redraw(v, &operator());
+    });
+    let report = verify(&tampered);
+    assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Bundle));
+}
