@@ -34,6 +34,7 @@ pub struct Bundle<C> {
     pub execution: Option<Signed<ExecutionPayload>>,
     /// Raw entries per collection name: a JSON array of entries without
     /// their `collection` field.
+    #[serde(deserialize_with = "unique_keys", bound(deserialize = "C: Deserialize<'de>"))]
     pub collections: BTreeMap<String, C>,
 }
 
@@ -56,6 +57,7 @@ pub struct LockPayload {
     /// The contest rules as applied.
     pub rules: Rules,
     /// Per collection: its entry count and hash.
+    #[serde(deserialize_with = "unique_keys")]
     pub collections: BTreeMap<String, CollectionCommitment>,
     /// Number of eligible entrants (leaves).
     pub eligible: u64,
@@ -141,6 +143,33 @@ pub struct Pick {
     /// The entrant's first counted entry, as in the raw collection.
     #[serde(deserialize_with = "crate::entry::deserialize_owned")]
     pub entry: Entry<'static>,
+}
+
+/// Deserialises a map, refusing a repeated key instead of keeping the last
+/// one: a reader that kept the first would see a different bundle.
+fn unique_keys<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object with unique keys")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((k, v)) = map.next_entry::<String, V>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!("duplicate key {k:?}")));
+                }
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique(std::marker::PhantomData))
 }
 
 impl<'a> ParsedBundle<'a> {

@@ -142,7 +142,17 @@ impl<'a> EntrySource<'a> for BTreeMap<String, &'a RawValue> {
         f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
     ) -> Result<(), DrawError> {
         let Some(raw) = self.get(name) else { return Ok(()) };
-        stream_entries(name, raw.get(), f)
+        let mut index = 0u64;
+        stream_entries(name, raw.get(), &mut |entry| {
+            // Bundles group entries by collection; one spelling per bundle.
+            if entry.collection.is_some() {
+                return Err(DrawError::Inconsistent(format!(
+                    "entry {index} of collection `{name}` carries a `collection` field; entries inside a bundle must not"
+                )));
+            }
+            index += 1;
+            f(entry)
+        })
     }
 }
 
@@ -335,10 +345,7 @@ pub struct Locked<'a> {
 /// eligible than winners + alternates, or when the draw id or title is out of
 /// range.
 pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &Signer) -> Result<Locked<'a>, DrawError> {
-    check_draw_id(&req.draw_id)?;
-    if req.title.chars().count() > 200 {
-        return Err(DrawError::Invalid("title is longer than 200 characters".into()));
-    }
+    check_identity(&req.draw_id, &req.title)?;
     req.rules.validate()?;
     let tally = tally(&req.rules, &req.collections, None)?;
     let wanted = u64::from(req.rules.winners) + u64::from(req.rules.alternates());
@@ -381,16 +388,31 @@ pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &Signer) -> Result<Locked<'a>,
     Ok(Locked { bundle, tally })
 }
 
-fn check_draw_id(id: &str) -> Result<(), DrawError> {
-    let ok = (1..=64).contains(&id.len())
+/// Checks a draw id (1 to 64 of `A-Z a-z 0-9 _ -`) and title (at most 200
+/// characters, no control characters).
+pub fn check_identity(id: &str, title: &str) -> Result<(), DrawError> {
+    let id_ok = (1..=64).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(DrawError::Invalid(format!(
+    if !id_ok {
+        return Err(DrawError::Invalid(format!(
             "draw id {id:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
-        )))
+        )));
     }
+    if title.chars().count() > 200 {
+        return Err(DrawError::Invalid("title is longer than 200 characters".into()));
+    }
+    if title.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return Err(DrawError::Invalid(
+            "title contains control or bidirectional-override characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Unicode bidirectional controls, which can make a title display as
+/// something other than what was signed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// The randomness kind's name as written in JSON (`drand`, `commit_reveal`, `rfc3797`).

@@ -56,6 +56,9 @@ pub enum EntryError {
     /// A required text field is empty.
     #[error("field `{0}` is empty")]
     EmptyField(&'static str),
+    /// A number exceeds what receipts can hold exactly.
+    #[error("field `{0}` is larger than 2^53 - 1 (9007199254740991)")]
+    TooLarge(&'static str),
     /// A time field is not RFC 3339.
     #[error("field `{field}` is not an RFC 3339 timestamp: {value:?}")]
     BadTime {
@@ -82,6 +85,9 @@ impl Entry<'_> {
             if value.is_empty() {
                 return Err(EntryError::EmptyField(name));
             }
+        }
+        if self.followers.is_some_and(|n| n > crate::receipt::MAX_SAFE_INTEGER) {
+            return Err(EntryError::TooLarge("followers"));
         }
         self.created_instant()?;
         self.account_created_instant()?;

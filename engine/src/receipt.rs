@@ -88,6 +88,7 @@ impl<'de, T: Payload + DeserializeOwned> Deserialize<'de> for Signed<T> {
         let text = wire.payload.get();
         let payload: T = serde_json::from_str(text).map_err(D::Error::custom)?;
         let as_written: serde_json::Value = serde_json::from_str(text).map_err(D::Error::custom)?;
+        check_numbers(&as_written).map_err(D::Error::custom)?;
         let canonical = serde_jcs::to_vec(&payload).map_err(D::Error::custom)?;
         if serde_jcs::to_vec(&as_written).map_err(D::Error::custom)? != canonical {
             return Err(D::Error::custom(format!(
@@ -124,9 +125,30 @@ pub enum ReceiptError {
     BadSignature(Hash32),
 }
 
+/// The largest integer a receipt may hold, `2^53 − 1`: JCS writes numbers as
+/// IEEE doubles, so a larger one would be signed rounded.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Refuses any JSON number that is not an integer in `0 ..= 2^53 − 1`.
+fn check_numbers(value: &serde_json::Value) -> Result<(), ReceiptError> {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.as_u64().is_none_or(|n| n > MAX_SAFE_INTEGER) => Err(
+            ReceiptError::Canonical(format!("number {n} is not an integer between 0 and 2^53 - 1")),
+        ),
+        Value::Array(items) => items.iter().try_for_each(check_numbers),
+        Value::Object(members) => members.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
+}
+
 /// The exact bytes a signature covers.
+///
+/// Fails if the payload holds a number that JCS cannot write exactly.
 pub fn signed_message<T: Payload>(payload: &T) -> Result<Vec<u8>, ReceiptError> {
-    let jcs = serde_jcs::to_vec(payload).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
+    let value = serde_json::to_value(payload).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
+    check_numbers(&value)?;
+    let jcs = serde_jcs::to_vec(&value).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
     let mut msg = Vec::with_capacity(T::CONTEXT.len() + 1 + jcs.len());
     msg.extend_from_slice(T::CONTEXT.as_bytes());
     msg.push(0);

@@ -196,6 +196,9 @@ pub fn verify_bundle(bytes: &[u8], expect: &Expectations) -> Report {
     } else {
         None
     };
+    let version_problem = version_problem.or_else(|| {
+        crate::draw::check_identity(&lock.draw_id, &lock.title).err().map(|e| e.to_string())
+    });
     if let Some(p) = version_problem {
         v.fail(Step::Bundle, p);
         return v.finish();

@@ -285,6 +285,10 @@ impl Rules {
         if self.entries_per_user == Some(0) {
             return Err(invalid("entries_per_user", "must be at least 1"));
         }
+        // Receipts hold integers up to 2^53 - 1 only (PROTOCOL.md §2).
+        if self.min_followers.is_some_and(|n| n > crate::receipt::MAX_SAFE_INTEGER) {
+            return Err(invalid("min_followers", "must be at most 2^53 - 1 (9007199254740991)"));
+        }
         if let Some(c) = &self.collection {
             check_collection_name("collection".into(), c)?;
         }
