@@ -32,7 +32,7 @@ schema:
 fuzz: setup
 	@rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
-	cd engine/fuzz && $(CARGO) +nightly fuzz run verify_bundle -- -max_total_time=$${FUZZ_SECONDS:-60}
+	cd engine && $(CARGO) +nightly fuzz run verify_bundle -- -max_total_time=$${FUZZ_SECONDS:-60} -dict=fuzz/verify_bundle.dict
 
 # The README's performance table (slow: generates 1M and 10M-entry bundles).
 bench: setup
