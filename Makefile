@@ -1,5 +1,6 @@
 # fairdraw: the two set-up commands of the README.
-#   make run   build the CLI and run a complete demo draw, then verify it
+#   make run   build the CLI and the first-party plugins (installed into the
+#              data dir), then run a complete demo draw and verify it
 #   make test  the whole suite (unit, vectors, adversarial catalogue,
 #              property tests, CLI end-to-end, wasm32 build of the engine)
 # Both install what they need themselves.
@@ -16,10 +17,12 @@ setup:
 
 run: setup
 	$(CARGO) build --release -p fairdraw-host --bin fairdraw
+	FAIRDRAW=target/release/fairdraw bash scripts/install-plugins.sh
 	FAIRDRAW=target/release/fairdraw DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
 
 test: setup
 	$(CARGO) test --workspace --locked
+	$(CARGO) test --manifest-path plugins/Cargo.toml --locked
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
 	$(CARGO) bench --workspace --no-run --locked
 	git diff --exit-code -- engine/rules.schema.json

@@ -27,6 +27,7 @@ mod commands;
 mod entries;
 mod files;
 mod keyfile;
+mod plugin;
 
 /// Exit codes scripts can rely on.
 pub mod exit {
@@ -63,6 +64,12 @@ enum Command {
     Prove(commands::prove::Args),
     /// Run the RFC 3797 (NomCom) selection on a pool of N positions.
     Rfc3797(commands::rfc3797::Args),
+    /// List, inspect and install plugins.
+    Plugin(commands::plugin::Args),
+    /// Fetch a post's entries (comments, likes, ...) through a source plugin.
+    Fetch(commands::fetch::Args),
+    /// Fetch a drand beacon through a plugin, verify it and write it for `execute`.
+    Beacon(commands::beacon::Args),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +82,9 @@ fn main() -> ExitCode {
         Command::Verify(a) => commands::verify::run(a),
         Command::Prove(a) => commands::prove::run(a),
         Command::Rfc3797(a) => commands::rfc3797::run(a),
+        Command::Plugin(a) => commands::plugin::run(a),
+        Command::Fetch(a) => commands::fetch::run(a),
+        Command::Beacon(a) => commands::beacon::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -10,3 +10,4 @@ mod bin;
 mod cross_part;
 /// The README's worked example, run as written.
 mod readme;
+mod plugins;

@@ -1,0 +1,773 @@
+//! The `http` import: the only network access a plugin has.
+//!
+//! Every request passes [`HttpPolicy::check_url`] (an `https://` URL whose
+//! `host[:port]` the manifest allows exactly; no IP literal, no user info),
+//! then the host resolves the name itself and connects only if *every*
+//! address is public ([`address_class`]): a name pointing at `127.0.0.1`,
+//! `10.0.0.0/8` or `169.254.169.254` is refused, and the connection goes to
+//! the address that was checked (the resolver is inside the client, so
+//! there is no second lookup to rebind). Redirects are not followed by the
+//! client: the host follows same-origin ones itself, re-checking each hop,
+//! and refuses the others. Credentials are added here, after the plugin's own
+//! headers with the same name were dropped, and are never returned to it.
+//!
+//! The client is `ureq` 3 rather than `reqwest::blocking`: plugin calls are
+//! synchronous wasmtime host calls, and ureq is synchronous end to end (no
+//! hidden tokio runtime, no panic when a caller happens to be inside one),
+//! uses rustls, and lets us plug in the resolver that checks addresses. Its
+//! resolver trait lives in `ureq::unversioned`, so the workspace pins ureq
+//! to one minor version.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use url::{Host, Url};
+
+use super::limits::MAX_REDIRECTS;
+use super::manifest::{CredentialSpec, Placement};
+
+/// An allowed origin: `https://host[:port]` with a DNS name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Parses `https://host[:port]` (a trailing `/` is tolerated). Refuses
+    /// other schemes, IP-address hosts, user info, paths, queries and fragments.
+    pub fn parse(s: &str) -> Result<Origin, String> {
+        let url = Url::parse(s).map_err(|e| format!("{s:?} is not a URL ({e})"))?;
+        if url.scheme() != "https" {
+            return Err(format!("{s:?}: only https:// origins are allowed"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{s:?}: an origin must not contain user info"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("{s:?}: an origin is scheme://host[:port], without a path"));
+        }
+        let host = match url.host() {
+            Some(Host::Domain(d)) => d.to_owned(),
+            Some(Host::Ipv4(_) | Host::Ipv6(_)) => {
+                return Err(format!("{s:?}: IP address hosts are not allowed; use a DNS name"));
+            }
+            None => return Err(format!("{s:?} has no host")),
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        Ok(Origin { host, port })
+    }
+
+    /// The host name, lowercase.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port (443 when not written).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.port == 443 {
+            write!(f, "https://{}", self.host)
+        } else {
+            write!(f, "https://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Where a dev origin map sends a production origin: a loopback origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DevTarget {
+    scheme: String,
+    /// As it appears in a URL (`127.0.0.1`, `[::1]`, `localhost`).
+    host: String,
+    port: u16,
+}
+
+impl fmt::Display for DevTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// `FAIRDRAW_DEV_ORIGIN_MAP`: for tests against mock servers, maps allowed
+/// production origins to loopback `http://` origins. The plugin still builds
+/// production URLs and the allow list still applies to them; only the
+/// connection goes elsewhere. Targets must be loopback.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DevOriginMap {
+    entries: Vec<(Origin, DevTarget)>,
+}
+
+impl DevOriginMap {
+    /// The environment variable read by [`DevOriginMap::from_env`].
+    pub const ENV: &'static str = "FAIRDRAW_DEV_ORIGIN_MAP";
+
+    /// Parses `https://prod.example=http://127.0.0.1:PORT,…`.
+    pub fn parse(s: &str) -> Result<DevOriginMap, String> {
+        let mut entries = Vec::new();
+        for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (from, to) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not `https://origin=http://127.0.0.1:port`"))?;
+            let from = Origin::parse(from.trim())?;
+            let to_url = Url::parse(to.trim()).map_err(|e| format!("{to:?} is not a URL ({e})"))?;
+            let scheme = to_url.scheme().to_owned();
+            if scheme != "http" && scheme != "https" {
+                return Err(format!("{to:?}: the target must be http:// or https://"));
+            }
+            let host = match to_url.host() {
+                Some(Host::Ipv4(ip)) if ip.is_loopback() => ip.to_string(),
+                Some(Host::Ipv6(ip)) if ip.is_loopback() => format!("[{ip}]"),
+                Some(Host::Domain("localhost")) => "localhost".to_owned(),
+                _ => {
+                    return Err(format!("{to:?}: the target must be a loopback address (127.0.0.1, [::1], localhost)"));
+                }
+            };
+            if to_url.path() != "/" || to_url.query().is_some() || !to_url.username().is_empty() {
+                return Err(format!("{to:?}: the target is scheme://host:port, without a path"));
+            }
+            let port = to_url.port_or_known_default().unwrap_or(80);
+            entries.push((from, DevTarget { scheme, host, port }));
+        }
+        Ok(DevOriginMap { entries })
+    }
+
+    /// Reads [`DevOriginMap::ENV`]; empty when unset.
+    pub fn from_env() -> Result<DevOriginMap, String> {
+        match std::env::var(Self::ENV) {
+            Ok(s) => Self::parse(&s).map_err(|e| format!("{}: {e}", Self::ENV)),
+            Err(_) => Ok(DevOriginMap::default()),
+        }
+    }
+
+    /// Whether any origin is mapped.
+    pub fn is_active(&self) -> bool {
+        !self.entries.is_empty()
+    }
+
+    /// `origin → target` pairs, for the warning the runtime logs.
+    pub fn describe(&self) -> String {
+        self.entries.iter().map(|(o, t)| format!("{o} → {t}")).collect::<Vec<_>>().join(", ")
+    }
+
+    fn target(&self, origin: &Origin) -> Option<&DevTarget> {
+        self.entries.iter().find(|(o, _)| o == origin).map(|(_, t)| t)
+    }
+
+    fn origin_of_target(&self, url: &Url) -> Option<&Origin> {
+        let host = match url.host()? {
+            Host::Ipv6(ip) => format!("[{ip}]"),
+            h => h.to_string(),
+        };
+        let port = url.port_or_known_default()?;
+        self.entries.iter().find(|(_, t)| t.scheme == url.scheme() && t.host == host && t.port == port).map(|(o, _)| o)
+    }
+}
+
+/// A credential with its value (read from the environment at load time).
+#[derive(Clone)]
+pub(crate) struct Credential {
+    pub(crate) spec: CredentialSpec,
+    value: Option<String>,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("spec", &self.spec)
+            .field("value", &self.value.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl Credential {
+    pub(crate) fn new(spec: CredentialSpec, value: Option<String>) -> Credential {
+        Credential { spec, value: value.filter(|v| !v.is_empty()) }
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.value.is_some()
+    }
+}
+
+/// What a plugin may reach, and with which credentials.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpPolicy {
+    pub(crate) allow: Vec<Origin>,
+    pub(crate) credentials: Vec<Credential>,
+}
+
+/// Why the host did not return a response (mirrors WIT `http-error`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpError {
+    /// The request is not allowed; the text says which rule.
+    Denied(String),
+    /// The call's time ran out.
+    Timeout,
+    /// The response body exceeded this many bytes.
+    TooLarge(u64),
+    /// The call already made this many requests.
+    TooManyRequests(u32),
+    /// DNS, TLS or connection failure.
+    Transport(String),
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::Denied(r) => write!(f, "request denied: {r}"),
+            HttpError::Timeout => f.write_str("request timed out"),
+            HttpError::TooLarge(n) => write!(f, "response larger than {n} bytes"),
+            HttpError::TooManyRequests(n) => write!(f, "more than {n} requests in one call"),
+            HttpError::Transport(m) => write!(f, "transport error: {m}"),
+        }
+    }
+}
+
+/// A request from a plugin.
+#[derive(Clone, Debug, Default)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE` or `HEAD`.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A response to a plugin.
+#[derive(Clone, Debug, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers (values decoded lossily).
+    pub headers: Vec<(String, String)>,
+    /// Body, bounded.
+    pub body: Vec<u8>,
+}
+
+/// The per-call HTTP budget.
+#[derive(Debug)]
+pub(crate) struct CallBudget {
+    pub(crate) requests: u32,
+    pub(crate) max_requests: u32,
+    pub(crate) deadline: Instant,
+    pub(crate) max_response_bytes: u64,
+}
+
+/// Headers a plugin may not set: the host and the HTTP stack own them.
+const HOST_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+impl HttpPolicy {
+    /// Checks a URL against the rules, returning it parsed with its origin.
+    /// The error is the `denied` reason the plugin sees.
+    pub(crate) fn check_url(&self, raw: &str) -> Result<(Url, Origin), String> {
+        let url = Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
+        if url.scheme() != "https" {
+            return Err(format!("only https:// URLs are allowed, not {}://", url.scheme()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("URLs with user info (user@host) are not allowed".to_owned());
+        }
+        let host = match url.host() {
+            Some(Host::Domain(d)) => d.to_owned(),
+            Some(Host::Ipv4(ip)) => return Err(format!("IP-address hosts are not allowed ({ip}); use a DNS name")),
+            Some(Host::Ipv6(ip)) => return Err(format!("IP-address hosts are not allowed ([{ip}]); use a DNS name")),
+            None => return Err("the URL has no host".to_owned()),
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        let origin = Origin { host, port };
+        if self.allow.contains(&origin) {
+            return Ok((url, origin));
+        }
+        let same_host: Vec<String> =
+            self.allow.iter().filter(|o| o.host == origin.host).map(ToString::to_string).collect();
+        if same_host.is_empty() {
+            Err(format!("host {} is not in the plugin's allow list", origin.host))
+        } else {
+            Err(format!(
+                "port {} is not allowed for {} (the manifest allows {})",
+                port,
+                origin.host,
+                same_host.join(", ")
+            ))
+        }
+    }
+
+    /// Replaces every credential value in `text` (error messages may quote URLs).
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for c in &self.credentials {
+            if let Some(v) = &c.value {
+                out = out.replace(v.as_str(), "[redacted]");
+                let encoded: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                out = out.replace(&encoded, "[redacted]");
+            }
+        }
+        out
+    }
+
+    /// Adds this origin's credentials to the URL and headers, after dropping
+    /// any query parameter or header of the same name the plugin set.
+    fn attach_credentials(&self, origin: &Origin, url: &mut Url, headers: &mut Vec<(String, String)>) {
+        for c in self.credentials.iter().filter(|c| &c.spec.origin == origin) {
+            match &c.spec.placement {
+                Placement::Query(name) => {
+                    if url.query_pairs().any(|(k, _)| k == name.as_str()) {
+                        let kept: Vec<(String, String)> = url
+                            .query_pairs()
+                            .filter(|(k, _)| k != name.as_str())
+                            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                            .collect();
+                        url.set_query(None);
+                        if !kept.is_empty() {
+                            url.query_pairs_mut().extend_pairs(kept);
+                        }
+                    }
+                    if let Some(v) = &c.value {
+                        url.query_pairs_mut().append_pair(name, v);
+                    }
+                }
+                Placement::Header { name, format } => {
+                    headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                    if let Some(v) = &c.value {
+                        headers.push((name.clone(), format.replacen("{}", v, 1)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A denied address, carried through ureq's resolver error.
+#[derive(Debug)]
+struct AddressDenied(String);
+
+impl fmt::Display for AddressDenied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AddressDenied {}
+
+/// Why an address is not a public unicast address, or `None` when it is.
+pub fn address_class(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => v4_class(v4),
+        IpAddr::V6(v6) => v6_class(v6),
+    }
+}
+
+fn v4_class(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    Some(match (a, b, c) {
+        (0, ..) => "unspecified",
+        (127, ..) => "loopback",
+        (10, ..) | (192, 168, _) => "private",
+        (172, b, _) if (16..32).contains(&b) => "private",
+        (100, b, _) if (64..128).contains(&b) => "shared (carrier-grade NAT)",
+        (169, 254, _) => "link-local",
+        (192, 0, 0) => "reserved",
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "documentation",
+        (198, b, _) if b == 18 || b == 19 => "benchmarking",
+        (224..=239, ..) => "multicast",
+        (240..=255, ..) => "reserved",
+        _ => return None,
+    })
+}
+
+fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
+    let s = ip.segments();
+    if ip.is_unspecified() {
+        return Some("unspecified");
+    }
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return v4_class(v4);
+    }
+    Some(match s[0] {
+        0xff00..=0xffff => "multicast",
+        0xfe80..=0xfebf => "link-local",
+        0xfec0..=0xfeff => "site-local",
+        0xfc00..=0xfdff => "private (unique local)",
+        0x2001 if s[1] == 0x0db8 => "documentation",
+        0x2001 if s[1] == 0 => "Teredo tunnel",
+        // 6to4 and NAT64 embed an IPv4 address: judge that address.
+        0x2002 => return v4_class(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8)),
+        0x0064 if s[1] == 0xff9b => {
+            return v4_class(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8));
+        }
+        0 => "reserved (IPv4-compatible)",
+        _ => return None,
+    })
+}
+
+/// The resolver inside the client: resolves, then refuses the name unless
+/// every address is public. Dev-map targets (loopback) are the only exception.
+#[derive(Debug)]
+struct CheckedResolver {
+    inner: DefaultResolver,
+    dev_targets: Vec<(String, u16)>,
+}
+
+impl Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let dev = self.dev_targets.iter().any(|(h, p)| *h == host && *p == port);
+        for a in addrs.iter() {
+            let ip = a.ip();
+            let denied = if dev { (!ip.is_loopback()).then_some("non-loopback dev target") } else { address_class(ip) };
+            if let Some(class) = denied {
+                return Err(ureq::Error::Io(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    AddressDenied(format!("{host} resolves to a {class} address ({ip})")),
+                )));
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+/// The HTTP client shared by all calls of a runtime.
+#[derive(Debug)]
+pub(crate) struct HttpClient {
+    agent: ureq::Agent,
+    dev: DevOriginMap,
+}
+
+impl HttpClient {
+    pub(crate) fn new(dev: DevOriginMap) -> HttpClient {
+        let config = ureq::Agent::config_builder()
+            .proxy(None)
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent("fairdraw-plugin-host/0.1")
+            .max_response_header_size(64 << 10)
+            .build();
+        let dev_targets = dev
+            .entries
+            .iter()
+            .map(|(_, t)| (t.host.trim_start_matches('[').trim_end_matches(']').to_owned(), t.port))
+            .collect();
+        let resolver = CheckedResolver { inner: DefaultResolver::default(), dev_targets };
+        HttpClient { agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver), dev }
+    }
+
+    pub(crate) fn dev_map(&self) -> &DevOriginMap {
+        &self.dev
+    }
+
+    /// Sends one request for a plugin, following same-origin redirects.
+    pub(crate) fn send(
+        &self,
+        policy: &HttpPolicy,
+        budget: &mut CallBudget,
+        req: HttpRequest,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut method = req.method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err(HttpError::Denied(format!("method {:?} is not allowed", req.method)));
+        }
+        if req.headers.len() > 100 {
+            return Err(HttpError::Denied("more than 100 headers".to_owned()));
+        }
+        for (name, value) in &req.headers {
+            let lower = name.to_ascii_lowercase();
+            if HOST_HEADERS.contains(&lower.as_str()) {
+                return Err(HttpError::Denied(format!("header {name:?} is set by the host")));
+            }
+            if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || ureq::http::HeaderValue::from_str(value).is_err()
+            {
+                return Err(HttpError::Denied(format!("header {name:?} is not a valid HTTP header")));
+            }
+        }
+        let (mut url, mut origin) = policy.check_url(&req.url).map_err(HttpError::Denied)?;
+        let mut body = req.body;
+        let mut redirects = 0;
+        loop {
+            if budget.requests >= budget.max_requests {
+                return Err(HttpError::TooManyRequests(budget.max_requests));
+            }
+            let remaining = budget.deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(HttpError::Timeout);
+            }
+            budget.requests += 1;
+
+            let mut wire_url = url.clone();
+            let mut headers = req.headers.clone();
+            policy.attach_credentials(&origin, &mut wire_url, &mut headers);
+            if let Some(t) = self.dev.target(&origin) {
+                // Only the connection moves; the checks above ran on the production URL.
+                let _ = wire_url.set_scheme(&t.scheme);
+                let _ = wire_url.set_host(Some(&t.host));
+                let _ = wire_url.set_port(Some(t.port));
+            }
+            let response = self
+                .run(&method, &wire_url, &headers, body.as_deref(), remaining)
+                .map_err(|e| map_error(e, budget.max_response_bytes, policy))?;
+            let RawResponse { status, headers: resp_headers, body: mut resp_body } = response;
+
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let location = resp_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("location"));
+                if let Some((_, location)) = location {
+                    redirects += 1;
+                    if redirects > MAX_REDIRECTS {
+                        return Err(HttpError::Denied(format!("more than {MAX_REDIRECTS} redirects")));
+                    }
+                    let mut next = wire_url
+                        .join(location)
+                        .map_err(|_| HttpError::Denied(format!("redirect to an invalid URL {location:?}")))?;
+                    if let Some(prod) = self.dev.origin_of_target(&next) {
+                        let _ = next.set_scheme("https");
+                        let _ = next.set_host(Some(&prod.host));
+                        let _ = next.set_port(Some(prod.port).filter(|p| *p != 443));
+                    }
+                    let same_origin = next.scheme() == "https"
+                        && next.host_str() == Some(origin.host.as_str())
+                        && next.port_or_known_default() == Some(origin.port);
+                    if !same_origin {
+                        let to = next.origin().ascii_serialization();
+                        return Err(HttpError::Denied(format!(
+                            "redirect from {origin} to another origin ({to}) is not allowed"
+                        )));
+                    }
+                    let (next, next_origin) = policy
+                        .check_url(next.as_str())
+                        .map_err(|r| HttpError::Denied(format!("redirect refused: {}", policy.redact(&r))))?;
+                    if status == 303 || (matches!(status, 301 | 302) && method != "GET" && method != "HEAD") {
+                        method = "GET".to_owned();
+                        body = None;
+                    }
+                    url = next;
+                    origin = next_origin;
+                    continue;
+                }
+            }
+            let limit = budget.max_response_bytes;
+            let bytes = resp_body.with_config().limit(limit).read_to_vec().map_err(|e| map_error(e, limit, policy))?;
+            return Ok(HttpResponse { status, headers: resp_headers, body: bytes });
+        }
+    }
+
+    fn run(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<RawResponse, ureq::Error> {
+        let mut builder = ureq::http::Request::builder().method(method).uri(url.as_str());
+        for (n, v) in headers {
+            builder = builder.header(n.as_str(), v.as_str());
+        }
+        let response = match body {
+            Some(b) => {
+                let req = builder.body(b)?;
+                let req = self.agent.configure_request(req).timeout_global(Some(timeout)).build();
+                self.agent.run(req)?
+            }
+            None => {
+                let req = builder.body(())?;
+                let req = self.agent.configure_request(req).timeout_global(Some(timeout)).build();
+                self.agent.run(req)?
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        Ok(RawResponse { status: parts.status.as_u16(), headers, body })
+    }
+}
+
+/// A response whose body is not read yet.
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: ureq::Body,
+}
+
+fn map_error(e: ureq::Error, max_bytes: u64, policy: &HttpPolicy) -> HttpError {
+    match e {
+        ureq::Error::Timeout(_) => HttpError::Timeout,
+        ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge(max_bytes),
+        ureq::Error::Io(io) => {
+            if let Some(denied) = io.get_ref().and_then(|e| e.downcast_ref::<AddressDenied>()) {
+                return HttpError::Denied(denied.0.clone());
+            }
+            if io.kind() == io::ErrorKind::TimedOut {
+                return HttpError::Timeout;
+            }
+            HttpError::Transport(policy.redact(&io.to_string()))
+        }
+        ureq::Error::HostNotFound => HttpError::Transport("cannot resolve the host name".to_owned()),
+        other => HttpError::Transport(policy.redact(&other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::manifest::Manifest;
+    use super::*;
+
+    fn policy(allow: &[&str]) -> HttpPolicy {
+        HttpPolicy { allow: allow.iter().map(|a| Origin::parse(a).expect("origin")).collect(), credentials: vec![] }
+    }
+
+    #[test]
+    fn origins_are_exact() {
+        let p = policy(&["https://api.example.com", "https://data.example.com:8443"]);
+        assert!(p.check_url("https://api.example.com/v1?x=1").is_ok());
+        assert!(p.check_url("https://API.example.com:443/v1").is_ok());
+        assert!(p.check_url("https://data.example.com:8443/").is_ok());
+        let deny = |u: &str| p.check_url(u).expect_err(u);
+        assert!(deny("http://api.example.com/").contains("only https://"));
+        assert!(deny("https://api.example.com:8443/").contains("port 8443 is not allowed"));
+        assert!(deny("https://data.example.com/").contains("port 443 is not allowed"));
+        assert!(deny("https://evil.example/").contains("not in the plugin's allow list"));
+        assert!(deny("https://api.example.com.evil.example/").contains("not in the plugin's allow list"));
+        assert!(deny("https://user:pw@api.example.com/").contains("user info"));
+        assert!(deny("https://api.example.com@evil.example/").contains("user info"));
+        assert!(deny("https://127.0.0.1/").contains("IP-address"));
+        assert!(deny("https://2130706433/").contains("IP-address"));
+        assert!(deny("https://[::1]/").contains("IP-address"));
+        assert!(deny("file:///etc/passwd").contains("only https://"));
+        assert!(deny("not a url").contains("not a valid URL"));
+    }
+
+    #[test]
+    fn address_classes() {
+        let class = |s: &str| address_class(s.parse().expect("ip"));
+        for (ip, c) in [
+            ("127.0.0.1", "loopback"),
+            ("10.1.2.3", "private"),
+            ("172.16.0.1", "private"),
+            ("192.168.1.1", "private"),
+            ("169.254.169.254", "link-local"),
+            ("0.0.0.0", "unspecified"),
+            ("224.0.0.1", "multicast"),
+            ("100.64.0.1", "shared (carrier-grade NAT)"),
+            ("::1", "loopback"),
+            ("::", "unspecified"),
+            ("fe80::1", "link-local"),
+            ("fd00::1", "private (unique local)"),
+            ("ff02::1", "multicast"),
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::ffff:10.0.0.1", "private"),
+            ("2002:7f00:1::", "loopback"),
+            ("64:ff9b::a9fe:a9fe", "link-local"),
+        ] {
+            assert_eq!(class(ip), Some(c), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "2002:808:808::"] {
+            assert_eq!(class(ip), None, "{ip}");
+        }
+    }
+
+    #[test]
+    fn credentials_replace_what_the_plugin_set() {
+        let m = Manifest::parse(
+            r#"id = "p"
+version = "1"
+kind = "source"
+wit = "0.1"
+component = "p.wasm"
+description = ""
+[http]
+allow = ["https://a.example", "https://b.example"]
+[[credentials]]
+name = "key"
+origin = "https://a.example"
+query = "key"
+[[credentials]]
+name = "token"
+origin = "https://a.example"
+header = "Authorization"
+format = "Bearer {}"
+"#,
+        )
+        .expect("manifest");
+        let p = HttpPolicy {
+            allow: m.allow.clone(),
+            credentials: vec![
+                Credential::new(m.credentials[0].clone(), Some("s3cret".into())),
+                Credential::new(m.credentials[1].clone(), Some("tok".into())),
+            ],
+        };
+        let (mut url, origin) = p.check_url("https://a.example/x?key=mine&q=1").expect("allowed");
+        let mut headers = vec![("authorization".to_owned(), "Bearer stolen".to_owned()), ("x".into(), "y".into())];
+        p.attach_credentials(&origin, &mut url, &mut headers);
+        assert_eq!(url.query(), Some("q=1&key=s3cret"));
+        assert_eq!(headers, vec![("x".into(), "y".into()), ("authorization".into(), "Bearer tok".into())]);
+        assert_eq!(
+            p.redact("GET https://a.example/x?key=s3cret failed"),
+            "GET https://a.example/x?key=[redacted] failed"
+        );
+
+        // Another origin gets nothing.
+        let (mut url, origin) = p.check_url("https://b.example/x").expect("allowed");
+        let mut headers = vec![];
+        p.attach_credentials(&origin, &mut url, &mut headers);
+        assert_eq!(url.query(), None);
+        assert!(headers.is_empty());
+    }
+
+    #[test]
+    fn dev_map_targets_must_be_loopback() {
+        let m =
+            DevOriginMap::parse("https://www.googleapis.com=http://127.0.0.1:8080, https://a.example=http://[::1]:9")
+                .expect("valid");
+        assert!(m.is_active());
+        assert_eq!(
+            m.describe(),
+            "https://www.googleapis.com → http://127.0.0.1:8080, https://a.example → http://[::1]:9"
+        );
+        assert!(DevOriginMap::parse("https://a.example=http://10.0.0.1:80").expect_err("private").contains("loopback"));
+        assert!(
+            DevOriginMap::parse("https://a.example=http://evil.example:80").expect_err("name").contains("loopback")
+        );
+        assert!(DevOriginMap::parse("http://a.example=http://127.0.0.1:80").expect_err("http").contains("https://"));
+        assert!(DevOriginMap::parse("https://a.example").expect_err("pair").contains("is not"));
+        assert_eq!(DevOriginMap::parse("").expect("empty"), DevOriginMap::default());
+    }
+}

@@ -1,0 +1,462 @@
+//! Host-driven pagination: fetch every page of a collection.
+//!
+//! The plugin fetches one page per call; the host loops, so it can show
+//! progress, retry rate limits and outages with exponential backoff and
+//! jitter (honouring the platform's `retry-after`), stop at limits, and hand
+//! back the cursor to resume from when it stops.
+
+use std::fmt;
+use std::time::Duration;
+
+use fairdraw_engine::entry::OwnedEntry;
+
+use super::runtime::SourcePlugin;
+use super::types::{CallResult, Collection, Fault, Page, PluginError, Post};
+
+/// How long to wait between retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first backoff; doubled on each further attempt.
+    pub base_delay: Duration,
+    /// The longest single backoff (a longer `retry-after` is still honoured,
+    /// within `max_wait`).
+    pub max_delay: Duration,
+    /// The longest total wait for one page; past it the fetch stops.
+    pub max_wait: Duration,
+    /// Retries of one page before the fetch stops.
+    pub max_retries: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_wait: Duration::from_secs(300),
+            max_retries: 8,
+        }
+    }
+}
+
+/// What to fetch and when to stop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// Resume from this cursor (a previous [`FetchError::resume_cursor`] or
+    /// [`Fetched::next_cursor`]); `None` starts at the first page.
+    pub cursor: Option<String>,
+    /// Stop after this many pages.
+    pub max_pages: Option<u64>,
+    /// Stop once this many entries are fetched (whole pages are kept, so the
+    /// count may exceed it by less than one page and the fetch can resume).
+    pub max_entries: Option<u64>,
+    /// Retries of rate limits and outages.
+    pub retry: RetryPolicy,
+}
+
+/// What happened, for a progress display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgressEvent {
+    /// A page arrived.
+    Page,
+    /// A page failed with a retryable error; the host waits, then retries.
+    Retrying {
+        /// The retry about to be made (1 for the first).
+        attempt: u32,
+        /// How long the host waits first.
+        delay: Duration,
+        /// The plugin's error.
+        error: PluginError,
+    },
+}
+
+/// Progress so far, passed to the caller's callback.
+#[derive(Clone, Debug)]
+pub struct Progress<'a> {
+    /// Pages fetched.
+    pub pages: u64,
+    /// Entries fetched.
+    pub entries: u64,
+    /// The platform's total, when it gives one.
+    pub total_hint: Option<u64>,
+    /// The cursor of the next page.
+    pub cursor: Option<&'a str>,
+    /// What just happened.
+    pub event: ProgressEvent,
+}
+
+/// Why the fetch ended without error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The last page was fetched.
+    Complete,
+    /// `max_pages` was reached.
+    MaxPages,
+    /// `max_entries` was reached.
+    MaxEntries,
+}
+
+/// The entries fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    /// Entries, in page order, each with `collection` set.
+    pub entries: Vec<OwnedEntry>,
+    /// Pages fetched.
+    pub pages: u64,
+    /// The platform's last total hint.
+    pub total_hint: Option<u64>,
+    /// Why the fetch ended.
+    pub stop: Stop,
+    /// Where to resume when stopped at a limit; `None` when complete.
+    pub next_cursor: Option<String>,
+}
+
+/// Why the fetch stopped early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchErrorKind {
+    /// The credentials were refused; retrying will not help.
+    Unauthorized(String),
+    /// Rate limits or outages lasted longer than the retry policy allows.
+    GaveUp {
+        /// The last error.
+        error: PluginError,
+        /// Retries made.
+        retries: u32,
+        /// Total time waited for this page.
+        waited: Duration,
+        /// Why the host stopped retrying.
+        why: String,
+    },
+    /// The plugin reported another error (not found, invalid input, …).
+    Plugin(PluginError),
+    /// The plugin trapped or was stopped.
+    Fault(Fault),
+}
+
+/// A fetch that stopped early, with what it got and where to resume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchError {
+    /// Why.
+    pub kind: FetchErrorKind,
+    /// The entries fetched before the error.
+    pub entries: Vec<OwnedEntry>,
+    /// Pages fetched before the error.
+    pub pages: u64,
+    /// The cursor of the page that failed: pass it as
+    /// [`FetchOptions::cursor`] to resume (`None`: the first page).
+    pub resume_cursor: Option<String>,
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            FetchErrorKind::Unauthorized(m) => write!(f, "the platform refused the credentials: {m}")?,
+            FetchErrorKind::GaveUp { error, retries, waited, why } => {
+                write!(f, "gave up after {retries} retries and {} s of waiting ({why}): {error}", waited.as_secs())?
+            }
+            FetchErrorKind::Plugin(e) => write!(f, "{e}")?,
+            FetchErrorKind::Fault(e) => write!(f, "{e}")?,
+        }
+        write!(f, " — stopped after {} pages ({} entries); ", self.pages, self.entries.len())?;
+        match &self.resume_cursor {
+            Some(c) => write!(f, "resume from cursor {c:?}"),
+            None => f.write_str("resume from the first page"),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {}
+
+/// Fetches the pages of `collection` of `post` until the last page or a
+/// limit, calling `progress` after each page and before each retry.
+///
+/// Retries `rate-limited` and `unavailable` with exponential backoff and
+/// jitter, waiting at least the platform's `retry-after`; stops with
+/// [`FetchErrorKind::GaveUp`] past `max_retries` or `max_wait`. Stops at once
+/// on `unauthorized`, any other plugin error, or a fault. Every error carries
+/// the entries fetched so far and the cursor to resume from.
+#[allow(clippy::result_large_err, reason = "returned once per fetch; it carries the entries fetched so far")]
+pub fn fetch_all(
+    source: &SourcePlugin,
+    post: &Post,
+    collection: Collection,
+    options: &FetchOptions,
+    progress: impl FnMut(&Progress<'_>),
+) -> Result<Fetched, FetchError> {
+    let mut rng = Jitter::new();
+    drive(|cursor| source.fetch_page(post, collection, cursor), std::thread::sleep, || rng.next(), options, progress)
+}
+
+/// The loop of [`fetch_all`], with the page fetch, the sleep and the jitter
+/// source passed in (tests drive it without a plugin or a clock).
+#[allow(clippy::result_large_err, reason = "as fetch_all")]
+pub(crate) fn drive(
+    mut fetch: impl FnMut(Option<&str>) -> CallResult<Page>,
+    mut sleep: impl FnMut(Duration),
+    mut jitter: impl FnMut() -> f64,
+    options: &FetchOptions,
+    mut progress: impl FnMut(&Progress<'_>),
+) -> Result<Fetched, FetchError> {
+    let retry = options.retry;
+    let mut cursor = options.cursor.clone();
+    let mut entries: Vec<OwnedEntry> = Vec::new();
+    let mut pages = 0u64;
+    let mut total_hint = None;
+    let mut retries = 0u32;
+    let mut waited = Duration::ZERO;
+
+    macro_rules! fail {
+        ($kind:expr) => {
+            return Err(FetchError { kind: $kind, entries, pages, resume_cursor: cursor })
+        };
+    }
+
+    loop {
+        match fetch(cursor.as_deref()) {
+            Err(fault) => fail!(FetchErrorKind::Fault(fault)),
+            Ok(Err(PluginError::Unauthorized(m))) => fail!(FetchErrorKind::Unauthorized(m)),
+            Ok(Err(e)) if e.is_retryable() => {
+                let backoff = backoff(&retry, retries, jitter());
+                let delay = match &e {
+                    PluginError::RateLimited(r) => {
+                        r.retry_after_seconds.map_or(backoff, |s| backoff.max(Duration::from_secs(s)))
+                    }
+                    _ => backoff,
+                };
+                let why = if retries >= retry.max_retries {
+                    Some(format!("at most {} retries per page", retry.max_retries))
+                } else if waited + delay > retry.max_wait {
+                    Some(format!(
+                        "waiting {} s more would exceed the {} s max wait",
+                        delay.as_secs(),
+                        retry.max_wait.as_secs()
+                    ))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    fail!(FetchErrorKind::GaveUp { error: e, retries, waited, why });
+                }
+                retries += 1;
+                progress(&Progress {
+                    pages,
+                    entries: entries.len() as u64,
+                    total_hint,
+                    cursor: cursor.as_deref(),
+                    event: ProgressEvent::Retrying { attempt: retries, delay, error: e },
+                });
+                sleep(delay);
+                waited += delay;
+            }
+            Ok(Err(e)) => fail!(FetchErrorKind::Plugin(e)),
+            Ok(Ok(page)) => {
+                retries = 0;
+                waited = Duration::ZERO;
+                pages += 1;
+                entries.extend(page.entries);
+                total_hint = page.total_hint.or(total_hint);
+                cursor = page.next_cursor;
+                progress(&Progress {
+                    pages,
+                    entries: entries.len() as u64,
+                    total_hint,
+                    cursor: cursor.as_deref(),
+                    event: ProgressEvent::Page,
+                });
+                let stop = if cursor.is_none() {
+                    Some(Stop::Complete)
+                } else if options.max_entries.is_some_and(|m| entries.len() as u64 >= m) {
+                    Some(Stop::MaxEntries)
+                } else if options.max_pages.is_some_and(|m| pages >= m) {
+                    Some(Stop::MaxPages)
+                } else {
+                    None
+                };
+                if let Some(stop) = stop {
+                    return Ok(Fetched { entries, pages, total_hint, stop, next_cursor: cursor });
+                }
+            }
+        }
+    }
+}
+
+/// Exponential backoff with "equal jitter": half the delay fixed, half
+/// random, so concurrent clients spread out but never retry immediately.
+fn backoff(policy: &RetryPolicy, retries: u32, jitter: f64) -> Duration {
+    let exp = policy.base_delay.saturating_mul(1u32 << retries.min(20)).min(policy.max_delay);
+    exp / 2 + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+/// A small xorshift generator seeded from the OS, for jitter only.
+struct Jitter(u64);
+
+impl Jitter {
+    fn new() -> Jitter {
+        let mut seed = [0u8; 8];
+        let _ = getrandom::fill(&mut seed);
+        Jitter(u64::from_le_bytes(seed) | 1)
+    }
+
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::collections::VecDeque;
+
+    use super::super::types::{FaultKind, RateLimit};
+    use super::*;
+
+    fn entry(n: usize) -> OwnedEntry {
+        OwnedEntry {
+            platform: Cow::Borrowed("test"),
+            user_id: Cow::Owned(n.to_string()),
+            handle: Cow::Owned(format!("@u{n}")),
+            display_name: Cow::Borrowed(""),
+            text: Cow::Borrowed(""),
+            created_at: Cow::Borrowed("2025-01-01T00:00:00Z"),
+            collection: Some(Cow::Borrowed("likes")),
+            followers: None,
+            account_created_at: None,
+        }
+    }
+
+    fn page(from: usize, n: usize, next: Option<&str>) -> CallResult<Page> {
+        Ok(Ok(Page {
+            entries: (from..from + n).map(entry).collect(),
+            next_cursor: next.map(str::to_owned),
+            total_hint: Some(100),
+        }))
+    }
+
+    fn rate_limited(after: Option<u64>) -> CallResult<Page> {
+        Ok(Err(PluginError::RateLimited(RateLimit { retry_after_seconds: after, message: "slow down".into() })))
+    }
+
+    /// Runs `drive` over scripted answers; returns the result, the cursors
+    /// asked for and the sleeps.
+    fn run(
+        script: Vec<CallResult<Page>>,
+        options: &FetchOptions,
+    ) -> (Result<Fetched, FetchError>, Vec<Option<String>>, Vec<Duration>, usize) {
+        let mut script: VecDeque<_> = script.into();
+        let mut asked = Vec::new();
+        let mut sleeps = Vec::new();
+        let mut events = 0;
+        let r = drive(
+            |c| {
+                asked.push(c.map(str::to_owned));
+                script.pop_front().expect("script too short")
+            },
+            |d| sleeps.push(d),
+            || 0.5,
+            options,
+            |_| events += 1,
+        );
+        (r, asked, sleeps, events)
+    }
+
+    #[test]
+    fn follows_cursors_to_the_end() {
+        let (r, asked, sleeps, events) =
+            run(vec![page(0, 2, Some("a")), page(2, 2, Some("b")), page(4, 1, None)], &FetchOptions::default());
+        let f = r.expect("complete");
+        assert_eq!(f.entries.len(), 5);
+        assert_eq!((f.pages, f.stop, f.next_cursor, f.total_hint), (3, Stop::Complete, None, Some(100)));
+        assert_eq!(asked, vec![None, Some("a".into()), Some("b".into())]);
+        assert!(sleeps.is_empty());
+        assert_eq!(events, 3);
+    }
+
+    #[test]
+    fn retries_with_backoff_honouring_retry_after() {
+        let (r, asked, sleeps, _) = run(
+            vec![
+                page(0, 1, Some("a")),
+                rate_limited(None),
+                rate_limited(Some(30)),
+                Ok(Err(PluginError::Unavailable("503".into()))),
+                page(1, 1, None),
+            ],
+            &FetchOptions::default(),
+        );
+        assert_eq!(r.expect("complete").entries.len(), 2);
+        assert_eq!(asked[1..], [Some("a".into()), Some("a".into()), Some("a".into()), Some("a".into())]);
+        // base 1 s, jitter 0.5: 0.75 s, then max(1.5 s, 30 s), then 3 s.
+        assert_eq!(sleeps, vec![Duration::from_millis(750), Duration::from_secs(30), Duration::from_secs(3)]);
+    }
+
+    #[test]
+    fn gives_up_past_max_wait_with_the_resume_cursor() {
+        let (r, _, sleeps, _) = run(vec![page(0, 3, Some("c1")), rate_limited(Some(3600))], &FetchOptions::default());
+        let e = r.expect_err("gave up");
+        assert!(sleeps.is_empty(), "does not sleep an hour first");
+        assert_eq!(e.resume_cursor.as_deref(), Some("c1"));
+        assert_eq!(e.entries.len(), 3);
+        let msg = e.to_string();
+        assert!(msg.contains("exceed the 300 s max wait"), "{msg}");
+        assert!(msg.contains("resume from cursor \"c1\""), "{msg}");
+    }
+
+    #[test]
+    fn gives_up_past_max_retries() {
+        let options =
+            FetchOptions { retry: RetryPolicy { max_retries: 2, ..Default::default() }, ..Default::default() };
+        let (r, _, sleeps, _) = run(vec![rate_limited(None), rate_limited(None), rate_limited(None)], &options);
+        let e = r.expect_err("gave up");
+        assert_eq!(sleeps.len(), 2);
+        assert!(matches!(e.kind, FetchErrorKind::GaveUp { retries: 2, .. }));
+        assert_eq!(e.resume_cursor, None);
+        assert!(e.to_string().contains("resume from the first page"));
+    }
+
+    #[test]
+    fn stops_on_unauthorized_with_the_plugins_message() {
+        let (r, asked, _, _) = run(
+            vec![page(0, 1, Some("a")), Ok(Err(PluginError::Unauthorized("API key expired".into())))],
+            &FetchOptions::default(),
+        );
+        let e = r.expect_err("unauthorized");
+        assert_eq!(e.kind, FetchErrorKind::Unauthorized("API key expired".into()));
+        assert_eq!(asked.len(), 2);
+        assert_eq!(e.resume_cursor.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn faults_stop_and_keep_the_cursor() {
+        let fault = Fault { plugin: "p".into(), kind: FaultKind::Timeout { timeout_ms: 5 } };
+        let (r, _, _, _) = run(vec![page(0, 1, Some("a")), Err(fault.clone())], &FetchOptions::default());
+        let e = r.expect_err("fault");
+        assert_eq!(e.kind, FetchErrorKind::Fault(fault));
+        assert_eq!(e.resume_cursor.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn resumes_and_stops_at_limits() {
+        let options = FetchOptions { cursor: Some("x".into()), max_pages: Some(2), ..Default::default() };
+        let (r, asked, _, _) = run(vec![page(0, 1, Some("y")), page(1, 1, Some("z"))], &options);
+        let f = r.expect("limit");
+        assert_eq!(asked[0].as_deref(), Some("x"));
+        assert_eq!((f.stop, f.next_cursor.as_deref(), f.pages), (Stop::MaxPages, Some("z"), 2));
+
+        let options = FetchOptions { max_entries: Some(3), ..Default::default() };
+        let (r, _, _, _) = run(vec![page(0, 2, Some("a")), page(2, 2, Some("b"))], &options);
+        let f = r.expect("limit");
+        assert_eq!((f.stop, f.entries.len(), f.next_cursor.as_deref()), (Stop::MaxEntries, 4, Some("b")));
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let p = RetryPolicy::default();
+        assert_eq!(backoff(&p, 0, 0.0), Duration::from_millis(500));
+        assert_eq!(backoff(&p, 0, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(&p, 30, 1.0), Duration::from_secs(60));
+        let mut j = Jitter::new();
+        assert!((0..1000).map(|_| j.next()).all(|x| (0.0..1.0).contains(&x)));
+    }
+}

@@ -1,0 +1,24 @@
+//! Plugin-runtime integration tests: the real first-party components and the
+//! hostile ones under `plugins/hostile/`, built from source by `support`.
+//!
+//! The host crate is a binary, so the runtime module is compiled into this
+//! test crate from its source file.
+
+#[path = "../../src/plugin/mod.rs"]
+#[allow(unused_imports, reason = "tests use part of the API")]
+mod plugin;
+
+/// Building components, runtimes with captured logs, manifests, a mock server.
+mod support;
+
+/// Each hostile plugin is stopped with a clear error, the host stays responsive.
+mod hostile;
+
+/// The `http` import's policy against `hostile/bad-hosts` and a local server.
+mod http_policy;
+
+/// First-party plugins: youtube, mastodon, drand, spam-filter.
+mod first_party;
+
+/// Install, list, inspect, the compile cache.
+mod lifecycle;
