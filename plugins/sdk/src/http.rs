@@ -358,7 +358,9 @@ pub fn next_link(link: &str) -> Option<&str> {
 /// - `x-rate-limit-reset` (X: epoch seconds), `X-RateLimit-Reset` (Mastodon:
 ///   ISO 8601; elsewhere epoch seconds), `RateLimit-Reset` (Bluesky: epoch
 ///   seconds; the IETF draft: delta seconds). A number of at least 10⁹ is
-///   taken as epoch seconds, a smaller one as delta seconds.
+///   taken as epoch seconds, a smaller one as delta seconds;
+/// - `X-Business-Use-Case-Usage` (Meta: Instagram and Facebook Graph), the
+///   largest `estimated_time_to_regain_access` (minutes) of any entry.
 ///
 /// An absolute time is measured from the response's `Date` header (a plugin
 /// has no clock): without `Date` it gives `None`. A time already past gives
@@ -392,7 +394,21 @@ pub fn retry_after_seconds(headers: &[Header]) -> Option<u64> {
             return until(epoch, nanos);
         }
     }
-    None
+    header(headers, "x-business-use-case-usage").and_then(meta_regain_seconds)
+}
+
+/// Meta's `X-Business-Use-Case-Usage`:
+/// `{"<id>": [{"type": "...", "call_count": n, ..., "estimated_time_to_regain_access": minutes}]}`.
+fn meta_regain_seconds(value: &str) -> Option<u64> {
+    let usage: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        serde_json::from_str(value).ok()?;
+    usage
+        .values()
+        .flatten()
+        .filter_map(|u| u.get("estimated_time_to_regain_access")?.as_u64())
+        .max()
+        .filter(|&minutes| minutes > 0)
+        .map(|minutes| minutes * 60)
 }
 
 /// Percent-encodes `s` for a URL query value: everything but the RFC 3986
@@ -578,6 +594,13 @@ mod tests {
                 .map(|(n, v)| Header::new(*n, *v))
                 .collect::<Vec<_>>()
         };
+        assert_eq!(
+            retry_after_seconds(&h(&[(
+                "X-Business-Use-Case-Usage",
+                r#"{"17841400008460056":[{"type":"instagram","call_count":100,"total_cputime":25,"total_time":25,"estimated_time_to_regain_access":19}]}"#
+            )])),
+            Some(19 * 60)
+        );
         assert_eq!(
             retry_after_seconds(&h(&[("Retry-After", "120")])),
             Some(120)
