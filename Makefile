@@ -24,7 +24,7 @@ test: setup
 	$(CARGO) test --workspace --locked
 	$(CARGO) test --manifest-path plugins/Cargo.toml --locked
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
-	$(CARGO) bench --workspace --no-run --locked
+	$(CARGO) build --workspace --benches --locked   # benches compile (dev profile; `make bench` runs them)
 	git diff --exit-code -- engine/rules.schema.json
 
 # Regenerates engine/rules.schema.json from the Rules type.
