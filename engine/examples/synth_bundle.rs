@@ -23,6 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use fairdraw_engine::PROTOCOL_VERSION;
@@ -87,40 +88,85 @@ fn mix(mut z: u64) -> u64 {
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "Alice", "Bob", "Chen", "Dana", "Émile", "Fatima", "Goran", "Hana", "Ines", "José", "Kenji", "Léa",
-    "Mateo", "Nora", "Øystein", "Priya", "Quinn", "Rosa", "Sven", "Tomás", "Uma", "Víctor", "Wei",
-    "Yara", "Zoë", "Łukasz", "Ayşe", "Björn", "山田", "김민준",
+    "Alice",
+    "Bob",
+    "Chen",
+    "Dana",
+    "Émile",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ines",
+    "José",
+    "Kenji",
+    "Léa",
+    "Mateo",
+    "Nora",
+    "Øystein",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tomás",
+    "Uma",
+    "Víctor",
+    "Wei",
+    "Yara",
+    "Zoë",
+    "Łukasz",
+    "Ayşe",
+    "Björn",
+    "山田",
+    "김민준",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Smith", "García", "Müller", "Rossi", "Nguyen", "Kowalski", "Silva", "Dubois", "Tanaka", "Okafor",
-    "Haddad", "Novák", "Jensen", "O'Brien", "Petrov",
+    "Smith", "García", "Müller", "Rossi", "Nguyen", "Kowalski", "Silva", "Dubois", "Tanaka",
+    "Okafor", "Haddad", "Novák", "Jensen", "O'Brien", "Petrov",
 ];
 const HANDLE_STEMS: &[&str] = &[
-    "alice", "bob", "chen", "dana", "emile", "fatima", "goran", "hana", "ines", "jose", "kenji", "lea",
-    "mateo", "nora", "oystein", "priya", "quinn", "rosa", "sven", "tomas", "uma", "victor", "wei",
-    "yara", "zoe", "lukasz", "ayse", "bjorn", "yamada", "minjun",
+    "alice", "bob", "chen", "dana", "emile", "fatima", "goran", "hana", "ines", "jose", "kenji",
+    "lea", "mateo", "nora", "oystein", "priya", "quinn", "rosa", "sven", "tomas", "uma", "victor",
+    "wei", "yara", "zoe", "lukasz", "ayse", "bjorn", "yamada", "minjun",
 ];
+/// ASCII-only text, most comments.
 const PHRASES: &[&str] = &[
     "I'd love this!",
     "Count me in",
     "Amazing prize, thanks for the chance",
-    "Fingers crossed 🤞",
-    "¡Qué bueno, participo!",
-    "Trop bien, je participe",
-    "Das wäre wirklich toll",
     "This is awesome",
     "Good luck everyone",
     "Been waiting for this one",
     "My kids would love it",
-    "応募します！よろしく",
-    "Let's go 🎉🎉",
     "Sharing with my friends",
     "Best channel on the platform",
     "Hope I win this time",
+    "Let's go!!",
+];
+/// Text with accents, CJK and emoji: one of these in a quarter of comments.
+const INTL_PHRASES: &[&str] = &[
+    "Fingers crossed 🤞",
+    "¡Qué bueno, participo!",
+    "Trop bien, je participe",
+    "Das wäre wirklich toll",
+    "応募します！よろしく",
+    "Let's go 🎉🎉",
+    "Ｔｈａｎｋ ｙｏｕ",
 ];
 const KEYWORDS: &[&str] = &[
-    "#giveaway", "#giveaway", "#giveaway", "#giveaway", "#giveaway", "#giveaway", "#GIVEAWAY",
-    "#GiveAway", "#Giveaway", "＃ｇｉｖｅａｗａｙ",
+    "#giveaway",
+    "#giveaway",
+    "#giveaway",
+    "#giveaway",
+    "#giveaway",
+    "#GIVEAWAY",
+    "#GiveAway",
+    "#Giveaway",
+];
+const INTL_KEYWORDS: &[&str] = &[
+    "#giveaway",
+    "#GIVEAWAY",
+    "＃ｇｉｖｅａｗａｙ",
+    "＃ＧＩＶＥＡＷＡＹ",
 ];
 const USER_ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -162,7 +208,13 @@ fn account(u: u64) -> Account {
     } else {
         WINDOW_FROM - DAY * (8 + r.below(12 * 365) as i64) - r.below(DAY as u64) as i64
     };
-    Account { user_id, handle, display_name, followers, created }
+    Account {
+        user_id,
+        handle,
+        display_name,
+        followers,
+        created,
+    }
 }
 
 fn push_entry(out: &mut String, first: &mut bool, entry: &Entry<'_>) {
@@ -185,22 +237,31 @@ fn collections(entries: u64) -> (String, String) {
         let u = r.below(accounts);
         let a = account(u);
         text.clear();
+        let intl = r.below(4) == 0;
         if r.below(100) < 88 {
-            text.push_str(r.pick(KEYWORDS));
+            text.push_str(r.pick(if intl { INTL_KEYWORDS } else { KEYWORDS }));
             text.push(' ');
         }
         let target = 60 + r.below(61) as usize;
-        let mentions = r.below(5);
+        // 0 to 4 mentions, most entrants tagging one or two friends.
+        let mentions = [0, 1, 1, 1, 2, 2, 2, 3, 3, 4][r.below(10) as usize];
         for _ in 0..mentions {
             let other = match r.below(30) {
                 0 => "@acme".to_owned(), // the organizer does not count
                 1 => a.handle.clone(),   // nor does the entrant
                 _ => {
                     let o = r.below(accounts);
-                    format!("@{}{o}", HANDLE_STEMS[(o % HANDLE_STEMS.len() as u64) as usize])
+                    format!(
+                        "@{}{o}",
+                        HANDLE_STEMS[(o % HANDLE_STEMS.len() as u64) as usize]
+                    )
                 }
             };
             text.push_str(&other);
+            text.push(' ');
+        }
+        if intl {
+            text.push_str(r.pick(INTL_PHRASES));
             text.push(' ');
         }
         while text.chars().count() < target {
@@ -243,7 +304,11 @@ fn collections(entries: u64) -> (String, String) {
         }
         let a = account(u);
         like_time.clear();
-        let _ = write!(like_time, "{}", Timestamp::from_unix(WINDOW_FROM + (mix(u) % (14 * DAY) as u64) as i64));
+        let _ = write!(
+            like_time,
+            "{}",
+            Timestamp::from_unix(WINDOW_FROM + (mix(u) % (14 * DAY) as u64) as i64)
+        );
         let entry = Entry {
             platform: "youtube".into(),
             user_id: a.user_id.into(),
@@ -261,18 +326,27 @@ fn collections(entries: u64) -> (String, String) {
     (comments, likes)
 }
 
-/// Generates the executed bundle of `entries` comments, as `fairdraw
-/// execute` writes it.
+/// Generates the executed bundle of `entries` comments, byte for byte as
+/// `fairdraw execute` writes it.
+pub fn generate(entries: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    generate_into(entries, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Writes the executed bundle of `entries` comments to `out`.
 ///
 /// Memory: about twice the bundle's size at the peak (the collections, and
-/// the copy `execute` makes of them).
-pub fn generate(entries: u64) -> Vec<u8> {
+/// the copy `execute` makes of them); the output is streamed.
+pub fn generate_into(entries: u64, out: impl std::io::Write) -> std::io::Result<()> {
     let rules = Rules::from_json(RULES.as_bytes()).expect("the synthetic rules are valid");
     let (comments, likes) = collections(entries);
     let comments = RawValue::from_string(comments).expect("generated JSON is valid");
     let likes = RawValue::from_string(likes).expect("generated JSON is valid");
-    let raw: BTreeMap<String, &RawValue> =
-        BTreeMap::from([("comments".to_owned(), &*comments), ("likes".to_owned(), &*likes)]);
+    let raw: BTreeMap<String, &RawValue> = BTreeMap::from([
+        ("comments".to_owned(), &*comments),
+        ("likes".to_owned(), &*likes),
+    ]);
     let signer = Signer::from_secret(SIGNING_SECRET);
 
     // Lock: what `draw::lock` does, but over the raw JSON we already have
@@ -295,9 +369,15 @@ pub fn generate(entries: u64) -> Vec<u8> {
         };
         Signed::sign(payload, &signer).expect("payload is canonical JSON")
     };
-    let locked: ParsedBundle<'_> =
-        Bundle { fairdraw_bundle: BUNDLE_FORMAT, lock, execution: None, collections: raw };
-    let realised = Realised::CommitReveal { secret: HexBytes(REVEAL_SECRET.to_vec()) };
+    let locked: ParsedBundle<'_> = Bundle {
+        fairdraw_bundle: BUNDLE_FORMAT,
+        lock,
+        execution: None,
+        collections: raw,
+    };
+    let realised = Realised::CommitReveal {
+        secret: HexBytes(REVEAL_SECRET.to_vec()),
+    };
     let executed = execute(&locked, realised, Timestamp::from_unix(LOCKED_AT), &signer)
         .expect("the synthetic draw executes");
     // Serialise with the borrowed collections, not `executed`'s copy.
@@ -307,7 +387,10 @@ pub fn generate(entries: u64) -> Vec<u8> {
         execution: executed.execution,
         collections: locked.collections,
     };
-    bundle.to_json()
+    // `to_writer_pretty` writes exactly the bytes of `Bundle::to_json`.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    serde_json::to_writer_pretty(&mut out, &bundle)?;
+    out.flush()
 }
 
 /// `1000`, `1_000_000`, `100k`, `1M` or `10M`.
@@ -333,24 +416,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("unknown argument {a:?}\n{USAGE}").into()),
         }
     }
-    let (Some(entries), Some(out)) = (entries, out) else { return Err(USAGE.into()) };
+    let (Some(entries), Some(out)) = (entries, out) else {
+        return Err(USAGE.into());
+    };
     if entries < 10 {
-        return Err("--entries must be at least 10 (3 winners + 2 alternates must be eligible)".into());
+        return Err(
+            "--entries must be at least 10 (3 winners + 2 alternates must be eligible)".into(),
+        );
     }
     let started = std::time::Instant::now();
-    let bytes = generate(entries);
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     // Write to a temporary name, then rename, so an interrupted run never
     // leaves a truncated bundle that the bench script would reuse.
     let tmp = out.with_extension("json.tmp");
-    std::fs::write(&tmp, &bytes)?;
+    generate_into(entries, std::fs::File::create(&tmp)?)?;
     std::fs::rename(&tmp, &out)?;
     eprintln!(
         "wrote {} ({entries} comments, {:.1} MB) in {:.1?}",
         out.display(),
-        bytes.len() as f64 / 1e6,
+        std::fs::metadata(&out)?.len() as f64 / 1e6,
         started.elapsed()
     );
     Ok(())

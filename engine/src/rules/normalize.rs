@@ -30,6 +30,11 @@ pub fn normalize(s: &str) -> Cow<'_, str> {
         } else {
             Cow::Borrowed(s)
         }
+    } else if unicode_normalization::is_nfkc_quick(s.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        // Already NFKC (most real text): skip the decompose-recompose pass.
+        Cow::Owned(s.chars().flat_map(char::to_lowercase).collect())
     } else {
         Cow::Owned(s.nfkc().flat_map(char::to_lowercase).collect())
     }
@@ -51,6 +56,22 @@ pub fn normalize_handle(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nfkc_quick_path_agrees_with_the_general_path() {
+        for s in ["Ünïcödé ÇA", "ＧＩＶＥ", "ﬁne", "e\u{301}", "İstanbul ΣΑΣ", "日本語 @タロウ", "🎉 #Giveaway"] {
+            let slow: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            assert_eq!(normalize(s), slow, "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_fast_path_agrees_with_the_general_path(s in "\\PC{0,40}") {
+            let slow: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            proptest::prop_assert_eq!(normalize(&s), slow);
+        }
+    }
 
     #[test]
     fn ascii_fast_path_agrees_with_the_general_path() {
