@@ -34,7 +34,10 @@ pub struct Bundle<C> {
     pub execution: Option<Signed<ExecutionPayload>>,
     /// Raw entries per collection name: a JSON array of entries without
     /// their `collection` field.
-    #[serde(deserialize_with = "unique_keys", bound(deserialize = "C: Deserialize<'de>"))]
+    #[serde(
+        deserialize_with = "unique_keys",
+        bound(deserialize = "C: Deserialize<'de>")
+    )]
     pub collections: BTreeMap<String, C>,
 }
 
@@ -158,7 +161,10 @@ where
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an object with unique keys")
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((k, v)) = map.next_entry::<String, V>()? {
                 if out.contains_key(&k) {
@@ -192,7 +198,10 @@ pub fn collection_json(entries: &[Entry<'_>]) -> Box<RawValue> {
     let mut out = String::from("[");
     for (i, e) in entries.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
-        let e = Entry { collection: None, ..e.clone() };
+        let e = Entry {
+            collection: None,
+            ..e.clone()
+        };
         out.push_str(&serde_json::to_string(&e).expect("entries are strings and integers"));
     }
     out.push_str("\n]");

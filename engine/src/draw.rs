@@ -33,7 +33,9 @@ pub enum DrawError {
     #[error("bundle format {0} is not supported (this engine reads format {BUNDLE_FORMAT})")]
     UnsupportedFormat(u32),
     /// A protocol version this engine does not implement.
-    #[error("protocol version {0} is not supported (this engine implements version {PROTOCOL_VERSION})")]
+    #[error(
+        "protocol version {0} is not supported (this engine implements version {PROTOCOL_VERSION})"
+    )]
     UnsupportedProtocol(u32),
     /// An entry is malformed.
     #[error("collection `{collection}`, entry {index}: {source}")]
@@ -127,7 +129,10 @@ impl<'a> EntrySource<'a> for BTreeMap<String, Vec<Entry<'a>>> {
         name: &str,
         f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
     ) -> Result<(), DrawError> {
-        self.get(name).into_iter().flatten().try_for_each(|e| f(e.clone()))
+        self.get(name)
+            .into_iter()
+            .flatten()
+            .try_for_each(|e| f(e.clone()))
     }
 }
 
@@ -141,7 +146,9 @@ impl<'a> EntrySource<'a> for BTreeMap<String, &'a RawValue> {
         name: &str,
         f: &mut dyn FnMut(Entry<'a>) -> Result<(), DrawError>,
     ) -> Result<(), DrawError> {
-        let Some(raw) = self.get(name) else { return Ok(()) };
+        let Some(raw) = self.get(name) else {
+            return Ok(());
+        };
         let mut index = 0u64;
         stream_entries(name, raw.get(), &mut |entry| {
             // Bundles group entries by collection; one spelling per bundle.
@@ -186,14 +193,19 @@ fn stream_entries<'a>(
 
     let mut failed = None;
     let mut de = serde_json::Deserializer::from_str(json);
-    let result = (&mut de).deserialize_seq(Each { f, failed: &mut failed });
+    let result = (&mut de).deserialize_seq(Each {
+        f,
+        failed: &mut failed,
+    });
     if let Some(e) = failed {
         return Err(e);
     }
-    result.and_then(|()| de.end()).map_err(|e| DrawError::EntryJson {
-        collection: collection.to_owned(),
-        message: e.to_string(),
-    })
+    result
+        .and_then(|()| de.end())
+        .map_err(|e| DrawError::EntryJson {
+            collection: collection.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// The leaf hash of an eligible entrant (PROTOCOL.md §6.1):
@@ -250,13 +262,19 @@ pub fn tally<'a>(
     source.for_each(&primary, &mut |entry| {
         let index = hasher.count;
         let entry_hash = hasher.add(&entry)?;
-        let watched_entry = watch.filter(|w| w(&entry)).map(|_| entry.clone().into_owned());
+        let watched_entry = watch
+            .filter(|w| w(&entry))
+            .map(|_| entry.clone().into_owned());
         let exclusion = evaluator.push(entry, entry_hash)?;
         if let Some(x) = &exclusion {
             *exclusions.entry(x.rule()).or_default() += 1;
         }
         if let Some(entry) = watched_entry {
-            watched.push(Watched { index, entry, exclusion });
+            watched.push(Watched {
+                index,
+                entry,
+                exclusion,
+            });
         }
         Ok(())
     })?;
@@ -270,9 +288,19 @@ pub fn tally<'a>(
         }
     }
     let mut root = RootBuilder::new();
-    evaluation.eligible.iter().for_each(|e| root.push(eligible_leaf_hash(e)));
+    evaluation
+        .eligible
+        .iter()
+        .for_each(|e| root.push(eligible_leaf_hash(e)));
     let tickets = TicketTree::new(evaluation.eligible.iter().map(|e| e.tickets))?;
-    Ok(Tally { collections, merkle_root: root.root(), tickets, evaluation, exclusions, watched })
+    Ok(Tally {
+        collections,
+        merkle_root: root.root(),
+        tickets,
+        evaluation,
+        exclusions,
+        watched,
+    })
 }
 
 /// Streams a collection's hash (PROTOCOL.md §4.3) and validates entries.
@@ -286,13 +314,21 @@ impl<'n> CollectionHasher<'n> {
     fn new(name: &'n str) -> Self {
         let mut hasher = FieldHasher::new("fairdraw/v1/collection");
         hasher.str(name);
-        CollectionHasher { name, hasher, count: 0 }
+        CollectionHasher {
+            name,
+            hasher,
+            count: 0,
+        }
     }
 
     /// Validates the entry, folds its hash in and returns the hash.
     fn add(&mut self, entry: &Entry<'_>) -> Result<Hash32, DrawError> {
         let index = self.count;
-        let err = |source| DrawError::Entry { collection: self.name.to_owned(), index, source };
+        let err = |source| DrawError::Entry {
+            collection: self.name.to_owned(),
+            index,
+            source,
+        };
         entry.validate().map_err(err)?;
         if entry.collection.as_deref().is_some_and(|c| c != self.name) {
             return Err(DrawError::Inconsistent(format!(
@@ -309,7 +345,10 @@ impl<'n> CollectionHasher<'n> {
 
     fn finish(mut self) -> CollectionCommitment {
         self.hasher.u64(self.count);
-        CollectionCommitment { entries: self.count, sha256: self.hasher.finish() }
+        CollectionCommitment {
+            entries: self.count,
+            sha256: self.hasher.finish(),
+        }
     }
 }
 
@@ -383,7 +422,11 @@ pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &Signer) -> Result<Locked<'a>,
         fairdraw_bundle: BUNDLE_FORMAT,
         lock: Signed::sign(payload, signer)?,
         execution: None,
-        collections: req.collections.iter().map(|(k, v)| (k.clone(), collection_json(v))).collect(),
+        collections: req
+            .collections
+            .iter()
+            .map(|(k, v)| (k.clone(), collection_json(v)))
+            .collect(),
     };
     Ok(Locked { bundle, tally })
 }
@@ -392,14 +435,18 @@ pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &Signer) -> Result<Locked<'a>,
 /// characters, no control characters).
 pub fn check_identity(id: &str, title: &str) -> Result<(), DrawError> {
     let id_ok = (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !id_ok {
         return Err(DrawError::Invalid(format!(
             "draw id {id:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
         )));
     }
     if title.chars().count() > 200 {
-        return Err(DrawError::Invalid("title is longer than 200 characters".into()));
+        return Err(DrawError::Invalid(
+            "title is longer than 200 characters".into(),
+        ));
     }
     if title.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return Err(DrawError::Invalid(
@@ -452,7 +499,9 @@ struct Rfc3797Tickets(rfc3797::Rfc3797Picker);
 
 impl Picker for Rfc3797Tickets {
     fn pick(&mut self, remaining: u64) -> Result<u64, SelectError> {
-        self.0.pick(remaining).map_err(|e| SelectError::Exhausted(e.to_string()))
+        self.0
+            .pick(remaining)
+            .map_err(|e| SelectError::Exhausted(e.to_string()))
     }
 }
 
@@ -540,7 +589,9 @@ pub fn execute(
     signer: &Signer,
 ) -> Result<BuiltBundle, DrawError> {
     if bundle.execution.is_some() {
-        return Err(DrawError::Invalid("this draw has already been executed".into()));
+        return Err(DrawError::Invalid(
+            "this draw has already been executed".into(),
+        ));
     }
     if bundle.lock.key_id != signer.key_id() {
         return Err(DrawError::Invalid(format!(
@@ -575,7 +626,11 @@ pub fn execute(
         fairdraw_bundle: BUNDLE_FORMAT,
         lock: bundle.lock.clone(),
         execution: Some(Signed::sign(payload, signer)?),
-        collections: bundle.collections.iter().map(|(k, v)| (k.clone(), (*v).to_owned())).collect(),
+        collections: bundle
+            .collections
+            .iter()
+            .map(|(k, v)| (k.clone(), (*v).to_owned()))
+            .collect(),
     })
 }
 
@@ -593,19 +648,26 @@ fn picks_for(
         .collect();
     let mut entries: Vec<Option<OwnedEntry>> = vec![None; indices.len()];
     let mut position = 0u64;
-    bundle.collections.for_each(bundle.lock.payload.rules.primary_collection(), &mut |e| {
-        if let Some(&rank) = wanted.get(&position) {
-            entries[rank] = Some(e.into_owned());
-        }
-        position += 1;
-        Ok(())
-    })?;
+    bundle
+        .collections
+        .for_each(bundle.lock.payload.rules.primary_collection(), &mut |e| {
+            if let Some(&rank) = wanted.get(&position) {
+                entries[rank] = Some(e.into_owned());
+            }
+            position += 1;
+            Ok(())
+        })?;
     indices
         .iter()
         .zip(entries)
         .map(|(&leaf, entry)| {
-            let entry = entry.ok_or_else(|| DrawError::Inconsistent("a winner's entry is missing".into()))?;
-            Ok(Pick { leaf_index: leaf, tickets: eligible[leaf as usize].tickets, entry })
+            let entry = entry
+                .ok_or_else(|| DrawError::Inconsistent("a winner's entry is missing".into()))?;
+            Ok(Pick {
+                leaf_index: leaf,
+                tickets: eligible[leaf as usize].tickets,
+                entry,
+            })
         })
         .collect()
 }

@@ -20,9 +20,10 @@ impl Hash32 {
     /// signed JSON.
     pub fn from_hex(s: &str) -> Result<Self, HexError> {
         let bytes = parse_hex(s)?;
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| HexError::Length { expected: 32, found: b.len() })?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| HexError::Length {
+            expected: 32,
+            found: b.len(),
+        })?;
         Ok(Hash32(arr))
     }
 
@@ -76,7 +77,9 @@ impl Serialize for HexBytes {
 impl<'de> Deserialize<'de> for HexBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        parse_hex(&s).map(HexBytes).map_err(serde::de::Error::custom)
+        parse_hex(&s)
+            .map(HexBytes)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -84,7 +87,9 @@ impl<'de> Deserialize<'de> for HexBytes {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HexError {
     /// A character other than `0-9a-f`.
-    #[error("invalid hex: character {found:?} at position {position} (only lowercase 0-9a-f is allowed)")]
+    #[error(
+        "invalid hex: character {found:?} at position {position} (only lowercase 0-9a-f is allowed)"
+    )]
     Character {
         /// The offending character.
         found: char,
@@ -123,9 +128,10 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, HexError> {
 /// Parses lowercase hex of an exact byte length.
 pub fn parse_hex_exact<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
     let bytes = parse_hex(s)?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| HexError::Length { expected: N, found: b.len() })
+    bytes.try_into().map_err(|b: Vec<u8>| HexError::Length {
+        expected: N,
+        found: b.len(),
+    })
 }
 
 /// SHA-256 of a byte string.
@@ -209,7 +215,13 @@ mod tests {
     #[test]
     fn hex_is_strict_lowercase() {
         assert!(parse_hex("00ff").is_ok());
-        assert!(matches!(parse_hex("00FF"), Err(HexError::Character { found: 'F', position: 2 })));
+        assert!(matches!(
+            parse_hex("00FF"),
+            Err(HexError::Character {
+                found: 'F',
+                position: 2
+            })
+        ));
         assert!(matches!(parse_hex("0"), Err(HexError::OddLength(1))));
         assert!(Hash32::from_hex(&"ab".repeat(31)).is_err());
     }

@@ -86,7 +86,10 @@ impl Entry<'_> {
                 return Err(EntryError::EmptyField(name));
             }
         }
-        if self.followers.is_some_and(|n| n > crate::receipt::MAX_SAFE_INTEGER) {
+        if self
+            .followers
+            .is_some_and(|n| n > crate::receipt::MAX_SAFE_INTEGER)
+        {
             return Err(EntryError::TooLarge("followers"));
         }
         self.created_instant()?;

@@ -142,7 +142,11 @@ pub fn inclusion_proof(leaves: &[Hash32], index: u64) -> Result<InclusionProof, 
         }
     }
     path.reverse();
-    Ok(InclusionProof { leaf_index: index, tree_size: size, path })
+    Ok(InclusionProof {
+        leaf_index: index,
+        tree_size: size,
+        path,
+    })
 }
 
 /// The largest power of two strictly smaller than `n` (`n >= 2`).
@@ -191,7 +195,9 @@ mod tests {
     use super::*;
 
     fn leaves(n: usize) -> Vec<Hash32> {
-        (0..n).map(|i| leaf_hash(&(i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(&(i as u64).to_be_bytes()))
+            .collect()
     }
 
     /// The recursive definition of RFC 6962 §2.1, for cross-checking.

@@ -10,7 +10,7 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use crate::encoding::{HexBytes, Hash32, sha256};
+use crate::encoding::{Hash32, HexBytes, sha256};
 
 /// A receipt payload type and the context string its signatures use.
 pub trait Payload: Serialize {
@@ -96,7 +96,12 @@ impl<'de, T: Payload + DeserializeOwned> Deserialize<'de> for Signed<T> {
                 T::CONTEXT
             )));
         }
-        Ok(Signed { payload, key_id: wire.key_id, public_key: wire.public_key, signature: wire.signature })
+        Ok(Signed {
+            payload,
+            key_id: wire.key_id,
+            public_key: wire.public_key,
+            signature: wire.signature,
+        })
     }
 }
 
@@ -133,9 +138,11 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 fn check_numbers(value: &serde_json::Value) -> Result<(), ReceiptError> {
     use serde_json::Value;
     match value {
-        Value::Number(n) if n.as_u64().is_none_or(|n| n > MAX_SAFE_INTEGER) => Err(
-            ReceiptError::Canonical(format!("number {n} is not an integer between 0 and 2^53 - 1")),
-        ),
+        Value::Number(n) if n.as_u64().is_none_or(|n| n > MAX_SAFE_INTEGER) => {
+            Err(ReceiptError::Canonical(format!(
+                "number {n} is not an integer between 0 and 2^53 - 1"
+            )))
+        }
         Value::Array(items) => items.iter().try_for_each(check_numbers),
         Value::Object(members) => members.values().try_for_each(check_numbers),
         _ => Ok(()),
@@ -146,7 +153,8 @@ fn check_numbers(value: &serde_json::Value) -> Result<(), ReceiptError> {
 ///
 /// Fails if the payload holds a number that JCS cannot write exactly.
 pub fn signed_message<T: Payload>(payload: &T) -> Result<Vec<u8>, ReceiptError> {
-    let value = serde_json::to_value(payload).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
+    let value =
+        serde_json::to_value(payload).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
     check_numbers(&value)?;
     let jcs = serde_jcs::to_vec(&value).map_err(|e| ReceiptError::Canonical(e.to_string()))?;
     let mut msg = Vec::with_capacity(T::CONTEXT.len() + 1 + jcs.len());
@@ -181,7 +189,10 @@ impl<T: Payload> Signed<T> {
             .map_err(|_| ReceiptError::BadPublicKey(self.public_key.0.len()))?;
         let expected = key_id(&pk);
         if expected != self.key_id {
-            return Err(ReceiptError::KeyIdMismatch { key_id: self.key_id, expected });
+            return Err(ReceiptError::KeyIdMismatch {
+                key_id: self.key_id,
+                expected,
+            });
         }
         let vk = VerifyingKey::from_bytes(&pk).map_err(|_| ReceiptError::BadPublicKey(32))?;
         let sig: [u8; 64] = self

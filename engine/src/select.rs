@@ -105,7 +105,9 @@ impl TicketTree {
             if t == 0 {
                 return Err(SelectError::BadWeights("a leaf has zero tickets"));
             }
-            total = total.checked_add(t).ok_or(SelectError::BadWeights("total tickets overflow"))?;
+            total = total
+                .checked_add(t)
+                .ok_or(SelectError::BadWeights("total tickets overflow"))?;
             tree.push(t);
         }
         let n = tree.len() - 1;
@@ -137,13 +139,20 @@ impl TicketTree {
     pub fn draw(&self, count: u64, picker: &mut impl Picker) -> Result<Vec<u64>, SelectError> {
         let n = self.len();
         if count > n as u64 {
-            return Err(SelectError::NotEnoughEligible { wanted: count, eligible: n as u64 });
+            return Err(SelectError::NotEnoughEligible {
+                wanted: count,
+                eligible: n as u64,
+            });
         }
         let mut removed: HashMap<usize, u64> = HashMap::new();
         let node = |removed: &HashMap<usize, u64>, i: usize| {
             self.tree[i] - removed.get(&i).copied().unwrap_or(0)
         };
-        let top = if n == 0 { 0 } else { 1usize << (usize::BITS - 1 - n.leading_zeros()) };
+        let top = if n == 0 {
+            0
+        } else {
+            1usize << (usize::BITS - 1 - n.leading_zeros())
+        };
         let mut remaining = self.total;
         let mut picked = Vec::with_capacity(count as usize);
         for _ in 0..count {
@@ -233,8 +242,14 @@ mod tests {
     fn chacha_stream_is_rfc8439_keystream() {
         // RFC 8439 §2.3.2 test vector 1 (key 0, nonce 0, counter 0): first 16 bytes.
         let mut p = ChaChaPicker::new(&Hash32([0; 32]));
-        assert_eq!(p.next_u64().to_le_bytes(), [0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90]);
-        assert_eq!(p.next_u64().to_le_bytes(), [0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28]);
+        assert_eq!(
+            p.next_u64().to_le_bytes(),
+            [0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90]
+        );
+        assert_eq!(
+            p.next_u64().to_le_bytes(),
+            [0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28]
+        );
     }
 
     #[test]
@@ -242,7 +257,10 @@ mod tests {
         let tree = TicketTree::new([1, 1]).unwrap();
         assert!(matches!(
             tree.draw(3, &mut ChaChaPicker::new(&Hash32([1; 32]))),
-            Err(SelectError::NotEnoughEligible { wanted: 3, eligible: 2 })
+            Err(SelectError::NotEnoughEligible {
+                wanted: 3,
+                eligible: 2
+            })
         ));
         assert!(TicketTree::new([1, 0]).is_err());
     }

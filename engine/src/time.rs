@@ -22,7 +22,9 @@ pub enum TimeError {
     #[error("invalid RFC 3339 timestamp {0:?}")]
     Invalid(String),
     /// Receipts need `YYYY-MM-DDTHH:MM:SSZ` exactly.
-    #[error("timestamp {0:?} is not in the canonical form YYYY-MM-DDTHH:MM:SSZ (UTC, whole seconds)")]
+    #[error(
+        "timestamp {0:?} is not in the canonical form YYYY-MM-DDTHH:MM:SSZ (UTC, whole seconds)"
+    )]
     NotCanonical(String),
 }
 

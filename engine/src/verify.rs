@@ -187,7 +187,10 @@ pub fn verify_bundle(bytes: &[u8], expect: &Expectations) -> Report {
     v.report.title = Some(lock.title.clone());
     v.report.key_id = Some(bundle.lock.key_id);
     let version_problem = if bundle.fairdraw_bundle != BUNDLE_FORMAT {
-        Some(format!("bundle format {} is not supported (expected {BUNDLE_FORMAT})", bundle.fairdraw_bundle))
+        Some(format!(
+            "bundle format {} is not supported (expected {BUNDLE_FORMAT})",
+            bundle.fairdraw_bundle
+        ))
     } else if lock.protocol != PROTOCOL_VERSION || execution.payload.protocol != PROTOCOL_VERSION {
         Some(format!(
             "protocol versions lock {} / execution {} are not supported (expected {PROTOCOL_VERSION})",
@@ -197,13 +200,21 @@ pub fn verify_bundle(bytes: &[u8], expect: &Expectations) -> Report {
         None
     };
     let version_problem = version_problem.or_else(|| {
-        crate::draw::check_identity(&lock.draw_id, &lock.title).err().map(|e| e.to_string())
+        crate::draw::check_identity(&lock.draw_id, &lock.title)
+            .err()
+            .map(|e| e.to_string())
     });
     if let Some(p) = version_problem {
         v.fail(Step::Bundle, p);
         return v.finish();
     }
-    v.pass(Step::Bundle, format!("bundle format {BUNDLE_FORMAT}, protocol {PROTOCOL_VERSION}, draw {:?}", lock.draw_id));
+    v.pass(
+        Step::Bundle,
+        format!(
+            "bundle format {BUNDLE_FORMAT}, protocol {PROTOCOL_VERSION}, draw {:?}",
+            lock.draw_id
+        ),
+    );
 
     v.signature(Step::LockSignature, &bundle.lock);
     v.signature(Step::ExecutionSignature, execution);
@@ -222,7 +233,11 @@ struct Verifier {
 
 impl Verifier {
     fn push(&mut self, step: Step, status: Status, detail: String) {
-        self.report.steps.push(StepResult { step, status, detail });
+        self.report.steps.push(StepResult {
+            step,
+            status,
+            detail,
+        });
     }
     fn pass(&mut self, step: Step, detail: String) {
         self.push(step, Status::Passed, detail);
@@ -231,15 +246,25 @@ impl Verifier {
         self.push(step, Status::Failed, detail);
     }
     fn skip(&mut self, step: Step, because: Step) {
-        self.push(step, Status::Skipped, format!("not checked: step `{because}` failed"));
+        self.push(
+            step,
+            Status::Skipped,
+            format!("not checked: step `{because}` failed"),
+        );
     }
     fn passed(&self, step: Step) -> bool {
-        self.report.step(step).is_some_and(|s| s.status == Status::Passed)
+        self.report
+            .step(step)
+            .is_some_and(|s| s.status == Status::Passed)
     }
 
     /// Marks every step not yet reported as skipped.
     fn finish(mut self) -> Report {
-        let failed = self.report.first_failure().map(|f| f.step).unwrap_or(Step::Bundle);
+        let failed = self
+            .report
+            .first_failure()
+            .map(|f| f.step)
+            .unwrap_or(Step::Bundle);
         for step in Step::ALL {
             if self.report.step(step).is_none() {
                 self.skip(step, failed);
@@ -251,7 +276,10 @@ impl Verifier {
 
     fn signature<T: crate::receipt::Payload>(&mut self, step: Step, receipt: &Signed<T>) {
         match receipt.verify() {
-            Ok(()) => self.pass(step, format!("valid Ed25519 signature by key {}", receipt.key_id)),
+            Ok(()) => self.pass(
+                step,
+                format!("valid Ed25519 signature by key {}", receipt.key_id),
+            ),
             Err(e) => self.fail(step, e.to_string()),
         }
     }
@@ -318,7 +346,9 @@ impl Verifier {
                 exec.draw_id, bundle.lock.payload.draw_id
             ))
         } else if let Some(published) = expect.lock_hash.filter(|p| *p != lock_hash) {
-            Some(format!("the lock hashes to {lock_hash}, not to the published lock hash {published}"))
+            Some(format!(
+                "the lock hashes to {lock_hash}, not to the published lock hash {published}"
+            ))
         } else {
             None
         };
@@ -328,7 +358,11 @@ impl Verifier {
                 Step::Link,
                 format!(
                     "execution follows lock {lock_hash}{}",
-                    if expect.lock_hash.is_some() { " (the published lock)" } else { "" }
+                    if expect.lock_hash.is_some() {
+                        " (the published lock)"
+                    } else {
+                        ""
+                    }
                 ),
             ),
         }
@@ -361,11 +395,16 @@ impl Verifier {
         let entries: u64 = tally.collections.values().map(|c| c.entries).sum();
         self.pass(
             Step::Collections,
-            format!("{} collection(s), {entries} entries, every hash matches", tally.collections.len()),
+            format!(
+                "{} collection(s), {entries} entries, every hash matches",
+                tally.collections.len()
+            ),
         );
 
         let eligible = tally.evaluation.eligible.len() as u64;
-        let rules_problem = if lock.winners != lock.rules.winners || lock.alternates != lock.rules.alternates() {
+        let rules_problem = if lock.winners != lock.rules.winners
+            || lock.alternates != lock.rules.alternates()
+        {
             Some(format!(
                 "the lock draws {} winners and {} alternates, the rules say {} and {}",
                 lock.winners,
@@ -373,7 +412,8 @@ impl Verifier {
                 lock.rules.winners,
                 lock.rules.alternates()
             ))
-        } else if lock.eligible != eligible || lock.total_tickets != tally.evaluation.total_tickets {
+        } else if lock.eligible != eligible || lock.total_tickets != tally.evaluation.total_tickets
+        {
             Some(format!(
                 "the lock says {} eligible entrants with {} tickets; re-running the rules gives {eligible} with {}",
                 lock.eligible, lock.total_tickets, tally.evaluation.total_tickets
@@ -388,18 +428,27 @@ impl Verifier {
             }
             None => self.pass(
                 Step::Rules,
-                format!("{eligible} eligible entrants, {} tickets", tally.evaluation.total_tickets),
+                format!(
+                    "{eligible} eligible entrants, {} tickets",
+                    tally.evaluation.total_tickets
+                ),
             ),
         }
 
         if lock.merkle_root != tally.merkle_root {
             self.fail(
                 Step::Commitment,
-                format!("the lock commits to root {}, the eligible list gives {}", lock.merkle_root, tally.merkle_root),
+                format!(
+                    "the lock commits to root {}, the eligible list gives {}",
+                    lock.merkle_root, tally.merkle_root
+                ),
             );
             return None;
         }
-        self.pass(Step::Commitment, format!("Merkle root {} over {eligible} leaves", tally.merkle_root));
+        self.pass(
+            Step::Commitment,
+            format!("Merkle root {} over {eligible} leaves", tally.merkle_root),
+        );
         Some(tally)
     }
 
@@ -411,10 +460,17 @@ impl Verifier {
         if exec.executed_at < earliest {
             return self.fail(
                 Step::Randomness,
-                format!("executed at {}, before the randomness existed ({earliest})", exec.executed_at),
+                format!(
+                    "executed at {}, before the randomness existed ({earliest})",
+                    exec.executed_at
+                ),
             );
         }
-        let mut detail = format!("{}; locked at {}", lock.randomness.describe(), lock.locked_at);
+        let mut detail = format!(
+            "{}; locked at {}",
+            lock.randomness.describe(),
+            lock.locked_at
+        );
         if let crate::randomness::Declared::Rfc3797 { sources } = &lock.randomness {
             detail.push_str(&format!(
                 "; check by hand that these values are what the sources named at lock time produced: {sources:?}"
@@ -431,7 +487,11 @@ impl Verifier {
         tally: Option<&Tally<'_>>,
     ) {
         let (Some(lock_hash), Some(tally)) = (lock_hash, tally) else {
-            let because = if lock_hash.is_none() { Step::Link } else { self.first_failed_of(&[Step::Collections, Step::Rules, Step::Commitment]) };
+            let because = if lock_hash.is_none() {
+                Step::Link
+            } else {
+                self.first_failed_of(&[Step::Collections, Step::Rules, Step::Commitment])
+            };
             self.skip(Step::Seed, because);
             self.skip(Step::Winners, because);
             return;
@@ -441,14 +501,15 @@ impl Verifier {
             self.skip(Step::Winners, Step::Randomness);
             return;
         }
-        let (selection, indices) = match draw_indices(lock_hash, lock, &exec.randomness, &tally.tickets) {
-            Ok(x) => x,
-            Err(e) => {
-                self.fail(Step::Seed, e.to_string());
-                self.skip(Step::Winners, Step::Seed);
-                return;
-            }
-        };
+        let (selection, indices) =
+            match draw_indices(lock_hash, lock, &exec.randomness, &tally.tickets) {
+                Ok(x) => x,
+                Err(e) => {
+                    self.fail(Step::Seed, e.to_string());
+                    self.skip(Step::Winners, Step::Seed);
+                    return;
+                }
+            };
         if selection != exec.selection {
             self.fail(
                 Step::Seed,
@@ -461,11 +522,19 @@ impl Verifier {
             self.skip(Step::Winners, Step::Seed);
             return;
         }
-        self.pass(Step::Seed, format!("re-derived {}", serde_json::to_string(&selection).unwrap_or_default()));
+        self.pass(
+            Step::Seed,
+            format!(
+                "re-derived {}",
+                serde_json::to_string(&selection).unwrap_or_default()
+            ),
+        );
 
         let recorded: Vec<&Pick> = exec.winners.iter().chain(&exec.alternates).collect();
         let eligible = &tally.evaluation.eligible;
-        let problem = if exec.winners.len() != lock.winners as usize || exec.alternates.len() != lock.alternates as usize {
+        let problem = if exec.winners.len() != lock.winners as usize
+            || exec.alternates.len() != lock.alternates as usize
+        {
             Some(format!(
                 "the receipt lists {} winners and {} alternates, the lock draws {} and {}",
                 exec.winners.len(),
@@ -474,19 +543,36 @@ impl Verifier {
                 lock.alternates
             ))
         } else {
-            indices.iter().zip(&recorded).enumerate().find_map(|(i, (&leaf, pick))| {
-                let e = &eligible[leaf as usize];
-                let role = if i < lock.winners as usize { format!("winner {}", i + 1) } else { format!("alternate {}", i + 1 - lock.winners as usize) };
-                if pick.leaf_index != leaf {
-                    Some(format!("{role}: the receipt names leaf {}, re-drawing gives leaf {leaf} ({})", pick.leaf_index, e.handle))
-                } else if pick.tickets != e.tickets {
-                    Some(format!("{role}: the receipt gives {} tickets, the rules give {}", pick.tickets, e.tickets))
-                } else if pick.entry.hash() != e.entry_hash || pick.entry.collection.is_some() {
-                    Some(format!("{role}: the receipt's entry for {} is not the entry in the collection", e.handle))
-                } else {
-                    None
-                }
-            })
+            indices
+                .iter()
+                .zip(&recorded)
+                .enumerate()
+                .find_map(|(i, (&leaf, pick))| {
+                    let e = &eligible[leaf as usize];
+                    let role = if i < lock.winners as usize {
+                        format!("winner {}", i + 1)
+                    } else {
+                        format!("alternate {}", i + 1 - lock.winners as usize)
+                    };
+                    if pick.leaf_index != leaf {
+                        Some(format!(
+                            "{role}: the receipt names leaf {}, re-drawing gives leaf {leaf} ({})",
+                            pick.leaf_index, e.handle
+                        ))
+                    } else if pick.tickets != e.tickets {
+                        Some(format!(
+                            "{role}: the receipt gives {} tickets, the rules give {}",
+                            pick.tickets, e.tickets
+                        ))
+                    } else if pick.entry.hash() != e.entry_hash || pick.entry.collection.is_some() {
+                        Some(format!(
+                            "{role}: the receipt's entry for {} is not the entry in the collection",
+                            e.handle
+                        ))
+                    } else {
+                        None
+                    }
+                })
         };
         match problem {
             Some(p) => self.fail(Step::Winners, p),
@@ -495,7 +581,11 @@ impl Verifier {
                 self.report.alternates = exec.alternates.clone();
                 self.pass(
                     Step::Winners,
-                    format!("{} winner(s) and {} alternate(s) re-drawn identically", exec.winners.len(), exec.alternates.len()),
+                    format!(
+                        "{} winner(s) and {} alternate(s) re-drawn identically",
+                        exec.winners.len(),
+                        exec.alternates.len()
+                    ),
                 )
             }
         }
@@ -505,7 +595,11 @@ impl Verifier {
         steps
             .iter()
             .copied()
-            .find(|s| self.report.step(*s).is_some_and(|r| r.status == Status::Failed))
+            .find(|s| {
+                self.report
+                    .step(*s)
+                    .is_some_and(|r| r.status == Status::Failed)
+            })
             .unwrap_or(steps[0])
     }
 }

@@ -19,7 +19,12 @@ enum Format {
 
 /// Picks the format from the extension, else from the first byte.
 fn detect(path: &Path, text: &str) -> Format {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("jsonl" | "ndjson") => Format::JsonLines,
         Some("csv") => Format::Csv,
         _ => match text.trim_start().as_bytes().first() {
@@ -36,7 +41,9 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<BTreeMap<String, Vec<OwnedEntr
     for path in paths {
         let path = path.as_ref();
         for e in load_file(path)? {
-            out.entry(e.collection_name().to_owned()).or_default().push(e);
+            out.entry(e.collection_name().to_owned())
+                .or_default()
+                .push(e);
         }
     }
     Ok(out)
@@ -44,7 +51,8 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<BTreeMap<String, Vec<OwnedEntr
 
 fn load_file(path: &Path) -> Result<Vec<OwnedEntry>> {
     let bytes = files::read(path)?;
-    let text = std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let text =
+        std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let name = path.display();
     let entries = match detect(path, text) {
@@ -64,7 +72,8 @@ fn load_file(path: &Path) -> Result<Vec<OwnedEntry>> {
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
-                e.validate().with_context(|| format!("{name}: array element {}", i + 1))?;
+                e.validate()
+                    .with_context(|| format!("{name}: array element {}", i + 1))?;
                 Ok(e.into_owned())
             })
             .collect::<Result<Vec<_>>>()?,
@@ -86,13 +95,18 @@ const CSV_FIELDS: [&str; 9] = [
 ];
 
 fn read_csv(text: &str) -> Result<Vec<OwnedEntry>> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
     let headers = reader.headers().context("CSV header row")?.clone();
     let mut column = BTreeMap::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim();
         if !CSV_FIELDS.contains(&h) {
-            bail!("unknown CSV column {h:?} (expected some of {})", CSV_FIELDS.join(", "));
+            bail!(
+                "unknown CSV column {h:?} (expected some of {})",
+                CSV_FIELDS.join(", ")
+            );
         }
         if column.insert(h.to_owned(), i).is_some() {
             bail!("CSV column {h:?} appears twice");
@@ -106,17 +120,31 @@ fn read_csv(text: &str) -> Result<Vec<OwnedEntry>> {
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| match e.kind() {
-            csv::ErrorKind::UnequalLengths { pos, expected_len, len } => anyhow::anyhow!(
+            csv::ErrorKind::UnequalLengths {
+                pos,
+                expected_len,
+                len,
+            } => anyhow::anyhow!(
                 "CSV line {}: {len} fields, but the header has {expected_len}",
                 pos.as_ref().map_or(0, |p| p.line())
             ),
             _ => anyhow::anyhow!("CSV: {e}"),
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        let get = |f: &str| column.get(f).and_then(|&i| record.get(i)).unwrap_or("").to_owned();
+        let get = |f: &str| {
+            column
+                .get(f)
+                .and_then(|&i| record.get(i))
+                .unwrap_or("")
+                .to_owned()
+        };
         let optional = |f: &str| Some(get(f)).filter(|v| !v.is_empty());
         let followers = optional("followers")
-            .map(|v| v.parse::<u64>().with_context(|| format!("CSV line {line}: followers {v:?} is not a whole number")))
+            .map(|v| {
+                v.parse::<u64>().with_context(|| {
+                    format!("CSV line {line}: followers {v:?} is not a whole number")
+                })
+            })
             .transpose()?;
         let entry = Entry {
             platform: Cow::Owned(get("platform")),
@@ -129,7 +157,9 @@ fn read_csv(text: &str) -> Result<Vec<OwnedEntry>> {
             followers,
             account_created_at: optional("account_created_at").map(Cow::Owned),
         };
-        entry.validate().with_context(|| format!("CSV line {line}"))?;
+        entry
+            .validate()
+            .with_context(|| format!("CSV line {line}"))?;
         out.push(entry);
     }
     Ok(out)

@@ -16,9 +16,18 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// Writes a file atomically (temporary file, then rename), so a crash never
 /// leaves half a bundle behind. `private` makes it readable by the owner only.
 pub fn write(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp: PathBuf = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -42,7 +51,10 @@ pub fn write(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
 /// Refuses to overwrite an existing file.
 pub fn ensure_absent(path: &Path) -> Result<()> {
     if path.exists() {
-        anyhow::bail!("{} already exists; refusing to overwrite it", path.display());
+        anyhow::bail!(
+            "{} already exists; refusing to overwrite it",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -52,7 +64,9 @@ pub fn now_or(at: Option<&str>) -> Result<Timestamp> {
     match at {
         Some(s) => Timestamp::parse_rfc3339(s).with_context(|| format!("--at {s:?}")),
         None => {
-            let secs = SystemTime::now().duration_since(UNIX_EPOCH).context("system clock is before 1970")?;
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .context("system clock is before 1970")?;
             Ok(Timestamp::from_unix(secs.as_secs() as i64))
         }
     }

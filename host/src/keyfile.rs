@@ -41,13 +41,21 @@ pub fn read(path: &Path) -> Result<Signer> {
     let key: KeyFile = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a fairdraw key file", path.display()))?;
     if key.fairdraw_key != 1 || key.algorithm != "ed25519" {
-        bail!("{}: unsupported key file (version {}, algorithm {:?})", path.display(), key.fairdraw_key, key.algorithm);
+        bail!(
+            "{}: unsupported key file (version {}, algorithm {:?})",
+            path.display(),
+            key.fairdraw_key,
+            key.algorithm
+        );
     }
     let secret = parse_hex_exact::<32>(&key.secret_key)
         .with_context(|| format!("{}: secret_key", path.display()))?;
     let signer = Signer::from_secret(secret);
     if hex::encode(signer.public_key()) != key.public_key || signer.key_id() != key.key_id {
-        bail!("{}: public_key or key_id does not belong to secret_key", path.display());
+        bail!(
+            "{}: public_key or key_id does not belong to secret_key",
+            path.display()
+        );
     }
     Ok(signer)
 }

@@ -42,7 +42,11 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "fairdraw", version, about = "Provably fair giveaway draws that anyone can verify")]
+#[command(
+    name = "fairdraw",
+    version,
+    about = "Provably fair giveaway draws that anyone can verify"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

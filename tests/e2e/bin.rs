@@ -14,7 +14,10 @@ use std::time::SystemTime;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_owned()
 }
 
 /// The up-to-date `fairdraw` binary; builds it once per test process if needed.
@@ -35,7 +38,11 @@ fn locate_or_build() -> PathBuf {
     if let Some(why) = rebuild_reason(&bin) {
         build(&profile_dir, &why);
     }
-    assert!(bin.is_file(), "`cargo build -p fairdraw-host --bin fairdraw` did not produce {}", bin.display());
+    assert!(
+        bin.is_file(),
+        "`cargo build -p fairdraw-host --bin fairdraw` did not produce {}",
+        bin.display()
+    );
     bin
 }
 
@@ -52,8 +59,14 @@ fn rebuild_reason(bin: &Path) -> Option<String> {
     for dir in ["host/src", "engine/src"] {
         collect_files(&root.join(dir), &mut sources);
     }
-    let newer = sources.into_iter().find(|p| modified(p).is_some_and(|t| t > built))?;
-    Some(format!("{} is newer than {}", newer.display(), bin.display()))
+    let newer = sources
+        .into_iter()
+        .find(|p| modified(p).is_some_and(|t| t > built))?;
+    Some(format!(
+        "{} is newer than {}",
+        newer.display(),
+        bin.display()
+    ))
 }
 
 fn modified(p: &Path) -> Option<SystemTime> {
@@ -61,7 +74,9 @@ fn modified(p: &Path) -> Option<SystemTime> {
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -74,19 +89,36 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Builds the binary into `<target>/<profile>`, where `profile_dir` is.
 fn build(profile_dir: &Path, why: &str) {
-    let profile = profile_dir.file_name().and_then(|n| n.to_str()).expect("profile directory name");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("profile directory name");
     let profile = match profile {
         "debug" => "dev",
         other => other,
     };
     let target_dir = profile_dir.parent().expect("target directory");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("e2e: {why}; running cargo build -p fairdraw-host --bin fairdraw --profile {profile}");
+    eprintln!(
+        "e2e: {why}; running cargo build -p fairdraw-host --bin fairdraw --profile {profile}"
+    );
     let status = Command::new(&cargo)
-        .args(["build", "-p", "fairdraw-host", "--bin", "fairdraw", "--profile", profile, "--target-dir"])
+        .args([
+            "build",
+            "-p",
+            "fairdraw-host",
+            "--bin",
+            "fairdraw",
+            "--profile",
+            profile,
+            "--target-dir",
+        ])
         .arg(target_dir)
         .current_dir(workspace())
         .status()
         .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build the fairdraw binary: {e}"));
-    assert!(status.success(), "cargo build -p fairdraw-host --bin fairdraw failed ({status})");
+    assert!(
+        status.success(),
+        "cargo build -p fairdraw-host --bin fairdraw failed ({status})"
+    );
 }

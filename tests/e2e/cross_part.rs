@@ -20,7 +20,11 @@ use crate::bin::{fairdraw, workspace};
 
 /// Runs `fairdraw ARGS` in `dir`; panics unless it exits with `code`.
 fn run(dir: &Path, args: &[&str], code: i32) -> Output {
-    let out = Command::new(fairdraw()).args(args).current_dir(dir).output().expect("spawn fairdraw");
+    let out = Command::new(fairdraw())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("spawn fairdraw");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -28,7 +32,10 @@ fn run(dir: &Path, args: &[&str], code: i32) -> Output {
         "fairdraw {args:?}\n--- stdout\n{}--- stderr\n{stderr}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(!stderr.contains("panicked"), "fairdraw {args:?} panicked:\n{stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "fairdraw {args:?} panicked:\n{stderr}"
+    );
     out
 }
 
@@ -48,8 +55,24 @@ fn demo() -> (tempfile::TempDir, String) {
     let lock = run(
         d,
         &[
-            "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "rules.json", "--key", "key.json", "--randomness",
-            "drand:default:2634945", "--at", "2023-01-23T13:00:00Z", "--id", "e2e", "--title", "End to end", "--out", "lock.json",
+            "lock",
+            "--entries",
+            "comments.jsonl",
+            "likes.csv",
+            "--rules",
+            "rules.json",
+            "--key",
+            "key.json",
+            "--randomness",
+            "drand:default:2634945",
+            "--at",
+            "2023-01-23T13:00:00Z",
+            "--id",
+            "e2e",
+            "--title",
+            "End to end",
+            "--out",
+            "lock.json",
         ],
         0,
     );
@@ -63,7 +86,15 @@ fn demo() -> (tempfile::TempDir, String) {
     run(
         d,
         &[
-            "execute", "lock.json", "--key", "key.json", "--beacon", "beacon-default-2634945.json", "--out", "bundle.json", "--at",
+            "execute",
+            "lock.json",
+            "--key",
+            "key.json",
+            "--beacon",
+            "beacon-default-2634945.json",
+            "--out",
+            "bundle.json",
+            "--at",
             "2023-01-23T13:10:00Z",
         ],
         0,
@@ -72,8 +103,16 @@ fn demo() -> (tempfile::TempDir, String) {
 }
 
 fn signer(key_file: &Path) -> Signer {
-    let secret = json(key_file)["secret_key"].as_str().expect("secret_key").to_owned();
-    Signer::from_secret(hex::decode(secret).expect("hex").try_into().expect("32 bytes"))
+    let secret = json(key_file)["secret_key"]
+        .as_str()
+        .expect("secret_key")
+        .to_owned();
+    Signer::from_secret(
+        hex::decode(secret)
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes"),
+    )
 }
 
 #[test]
@@ -82,14 +121,32 @@ fn engine_verifies_what_the_cli_wrote() {
     let d = dir.path();
     let bytes = fs::read(d.join("bundle.json")).expect("bundle");
     let public_key = signer(&d.join("key.json")).public_key();
-    let expect = Expectations { public_key: Some(public_key), lock_hash: Some(Hash32::from_hex(&lock_hash).expect("hash")) };
+    let expect = Expectations {
+        public_key: Some(public_key),
+        lock_hash: Some(Hash32::from_hex(&lock_hash).expect("hash")),
+    };
     let report = verify_bundle(&bytes, &expect);
     assert!(report.verified(), "{report:#?}");
     assert_eq!(report.draw_id.as_deref(), Some("e2e"));
-    assert_eq!(report.lock_hash.map(|h| h.to_hex()).as_deref(), Some(lock_hash.as_str()));
+    assert_eq!(
+        report.lock_hash.map(|h| h.to_hex()).as_deref(),
+        Some(lock_hash.as_str())
+    );
 
     // The CLI's JSON report says the same as the engine's.
-    let cli = run(d, &["verify", "bundle.json", "--json", "--key", &hex::encode(public_key), "--lock-hash", &lock_hash], 0);
+    let cli = run(
+        d,
+        &[
+            "verify",
+            "bundle.json",
+            "--json",
+            "--key",
+            &hex::encode(public_key),
+            "--lock-hash",
+            &lock_hash,
+        ],
+        0,
+    );
     let cli: Value = serde_json::from_slice(&cli.stdout).expect("verify --json");
     assert_eq!(cli, serde_json::to_value(&report).expect("report JSON"));
 }
@@ -99,20 +156,41 @@ fn engine_checks_the_cli_inclusion_proofs() {
     let (dir, _) = demo();
     let d = dir.path();
     let bundle = json(&d.join("bundle.json"));
-    let root: Hash32 = serde_json::from_value(bundle["lock"]["payload"]["merkle_root"].clone()).expect("root");
+    let root: Hash32 =
+        serde_json::from_value(bundle["lock"]["payload"]["merkle_root"].clone()).expect("root");
     let payload = &bundle["execution"]["payload"];
-    let picks = payload["winners"].as_array().expect("winners").iter().chain(payload["alternates"].as_array().expect("alternates"));
+    let picks = payload["winners"]
+        .as_array()
+        .expect("winners")
+        .iter()
+        .chain(payload["alternates"].as_array().expect("alternates"));
     for pick in picks {
         let user_id = pick["entry"]["user_id"].as_str().expect("user id");
-        let out = run(d, &["prove", "bundle.json", "--entrant", user_id, "--json"], 0);
+        let out = run(
+            d,
+            &["prove", "bundle.json", "--entrant", user_id, "--json"],
+            0,
+        );
         let proved: Value = serde_json::from_slice(&out.stdout).expect("prove --json");
         let leaf: Hash32 = serde_json::from_value(proved["leaf_hash"].clone()).expect("leaf hash");
         let proof: InclusionProof = serde_json::from_value(proved["proof"].clone()).expect("proof");
-        assert_eq!(proof.leaf_index, pick["leaf_index"].as_u64().expect("leaf index"));
-        assert!(verify_inclusion(&leaf, &proof, &root), "{user_id}: the engine rejects the CLI's proof");
+        assert_eq!(
+            proof.leaf_index,
+            pick["leaf_index"].as_u64().expect("leaf index")
+        );
+        assert!(
+            verify_inclusion(&leaf, &proof, &root),
+            "{user_id}: the engine rejects the CLI's proof"
+        );
         // A proof for another leaf position must not verify.
-        let moved = InclusionProof { leaf_index: (proof.leaf_index + 1) % proof.tree_size, ..proof };
-        assert!(!verify_inclusion(&leaf, &moved, &root), "{user_id}: a moved proof verifies");
+        let moved = InclusionProof {
+            leaf_index: (proof.leaf_index + 1) % proof.tree_size,
+            ..proof
+        };
+        assert!(
+            !verify_inclusion(&leaf, &moved, &root),
+            "{user_id}: a moved proof verifies"
+        );
     }
 }
 
@@ -124,11 +202,18 @@ fn engine_executes_the_cli_lock_to_the_same_bundle() {
     let lock = ParsedBundle::parse(&lock_bytes).expect("the CLI's lock parses");
     let default = drand::chain("default").expect("built-in chain");
     let beacon = fs::read(d.join("beacon-default-2634945.json")).expect("beacon");
-    let realised = drand::parse_relay_json(&beacon).expect("relay JSON").realise(default).expect("real beacon verifies");
+    let realised = drand::parse_relay_json(&beacon)
+        .expect("relay JSON")
+        .realise(default)
+        .expect("real beacon verifies");
     let at = Timestamp::parse_rfc3339("2023-01-23T13:10:00Z").expect("time");
-    let bundle = execute(&lock, realised, at, &signer(&d.join("key.json"))).expect("engine executes the lock");
+    let bundle = execute(&lock, realised, at, &signer(&d.join("key.json")))
+        .expect("engine executes the lock");
     let cli_bundle = fs::read(d.join("bundle.json")).expect("bundle");
-    assert!(bundle.to_json() == cli_bundle, "the engine and the CLI wrote different bundles");
+    assert!(
+        bundle.to_json() == cli_bundle,
+        "the engine and the CLI wrote different bundles"
+    );
 }
 
 #[test]
@@ -136,11 +221,20 @@ fn cli_and_engine_agree_on_a_tampered_bundle() {
     let (dir, _) = demo();
     let d = dir.path();
     let mut bundle = json(&d.join("bundle.json"));
-    bundle["collections"]["likes"].as_array_mut().expect("likes").pop();
+    bundle["collections"]["likes"]
+        .as_array_mut()
+        .expect("likes")
+        .pop();
     let bytes = serde_json::to_vec(&bundle).expect("JSON");
     fs::write(d.join("tampered.json"), &bytes).expect("write");
     let report = verify_bundle(&bytes, &Expectations::default());
-    assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Collections));
+    assert_eq!(
+        report.first_failure().map(|f| f.step),
+        Some(Step::Collections)
+    );
     let out = run(d, &["verify", "tampered.json"], 1);
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), "NOT VERIFIED: failed at step `collections`");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "NOT VERIFIED: failed at step `collections`"
+    );
 }

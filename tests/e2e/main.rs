@@ -8,6 +8,6 @@
 mod bin;
 /// The binary's files checked by the engine, and the engine's by the binary.
 mod cross_part;
+mod plugins;
 /// The README's worked example, run as written.
 mod readme;
-mod plugins;

@@ -27,7 +27,9 @@ pub fn worked_example(markdown: &str) -> Result<String, String> {
     let mut found = Vec::new();
     let mut lines = markdown.lines().enumerate();
     while let Some((n, line)) = lines.next() {
-        let Some(info) = line.trim_start().strip_prefix("```") else { continue };
+        let Some(info) = line.trim_start().strip_prefix("```") else {
+            continue;
+        };
         let is_shell = matches!(info.trim(), "sh" | "bash" | "shell");
         let mut body = Vec::new();
         let mut closed = false;
@@ -40,15 +42,22 @@ pub fn worked_example(markdown: &str) -> Result<String, String> {
         }
         if is_shell && body.first().map(|l| l.trim()) == Some(MARKER) {
             if !closed {
-                return Err(format!("the `{MARKER}` block opened on line {} is never closed", n + 1));
+                return Err(format!(
+                    "the `{MARKER}` block opened on line {} is never closed",
+                    n + 1
+                ));
             }
             found.push(body.join("\n") + "\n");
         }
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(format!("no fenced ```sh block whose first line is `{MARKER}`")),
-        n => Err(format!("{n} fenced blocks start with `{MARKER}`; exactly one must")),
+        0 => Err(format!(
+            "no fenced ```sh block whose first line is `{MARKER}`"
+        )),
+        n => Err(format!(
+            "{n} fenced blocks start with `{MARKER}`; exactly one must"
+        )),
     }
 }
 
@@ -71,18 +80,22 @@ fn readme_worked_example_runs() {
     let readme = fs::read_to_string(&readme_path).unwrap_or_else(|e| {
         panic!("cannot read {} ({e}); it must hold the worked example: a ```sh block whose first line is `{MARKER}`", readme_path.display())
     });
-    let script = worked_example(&readme).unwrap_or_else(|e| panic!("{}: {e}", readme_path.display()));
+    let script =
+        worked_example(&readme).unwrap_or_else(|e| panic!("{}: {e}", readme_path.display()));
 
     let dir = tempfile::tempdir().expect("temporary directory");
-    copy_dir(&workspace().join("tests/fixtures"), &dir.path().join("tests/fixtures"));
+    copy_dir(
+        &workspace().join("tests/fixtures"),
+        &dir.path().join("tests/fixtures"),
+    );
     let script_path = dir.path().join("worked-example.sh");
     fs::write(&script_path, &script).expect("write the script");
     let (stdout_path, stderr_path) = (dir.path().join(".stdout"), dir.path().join(".stderr"));
 
     let bin_dir = fairdraw().parent().expect("binary directory");
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_owned()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_owned()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .expect("PATH");
     let mut child = Command::new("bash")
         .args(["-euo", "pipefail"])
@@ -110,17 +123,31 @@ fn readme_worked_example_runs() {
     let stdout = fs::read_to_string(&stdout_path).unwrap_or_default();
     let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
     let report = format!("--- script\n{script}--- stdout\n{stdout}--- stderr\n{stderr}");
-    let Some(status) = status else { panic!("the worked example ran longer than {TIMEOUT:?}\n{report}") };
-    assert!(status.success(), "the README worked example failed ({status})\n{report}");
-    assert!(!stderr.contains("panicked"), "fairdraw panicked in the worked example\n{report}");
+    let Some(status) = status else {
+        panic!("the worked example ran longer than {TIMEOUT:?}\n{report}")
+    };
+    assert!(
+        status.success(),
+        "the README worked example failed ({status})\n{report}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "fairdraw panicked in the worked example\n{report}"
+    );
 }
 
 #[test]
 fn extracts_the_marked_block_only() {
     let md = "# T\n\n```sh\necho other\n```\n\n```sh\n# worked-example\nfairdraw keygen --out k.json\n```\n";
-    assert_eq!(worked_example(md).as_deref(), Ok("# worked-example\nfairdraw keygen --out k.json\n"));
+    assert_eq!(
+        worked_example(md).as_deref(),
+        Ok("# worked-example\nfairdraw keygen --out k.json\n")
+    );
     assert!(worked_example("```sh\necho hi\n```\n").is_err_and(|e| e.contains("no fenced")));
-    assert!(worked_example("```sh\n# worked-example\necho hi\n").is_err_and(|e| e.contains("never closed")));
+    assert!(
+        worked_example("```sh\n# worked-example\necho hi\n")
+            .is_err_and(|e| e.contains("never closed"))
+    );
     let twice = "```sh\n# worked-example\n```\n```sh\n# worked-example\n```\n";
     assert!(worked_example(twice).is_err_and(|e| e.contains("2 fenced")));
     // The marker inside a block of another language does not count.

@@ -17,17 +17,31 @@ use fairdraw_tests::mock::{Faults, drand, mastodon, youtube};
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let faults = match std::env::var("MOCK_FAULTS").as_deref() {
-        Ok("ratelimit") => Faults { rate_limit_first: 3, rate_limit_reset_secs: 2, fail_every: Some(5), ..Faults::default() },
+        Ok("ratelimit") => Faults {
+            rate_limit_first: 3,
+            rate_limit_reset_secs: 2,
+            fail_every: Some(5),
+            ..Faults::default()
+        },
         _ => Faults::default(),
     };
-    let yt = youtube::start(youtube::Config { faults: faults.clone(), ..youtube::Config::default() }).await;
+    let yt = youtube::start(youtube::Config {
+        faults: faults.clone(),
+        ..youtube::Config::default()
+    })
+    .await;
     let m = mastodon::start(mastodon::Config {
         faults: faults.clone(),
         public_origin: Some(mastodon::PRODUCTION_ORIGIN.to_owned()),
         ..mastodon::Config::default()
     })
     .await;
-    let d = drand::start(drand::Config { faults, tamper: std::env::var_os("MOCK_TAMPER").is_some(), ..drand::Config::default() }).await;
+    let d = drand::start(drand::Config {
+        faults,
+        tamper: std::env::var_os("MOCK_TAMPER").is_some(),
+        ..drand::Config::default()
+    })
+    .await;
     println!(
         "export FAIRDRAW_DEV_ORIGIN_MAP={}={},{}={},{}={}",
         youtube::PRODUCTION_ORIGIN,
@@ -37,10 +51,23 @@ async fn main() {
         drand::PRODUCTION_ORIGIN,
         d.origin
     );
-    println!("export FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY={}", youtube::API_KEY);
+    println!(
+        "export FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY={}",
+        youtube::API_KEY
+    );
     println!("# YouTube video https://youtu.be/{}", youtube::VIDEO_ID);
-    println!("# Mastodon post {}/@{}/{}", mastodon::PRODUCTION_ORIGIN, mastodon::AUTHOR, mastodon::STATUS_ID);
+    println!(
+        "# Mastodon post {}/@{}/{}",
+        mastodon::PRODUCTION_ORIGIN,
+        mastodon::AUTHOR,
+        mastodon::STATUS_ID
+    );
     println!("# drand: quicknet round 123, default round 2634945");
     let _ = tokio::signal::ctrl_c().await;
-    println!("requests: youtube {}, mastodon {}, drand {}", yt.request_count(), m.request_count(), d.request_count());
+    println!(
+        "requests: youtube {}, mastodon {}, drand {}",
+        yt.request_count(),
+        m.request_count(),
+        d.request_count()
+    );
 }

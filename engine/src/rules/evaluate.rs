@@ -138,18 +138,39 @@ impl fmt::Display for Exclusion {
             Exclusion::ExcludeUsers { value } => {
                 write!(f, "the account is excluded from this contest (\"{value}\")")
             }
-            Exclusion::Window { created_at, edge: WindowEdge::BeforeOpen, bound } => {
-                write!(f, "posted {created_at}, before the window opened at {bound}")
+            Exclusion::Window {
+                created_at,
+                edge: WindowEdge::BeforeOpen,
+                bound,
+            } => {
+                write!(
+                    f,
+                    "posted {created_at}, before the window opened at {bound}"
+                )
             }
-            Exclusion::Window { created_at, edge: WindowEdge::AfterClose, bound } => {
+            Exclusion::Window {
+                created_at,
+                edge: WindowEdge::AfterClose,
+                bound,
+            } => {
                 write!(f, "posted {created_at}, after the window closed at {bound}")
             }
-            Exclusion::Keywords { requirement: KeywordRequirement::Any, missing } => {
+            Exclusion::Keywords {
+                requirement: KeywordRequirement::Any,
+                missing,
+            } => {
                 f.write_str("the text contains none of the keywords ")?;
                 quoted_list(f, missing)
             }
-            Exclusion::Keywords { requirement: KeywordRequirement::All, missing } => {
-                write!(f, "the text lacks the required keyword{} ", plural(missing.len() as u64))?;
+            Exclusion::Keywords {
+                requirement: KeywordRequirement::All,
+                missing,
+            } => {
+                write!(
+                    f,
+                    "the text lacks the required keyword{} ",
+                    plural(missing.len() as u64)
+                )?;
                 quoted_list(f, missing)
             }
             Exclusion::MinMentions { found, required } => write!(
@@ -157,27 +178,45 @@ impl fmt::Display for Exclusion {
                 "mentions {found} other account{}, at least {required} required",
                 plural(*found)
             ),
-            Exclusion::MinFollowers { found: Some(n), required } => {
+            Exclusion::MinFollowers {
+                found: Some(n),
+                required,
+            } => {
                 write!(
                     f,
                     "the account has {n} follower{}, at least {required} required",
                     plural(*n)
                 )
             }
-            Exclusion::MinFollowers { found: None, required } => {
-                write!(f, "the account's follower count is unknown, at least {required} required")
+            Exclusion::MinFollowers {
+                found: None,
+                required,
+            } => {
+                write!(
+                    f,
+                    "the account's follower count is unknown, at least {required} required"
+                )
             }
-            Exclusion::MinAccountAgeDays { age_days: Some(d), required } => write!(
+            Exclusion::MinAccountAgeDays {
+                age_days: Some(d),
+                required,
+            } => write!(
                 f,
                 "the account was {d} day{} old when it entered, at least {required} required",
                 plural(d.unsigned_abs())
             ),
-            Exclusion::MinAccountAgeDays { age_days: None, required } => write!(
+            Exclusion::MinAccountAgeDays {
+                age_days: None,
+                required,
+            } => write!(
                 f,
                 "the account's creation date is unknown, an age of at least {required} days required"
             ),
             Exclusion::RequireIn { collection } => {
-                write!(f, "the account has no entry in \"{collection}\", which is required")
+                write!(
+                    f,
+                    "the account has no entry in \"{collection}\", which is required"
+                )
             }
             Exclusion::EntriesPerUser { limit } => write!(
                 f,
@@ -320,11 +359,16 @@ impl Compiled {
         let mut exclude_handles = HashMap::new();
         let mut exclude_ids = HashMap::new();
         for (i, u) in rules.exclude_users.iter().enumerate() {
-            exclude_handles.entry(normalize_handle(u).into_owned()).or_insert(i);
+            exclude_handles
+                .entry(normalize_handle(u).into_owned())
+                .or_insert(i);
             exclude_ids.entry(u.clone()).or_insert(i);
         }
         Ok(Compiled {
-            organizer: rules.organizer.as_deref().map(|o| normalize_handle(o).into_owned()),
+            organizer: rules
+                .organizer
+                .as_deref()
+                .map(|o| normalize_handle(o).into_owned()),
             exclude_users: rules.exclude_users.clone(),
             exclude_handles,
             exclude_ids,
@@ -353,7 +397,10 @@ impl Compiled {
         let by_handle = self.exclude_handles.get(&*handle);
         let by_id = self.exclude_ids.get(&*e.user_id);
         if let Some(&i) = by_handle.into_iter().chain(by_id).min() {
-            return Err(Exclusion::ExcludeUsers { value: self.exclude_users[i].clone() }.into());
+            return Err(Exclusion::ExcludeUsers {
+                value: self.exclude_users[i].clone(),
+            }
+            .into());
         }
         let created =
             if self.from.is_some() || self.until.is_some() || self.min_account_age_days.is_some() {
@@ -371,9 +418,11 @@ impl Compiled {
         };
         if !self.any.is_empty() && !self.any.iter().any(|(_, k)| text.contains(k.as_str())) {
             let missing = self.any.iter().map(|(w, _)| w.clone()).collect();
-            return Err(
-                Exclusion::Keywords { requirement: KeywordRequirement::Any, missing }.into()
-            );
+            return Err(Exclusion::Keywords {
+                requirement: KeywordRequirement::Any,
+                missing,
+            }
+            .into());
         }
         let missing: Vec<String> = self
             .all
@@ -382,9 +431,11 @@ impl Compiled {
             .map(|(w, _)| w.clone())
             .collect();
         if !missing.is_empty() {
-            return Err(
-                Exclusion::Keywords { requirement: KeywordRequirement::All, missing }.into()
-            );
+            return Err(Exclusion::Keywords {
+                requirement: KeywordRequirement::All,
+                missing,
+            }
+            .into());
         }
         let mentions = if self.count_mentions {
             count_mentions(&text, &handle, self.organizer.as_deref())
@@ -392,17 +443,25 @@ impl Compiled {
             0
         };
         if mentions < u64::from(self.min_mentions) {
-            return Err(
-                Exclusion::MinMentions { found: mentions, required: self.min_mentions }.into()
-            );
+            return Err(Exclusion::MinMentions {
+                found: mentions,
+                required: self.min_mentions,
+            }
+            .into());
         }
         if let Some(required) = self.min_followers
             && e.followers.is_none_or(|n| n < required)
         {
-            return Err(Exclusion::MinFollowers { found: e.followers, required }.into());
+            return Err(Exclusion::MinFollowers {
+                found: e.followers,
+                required,
+            }
+            .into());
         }
         if let (Some(required), Some(created)) = (self.min_account_age_days, created) {
-            let age = e.account_created_instant()?.map(|a| nanos(created) - nanos(a));
+            let age = e
+                .account_created_instant()?
+                .map(|a| nanos(created) - nanos(a));
             if age.is_none_or(|age| age < i128::from(required) * NANOS_PER_DAY) {
                 // |age| < 2^94 ns (years 0..=9999), so days fit an i64.
                 let age_days = age.map(|a| a.div_euclid(NANOS_PER_DAY) as i64);
@@ -410,8 +469,14 @@ impl Compiled {
             }
         }
         for (name, set) in self.required.iter().zip(members) {
-            if !set.get(&*e.platform).is_some_and(|ids| ids.contains(&*e.user_id)) {
-                return Err(Exclusion::RequireIn { collection: name.clone() }.into());
+            if !set
+                .get(&*e.platform)
+                .is_some_and(|ids| ids.contains(&*e.user_id))
+            {
+                return Err(Exclusion::RequireIn {
+                    collection: name.clone(),
+                }
+                .into());
             }
         }
         let bonus = match self.bonus {
@@ -440,7 +505,12 @@ impl Compiled {
 }
 
 fn window(e: &Entry<'_>, edge: WindowEdge, bound: &str) -> Reject {
-    Exclusion::Window { created_at: e.created_at.to_string(), edge, bound: bound.to_owned() }.into()
+    Exclusion::Window {
+        created_at: e.created_at.to_string(),
+        edge,
+        bound: bound.to_owned(),
+    }
+    .into()
 }
 
 impl<'a> Evaluator<'a> {
@@ -448,7 +518,13 @@ impl<'a> Evaluator<'a> {
     pub fn new(rules: &Rules) -> Result<Self, RuleError> {
         let rules = Compiled::new(rules)?;
         let members = vec![Members::new(); rules.required.len()];
-        Ok(Evaluator { rules, members, passed: Vec::new(), entries: 0, late_membership: None })
+        Ok(Evaluator {
+            rules,
+            members,
+            passed: Vec::new(),
+            entries: 0,
+            late_membership: None,
+        })
     }
 
     /// The `require_in` collections, in rules order. Feed every entry of
@@ -563,7 +639,9 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .map(|r| (r.entry_index, Exclusion::EntriesPerUser { limit })),
             );
-            let tickets = (counted as u64).checked_add(bonus).ok_or(RuleError::TooManyTickets)?;
+            let tickets = (counted as u64)
+                .checked_add(bonus)
+                .ok_or(RuleError::TooManyTickets)?;
             total = total
                 .checked_add(tickets)
                 .filter(|t| *t <= MAX_TICKETS)
@@ -612,7 +690,9 @@ pub fn evaluate<'a>(
     collections: &'a BTreeMap<String, Vec<Entry<'a>>>,
 ) -> Result<(Evaluation<'a>, Vec<(u64, Exclusion)>), RuleError> {
     let get = |name: &str| {
-        collections.get(name).ok_or_else(|| RuleError::MissingCollection(name.to_owned()))
+        collections
+            .get(name)
+            .ok_or_else(|| RuleError::MissingCollection(name.to_owned()))
     };
     let mut evaluator = Evaluator::new(rules)?;
     for name in &rules.require_in {

@@ -21,7 +21,11 @@ fn is_name(c: char) -> bool {
 ///
 /// `text` should already be normalised (see [`super::normalize`]).
 pub fn mentions(text: &str) -> Mentions<'_> {
-    Mentions { text, pos: 0, prev: None }
+    Mentions {
+        text,
+        pos: 0,
+        prev: None,
+    }
 }
 
 /// Iterator over the mentions in a text; see [`mentions`].
@@ -56,8 +60,9 @@ impl<'t> Iterator for Mentions<'t> {
 /// The number of distinct names mentioned in `text` (normalised), not
 /// counting `own` (the entrant's normalised handle) or `organizer`.
 pub fn count_mentions(text: &str, own: &str, organizer: Option<&str>) -> u64 {
-    let mut names: Vec<&str> =
-        mentions(text).filter(|m| *m != own && Some(*m) != organizer).collect();
+    let mut names: Vec<&str> = mentions(text)
+        .filter(|m| *m != own && Some(*m) != organizer)
+        .collect();
     names.sort_unstable();
     names.dedup();
     names.len() as u64
@@ -83,7 +88,10 @@ mod tests {
 
     #[test]
     fn counting_skips_self_organizer_and_repeats() {
-        assert_eq!(count_mentions("@a @b @a @me @brand", "me", Some("brand")), 2);
+        assert_eq!(
+            count_mentions("@a @b @a @me @brand", "me", Some("brand")),
+            2
+        );
         assert_eq!(count_mentions("", "me", None), 0);
     }
 }

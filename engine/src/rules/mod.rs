@@ -74,29 +74,49 @@ pub struct Rules {
     #[schemars(range(min = 1))]
     pub winners: u32,
     /// Number of ordered alternates drawn after the winners. Default 0.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "u32")]
     pub alternates: Option<u32>,
     /// The collection whose entries are the entries of the contest
     /// (`[a-z0-9_-]+`). Default `comments`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(pattern(COLLECTION_NAME_PATTERN))]
     #[schemars(with = "String")]
     pub collection: Option<String>,
     /// How many entries of one account count, in collection order; later
     /// qualifying entries are excluded. At least 1; default 1.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1))]
     #[schemars(with = "u32")]
     pub entries_per_user: Option<u32>,
     /// Minimum number of distinct accounts an entry's text must mention with
     /// `@`, not counting the entrant and the organizer. Default 0.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "u32")]
     pub min_mentions: Option<u32>,
     /// Keywords the entry's text must contain (case- and
     /// width-insensitive substring match).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "Keywords")]
     pub keywords: Option<Keywords>,
     /// Accounts that may not enter: a handle (with or without `@`, compared
@@ -106,23 +126,39 @@ pub struct Rules {
     pub exclude_users: Vec<String>,
     /// The organizer's handle: it may not enter, and mentioning it does not
     /// count toward `min_mentions`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(length(min = 1))]
     #[schemars(with = "String")]
     pub organizer: Option<String>,
     /// When entries must be posted: `from` ≤ created_at < `until`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "Window")]
     pub window: Option<Window>,
     /// Minimum follower count of the entrant's account. An entry without a
     /// follower count is excluded.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "u64")]
     pub min_followers: Option<u64>,
     /// Minimum age in days (of 86 400 s) of the entrant's account when the
     /// entry was posted. An entry without an account creation time is
     /// excluded.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "u32")]
     pub min_account_age_days: Option<u32>,
     /// Other collections (e.g. `likes`) the entrant's account must appear
@@ -131,7 +167,11 @@ pub struct Rules {
     #[schemars(inner(pattern(COLLECTION_NAME_PATTERN)))]
     pub require_in: Vec<String>,
     /// Extra tickets for mentioning more accounts than `min_mentions`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "Bonus")]
     pub bonus: Option<Bonus>,
 }
@@ -156,12 +196,20 @@ pub struct Keywords {
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// Entries posted before this instant are excluded.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(extend("format" = "date-time"), pattern(TIME_PATTERN))]
     #[schemars(with = "String")]
     pub from: Option<String>,
     /// Entries posted at or after this instant are excluded.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(extend("format" = "date-time"), pattern(TIME_PATTERN))]
     #[schemars(with = "String")]
     pub until: Option<String>,
@@ -226,7 +274,10 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> RuleError {
-    RuleError::Invalid { field: field.into(), problem: problem.into() }
+    RuleError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 /// serde_json puts the position last ("unknown field `x`, expected one of …
@@ -246,17 +297,25 @@ fn parse_error(e: &serde_json::Error) -> RuleError {
 
 fn check_collection_name(field: String, name: &str) -> Result<(), RuleError> {
     let valid = !name.is_empty()
-        && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
+        && name
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
     if valid {
         Ok(())
     } else {
-        Err(invalid(field, format!("{name:?} is not a collection name ([a-z0-9_-]+)")))
+        Err(invalid(
+            field,
+            format!("{name:?} is not a collection name ([a-z0-9_-]+)"),
+        ))
     }
 }
 
 fn check_handle(field: String, value: &str) -> Result<(), RuleError> {
     if normalize_handle(value).is_empty() {
-        return Err(invalid(field, "must name an account, not be empty or a lone `@`"));
+        return Err(invalid(
+            field,
+            "must name an account, not be empty or a lone `@`",
+        ));
     }
     Ok(())
 }
@@ -286,8 +345,14 @@ impl Rules {
             return Err(invalid("entries_per_user", "must be at least 1"));
         }
         // Receipts hold integers up to 2^53 - 1 only (PROTOCOL.md §2).
-        if self.min_followers.is_some_and(|n| n > crate::receipt::MAX_SAFE_INTEGER) {
-            return Err(invalid("min_followers", "must be at most 2^53 - 1 (9007199254740991)"));
+        if self
+            .min_followers
+            .is_some_and(|n| n > crate::receipt::MAX_SAFE_INTEGER)
+        {
+            return Err(invalid(
+                "min_followers",
+                "must be at most 2^53 - 1 (9007199254740991)",
+            ));
         }
         if let Some(c) = &self.collection {
             check_collection_name("collection".into(), c)?;
@@ -297,7 +362,10 @@ impl Rules {
             let field = format!("require_in[{i}]");
             check_collection_name(field.clone(), c)?;
             if c == self.primary_collection() {
-                return Err(invalid(field, format!("names the primary collection {c:?}")));
+                return Err(invalid(
+                    field,
+                    format!("names the primary collection {c:?}"),
+                ));
             }
             if !seen.insert(c) {
                 return Err(invalid(field, format!("names {c:?} twice")));
@@ -306,7 +374,10 @@ impl Rules {
         if let Some(k) = &self.keywords {
             for (list, words) in [("any", &k.any), ("all", &k.all)] {
                 if let Some(i) = words.iter().position(String::is_empty) {
-                    return Err(invalid(format!("keywords.{list}[{i}]"), "must not be empty"));
+                    return Err(invalid(
+                        format!("keywords.{list}[{i}]"),
+                        "must not be empty",
+                    ));
                 }
             }
         }
@@ -320,9 +391,10 @@ impl Rules {
             w.bounds()?;
         }
         if let Some(b) = &self.bonus {
-            for (field, value) in
-                [("bonus.per_extra_mention", b.per_extra_mention), ("bonus.max", b.max)]
-            {
+            for (field, value) in [
+                ("bonus.per_extra_mention", b.per_extra_mention),
+                ("bonus.max", b.max),
+            ] {
                 if !(1..=MAX_TICKETS).contains(&value) {
                     return Err(invalid(field, "must be between 1 and 2^53 - 1"));
                 }

@@ -59,7 +59,15 @@ mod tests {
 
     #[test]
     fn nfkc_quick_path_agrees_with_the_general_path() {
-        for s in ["Ünïcödé ÇA", "ＧＩＶＥ", "ﬁne", "e\u{301}", "İstanbul ΣΑΣ", "日本語 @タロウ", "🎉 #Giveaway"] {
+        for s in [
+            "Ünïcödé ÇA",
+            "ＧＩＶＥ",
+            "ﬁne",
+            "e\u{301}",
+            "İstanbul ΣΑΣ",
+            "日本語 @タロウ",
+            "🎉 #Giveaway",
+        ] {
             let slow: String = s.nfkc().flat_map(char::to_lowercase).collect();
             assert_eq!(normalize(s), slow, "{s:?}");
         }

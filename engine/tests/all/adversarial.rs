@@ -1275,7 +1275,10 @@ fn rfc3797_values_are_only_checked_by_a_human() {
 fn integers_above_2_pow_53_are_refused() {
     let mut spec = Spec::commit_reveal();
     spec.rules.min_followers = Some(1 << 53);
-    assert!(spec.rules.validate().is_err(), "rules with 2^53 must be refused");
+    assert!(
+        spec.rules.validate().is_err(),
+        "rules with 2^53 must be refused"
+    );
 
     let mut spec = Spec::commit_reveal();
     spec.rules.min_followers = Some((1 << 53) - 1);
@@ -1290,7 +1293,11 @@ fn integers_above_2_pow_53_are_refused() {
         v["lock"]["payload"]["rules"]["min_followers"] = json!((1u64 << 53) + 1)
     });
     let report = verify(&tampered);
-    assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Bundle), "{report:#?}");
+    assert_eq!(
+        report.first_failure().map(|f| f.step),
+        Some(Step::Bundle),
+        "{report:#?}"
+    );
 }
 
 /// A JSON object with a duplicated key parses last-one-wins into the

@@ -48,11 +48,15 @@ fn check_golden(dir: &str) {
     let locked = lock(&request, &signer).unwrap();
     let lock_json = locked.bundle.to_json();
     let parsed = ParsedBundle::parse(&lock_json).unwrap();
-    let Declared::Drand { chain, .. } = &input.randomness else { panic!("drand vector") };
+    let Declared::Drand { chain, .. } = &input.randomness else {
+        panic!("drand vector")
+    };
     let beacon = drand::parse_relay_json(input.beacon.to_string().as_bytes()).unwrap();
     let realised = beacon.realise(drand::chain(chain).unwrap()).unwrap();
     let executed_at = Timestamp::parse_canonical(&input.executed_at).unwrap();
-    let bundle = execute(&parsed, realised, executed_at, &signer).unwrap().to_json();
+    let bundle = execute(&parsed, realised, executed_at, &signer)
+        .unwrap()
+        .to_json();
 
     let expected_path = format!("{base}/bundle.json");
     if std::env::var_os("BLESS").is_some() {
@@ -60,8 +64,15 @@ fn check_golden(dir: &str) {
     }
     let expected = std::fs::read(&expected_path).unwrap();
     if expected != bundle {
-        let (e, g) = (String::from_utf8_lossy(&expected), String::from_utf8_lossy(&bundle));
-        let line = e.lines().zip(g.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        let (e, g) = (
+            String::from_utf8_lossy(&expected),
+            String::from_utf8_lossy(&bundle),
+        );
+        let line = e
+            .lines()
+            .zip(g.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
         panic!(
             "{dir}: bundle differs from the frozen vector at line {}:\n  frozen: {}\n  now:    {}\n(run with BLESS=1 only for a deliberate protocol change, which must bump the version)",
             line + 1,
@@ -69,10 +80,13 @@ fn check_golden(dir: &str) {
             g.lines().nth(line).unwrap_or("")
         );
     }
-    let report = verify_bundle(&expected, &Expectations {
-        public_key: Some(signer.public_key()),
-        lock_hash: None,
-    });
+    let report = verify_bundle(
+        &expected,
+        &Expectations {
+            public_key: Some(signer.public_key()),
+            lock_hash: None,
+        },
+    );
     assert!(report.verified(), "{:#?}", report.first_failure());
 }
 

@@ -1,8 +1,8 @@
 //! Engine integration tests.
+mod adversarial;
+mod bundle_props;
+mod golden;
 mod merkle;
 mod randomness;
 mod rules;
 mod support;
-mod adversarial;
-mod bundle_props;
-mod golden;

@@ -15,7 +15,12 @@ fn rfc6962_known_roots() {
         .collect();
     for (i, want) in v["roots"].as_array().unwrap().iter().enumerate() {
         let got = root(&leaves[..=i]);
-        assert_eq!(got.to_hex(), want.as_str().unwrap(), "root of {} leaves", i + 1);
+        assert_eq!(
+            got.to_hex(),
+            want.as_str().unwrap(),
+            "root of {} leaves",
+            i + 1
+        );
         for j in 0..=i as u64 {
             let p = inclusion_proof(&leaves[..=i], j).unwrap();
             assert!(verify_inclusion(&leaves[j as usize], &p, &got));

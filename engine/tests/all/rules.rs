@@ -45,7 +45,10 @@ fn entry(user: &str, text: &str) -> Entry<'static> {
 }
 
 fn at(created_at: &str, e: Entry<'static>) -> Entry<'static> {
-    Entry { created_at: created_at.to_owned().into(), ..e }
+    Entry {
+        created_at: created_at.to_owned().into(),
+        ..e
+    }
 }
 
 /// What an evaluation decided, owned.
@@ -73,10 +76,20 @@ fn run_collections(
     collections: &BTreeMap<String, Vec<Entry<'static>>>,
 ) -> Result<Outcome, RuleError> {
     let (evaluation, excluded) = evaluate(rules, collections)?;
-    let eligible: Vec<(String, u64)> =
-        evaluation.eligible.iter().map(|e| (e.handle.to_string(), e.tickets)).collect();
-    assert_eq!(evaluation.total_tickets, eligible.iter().map(|(_, t)| t).sum::<u64>());
-    Ok(Outcome { eligible, excluded, total: evaluation.total_tickets })
+    let eligible: Vec<(String, u64)> = evaluation
+        .eligible
+        .iter()
+        .map(|e| (e.handle.to_string(), e.tickets))
+        .collect();
+    assert_eq!(
+        evaluation.total_tickets,
+        eligible.iter().map(|(_, t)| t).sum::<u64>()
+    );
+    Ok(Outcome {
+        eligible,
+        excluded,
+        total: evaluation.total_tickets,
+    })
 }
 
 fn run(rules: &Rules, comments: Vec<Entry<'static>>) -> Outcome {
@@ -107,14 +120,23 @@ fn example_parses_and_round_trips() {
     assert_eq!(rules(&json), r);
     // What the brand wrote comes back, minus the empty `all` list.
     let mut written: serde_json::Value = serde_json::from_str(EXAMPLE).expect("json");
-    written["keywords"].as_object_mut().expect("object").remove("all");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&json).expect("json"), written);
+    written["keywords"]
+        .as_object_mut()
+        .expect("object")
+        .remove("all");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).expect("json"),
+        written
+    );
 }
 
 #[test]
 fn absent_fields_stay_absent_and_defaults_apply() {
     let r = rules(r#"{"winners": 1}"#);
-    assert_eq!(serde_json::to_string(&r).expect("serialise"), r#"{"winners":1}"#);
+    assert_eq!(
+        serde_json::to_string(&r).expect("serialise"),
+        r#"{"winners":1}"#
+    );
     assert_eq!(r.primary_collection(), "comments");
     assert_eq!(r.entries_per_user(), 1);
     assert_eq!(r.alternates(), 0);
@@ -161,7 +183,10 @@ fn unknown_fields_and_bad_types_are_named() {
 fn validation_names_the_field() {
     for (json, message) in [
         (r#"{"winners":0}"#, "rules: `winners` must be at least 1"),
-        (r#"{"winners":1,"entries_per_user":0}"#, "rules: `entries_per_user` must be at least 1"),
+        (
+            r#"{"winners":1,"entries_per_user":0}"#,
+            "rules: `entries_per_user` must be at least 1",
+        ),
         (
             r#"{"winners":1,"collection":"Comments"}"#,
             r#"rules: `collection` "Comments" is not a collection name ([a-z0-9_-]+)"#,
@@ -186,7 +211,10 @@ fn validation_names_the_field() {
             r#"{"winners":1,"keywords":{"all":["a",""]}}"#,
             "rules: `keywords.all[1]` must not be empty",
         ),
-        (r#"{"winners":1,"keywords":{"any":[""]}}"#, "rules: `keywords.any[0]` must not be empty"),
+        (
+            r#"{"winners":1,"keywords":{"any":[""]}}"#,
+            "rules: `keywords.any[0]` must not be empty",
+        ),
         (
             r#"{"winners":1,"exclude_users":["x","@"]}"#,
             "rules: `exclude_users[1]` must name an account, not be empty or a lone `@`",
@@ -195,7 +223,10 @@ fn validation_names_the_field() {
             r#"{"winners":1,"organizer":""}"#,
             "rules: `organizer` must name an account, not be empty or a lone `@`",
         ),
-        (r#"{"winners":1,"window":{}}"#, "rules: `window` must set `from`, `until` or both"),
+        (
+            r#"{"winners":1,"window":{}}"#,
+            "rules: `window` must set `from`, `until` or both",
+        ),
         (
             r#"{"winners":1,"window":{"from":"2026-12-01"}}"#,
             r#"rules: `window.from` "2026-12-01" is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ"#,
@@ -230,7 +261,10 @@ fn validation_names_the_field() {
 
 #[test]
 fn evaluator_validates_rules_built_in_code() {
-    let r = Rules { winners: 0, ..Rules::default() };
+    let r = Rules {
+        winners: 0,
+        ..Rules::default()
+    };
     assert!(matches!(Evaluator::new(&r), Err(RuleError::Invalid { .. })));
 }
 
@@ -287,7 +321,10 @@ fn keywords_match_normalised_substrings() {
     let r = rules(r#"{"winners":1,"keywords":{"any":["x"],"all":["y"]}}"#);
     assert!(matches!(
         verdict(&r, entry("a", "")),
-        Some(Exclusion::Keywords { requirement: KeywordRequirement::Any, .. })
+        Some(Exclusion::Keywords {
+            requirement: KeywordRequirement::Any,
+            ..
+        })
     ));
     assert_eq!(rule_of(&r, entry("a", "X Y")), None);
 }
@@ -296,10 +333,20 @@ fn keywords_match_normalised_substrings() {
 
 #[test]
 fn mention_grammar() {
-    let names = |t: &str| mentions(&normalize(t)).map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(names("@Alice, @BOB! and @carol."), ["alice", "bob", "carol"]);
+    let names = |t: &str| {
+        mentions(&normalize(t))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names("@Alice, @BOB! and @carol."),
+        ["alice", "bob", "carol"]
+    );
     assert_eq!(names("write to me@example.com or @x@y"), ["x"]);
-    assert_eq!(names("@a.b-c... @d-- @.e @ @- @_f"), ["a.b-c", "d", ".e", "_f"]);
+    assert_eq!(
+        names("@a.b-c... @d-- @.e @ @- @_f"),
+        ["a.b-c", "d", ".e", "_f"]
+    );
     assert_eq!(names("＠ＺＯＥ"), ["zoe"]);
     assert_eq!(names("émile@x _@y 9@z"), Vec::<String>::new());
 }
@@ -321,11 +368,19 @@ fn min_mentions_counts_distinct_others() {
         if found >= 2 {
             assert_eq!(x, None, "{text}");
         } else {
-            assert_eq!(x, Some(Exclusion::MinMentions { found, required: 2 }), "{text}");
+            assert_eq!(
+                x,
+                Some(Exclusion::MinMentions { found, required: 2 }),
+                "{text}"
+            );
         }
     }
     assert_eq!(
-        Exclusion::MinMentions { found: 1, required: 2 }.to_string(),
+        Exclusion::MinMentions {
+            found: 1,
+            required: 2
+        }
+        .to_string(),
         "mentions 1 other account, at least 2 required"
     );
 }
@@ -335,7 +390,10 @@ fn min_mentions_counts_distinct_others() {
 #[test]
 fn organizer_cannot_enter() {
     let r = rules(r#"{"winners":1,"organizer":"brand_handle"}"#);
-    assert_eq!(verdict(&r, entry("Brand_Handle", "")), Some(Exclusion::Organizer));
+    assert_eq!(
+        verdict(&r, entry("Brand_Handle", "")),
+        Some(Exclusion::Organizer)
+    );
     assert_eq!(verdict(&r, entry("brand_handle2", "")), None);
 }
 
@@ -344,18 +402,27 @@ fn exclude_users_matches_handles_and_exact_user_ids() {
     let r = rules(r#"{"winners":1,"exclude_users":["@Someone","id-other","ID-third"]}"#);
     assert_eq!(
         verdict(&r, entry("someone", "")),
-        Some(Exclusion::ExcludeUsers { value: "@Someone".into() })
+        Some(Exclusion::ExcludeUsers {
+            value: "@Someone".into()
+        })
     );
     assert_eq!(
         verdict(&r, entry("other", "")),
-        Some(Exclusion::ExcludeUsers { value: "id-other".into() })
+        Some(Exclusion::ExcludeUsers {
+            value: "id-other".into()
+        })
     );
     // User ids match exactly: `ID-third` is not user id `id-third`, and not
     // handle `@third` either.
     assert_eq!(verdict(&r, entry("third", "")), None);
     // The first matching value in list order is reported.
     let r = rules(r#"{"winners":1,"exclude_users":["id-x","X"]}"#);
-    assert_eq!(verdict(&r, entry("x", "")), Some(Exclusion::ExcludeUsers { value: "id-x".into() }));
+    assert_eq!(
+        verdict(&r, entry("x", "")),
+        Some(Exclusion::ExcludeUsers {
+            value: "id-x".into()
+        })
+    );
 }
 
 #[test]
@@ -364,9 +431,15 @@ fn window_compares_exact_instants() {
         r#"{"winners":1,"window":{"from":"2026-12-01T00:00:00Z","until":"2026-12-08T00:00:00Z"}}"#,
     );
     let e = || entry("a", "");
-    assert_eq!(rule_of(&r, at("2026-11-30T23:59:59.999999999Z", e())), Some("window"));
+    assert_eq!(
+        rule_of(&r, at("2026-11-30T23:59:59.999999999Z", e())),
+        Some("window")
+    );
     assert_eq!(rule_of(&r, at("2026-12-01T00:00:00Z", e())), None);
-    assert_eq!(rule_of(&r, at("2026-12-01T00:30:00+01:00", e())), Some("window"));
+    assert_eq!(
+        rule_of(&r, at("2026-12-01T00:30:00+01:00", e())),
+        Some("window")
+    );
     assert_eq!(rule_of(&r, at("2026-12-07T23:59:59.999999999Z", e())), None);
     assert_eq!(rule_of(&r, at("2026-12-08T00:30:00+01:00", e())), None);
     assert_eq!(rule_of(&r, at("2026-12-08T00:00:00Z", e())), Some("window"));
@@ -376,7 +449,13 @@ fn window_compares_exact_instants() {
         "posted 2026-12-09T10:00:00Z, after the window closed at 2026-12-08T00:00:00Z"
     );
     let x = verdict(&r, at("2026-11-09T10:00:00Z", e())).expect("excluded");
-    assert!(matches!(&x, Exclusion::Window { edge: WindowEdge::BeforeOpen, .. }));
+    assert!(matches!(
+        &x,
+        Exclusion::Window {
+            edge: WindowEdge::BeforeOpen,
+            ..
+        }
+    ));
     assert_eq!(
         x.to_string(),
         "posted 2026-11-09T10:00:00Z, before the window opened at 2026-12-01T00:00:00Z"
@@ -386,15 +465,24 @@ fn window_compares_exact_instants() {
 #[test]
 fn min_followers_requires_a_count() {
     let r = rules(r#"{"winners":1,"min_followers":10}"#);
-    let with = |n| Entry { followers: n, ..entry("a", "") };
+    let with = |n| Entry {
+        followers: n,
+        ..entry("a", "")
+    };
     assert_eq!(verdict(&r, with(Some(10))), None);
     assert_eq!(
         verdict(&r, with(Some(9))),
-        Some(Exclusion::MinFollowers { found: Some(9), required: 10 })
+        Some(Exclusion::MinFollowers {
+            found: Some(9),
+            required: 10
+        })
     );
     assert_eq!(
         verdict(&r, with(None)),
-        Some(Exclusion::MinFollowers { found: None, required: 10 })
+        Some(Exclusion::MinFollowers {
+            found: None,
+            required: 10
+        })
     );
     // Even 0 requires the platform to give a count.
     let r = rules(r#"{"winners":1,"min_followers":0}"#);
@@ -413,25 +501,43 @@ fn min_account_age_is_exact_to_the_nanosecond() {
     assert_eq!(verdict(&r, born(Some("2026-12-01T13:00:00+01:00"))), None);
     assert_eq!(
         verdict(&r, born(Some("2026-12-01T12:00:00.000000001Z"))),
-        Some(Exclusion::MinAccountAgeDays { age_days: Some(29), required: 30 })
+        Some(Exclusion::MinAccountAgeDays {
+            age_days: Some(29),
+            required: 30
+        })
     );
     assert_eq!(
         verdict(&r, born(Some("2027-01-01T00:00:00Z"))),
-        Some(Exclusion::MinAccountAgeDays { age_days: Some(-1), required: 30 })
+        Some(Exclusion::MinAccountAgeDays {
+            age_days: Some(-1),
+            required: 30
+        })
     );
     assert_eq!(
         verdict(&r, born(None)),
-        Some(Exclusion::MinAccountAgeDays { age_days: None, required: 30 })
+        Some(Exclusion::MinAccountAgeDays {
+            age_days: None,
+            required: 30
+        })
     );
 }
 
 #[test]
 fn require_in_checks_platform_and_user_id() {
     let r = rules(r#"{"winners":1,"require_in":["likes","follows"]}"#);
-    let other_platform = Entry { platform: "x".into(), ..entry("b", "") };
+    let other_platform = Entry {
+        platform: "x".into(),
+        ..entry("b", "")
+    };
     let collections = BTreeMap::from([
-        ("comments".to_owned(), vec![entry("a", ""), entry("b", ""), entry("c", "")]),
-        ("likes".to_owned(), vec![entry("a", ""), other_platform, entry("c", "")]),
+        (
+            "comments".to_owned(),
+            vec![entry("a", ""), entry("b", ""), entry("c", "")],
+        ),
+        (
+            "likes".to_owned(),
+            vec![entry("a", ""), other_platform, entry("c", "")],
+        ),
         ("follows".to_owned(), vec![entry("a", ""), entry("b", "")]),
     ]);
     let out = run_collections(&r, &collections).expect("evaluates");
@@ -439,8 +545,18 @@ fn require_in_checks_platform_and_user_id() {
     assert_eq!(
         out.excluded,
         [
-            (1, Exclusion::RequireIn { collection: "likes".into() }),
-            (2, Exclusion::RequireIn { collection: "follows".into() }),
+            (
+                1,
+                Exclusion::RequireIn {
+                    collection: "likes".into()
+                }
+            ),
+            (
+                2,
+                Exclusion::RequireIn {
+                    collection: "follows".into()
+                }
+            ),
         ]
     );
 
@@ -467,7 +583,9 @@ fn membership_must_come_before_entries() {
     ev.add_membership("shares", &e); // not required: ignored
     assert_eq!(
         ev.push(e.clone(), Hash32::default()).expect("pushed"),
-        Some(Exclusion::RequireIn { collection: "likes".into() })
+        Some(Exclusion::RequireIn {
+            collection: "likes".into()
+        })
     );
     ev.add_membership("likes", &e);
     assert!(matches!(ev.finish(), Err(RuleError::MembershipAfterPush(c)) if c == "likes"));
@@ -477,14 +595,22 @@ fn membership_must_come_before_entries() {
 fn malformed_entries_are_errors_naming_the_index() {
     let r = rules(r#"{"winners":1}"#);
     let mut ev = Evaluator::new(&r).expect("valid");
-    assert_eq!(ev.push(entry("a", ""), Hash32::default()).expect("fine"), None);
-    let err = ev.push(at("yesterday", entry("b", "")), Hash32::default()).expect_err("malformed");
+    assert_eq!(
+        ev.push(entry("a", ""), Hash32::default()).expect("fine"),
+        None
+    );
+    let err = ev
+        .push(at("yesterday", entry("b", "")), Hash32::default())
+        .expect_err("malformed");
     assert!(matches!(err, RuleError::BadEntry { index: 1, .. }));
     assert_eq!(
         err.to_string(),
         r#"entry 1 of the primary collection: field `created_at` is not an RFC 3339 timestamp: "yesterday""#
     );
-    let bad_age = Entry { account_created_at: Some("soon".into()), ..entry("c", "") };
+    let bad_age = Entry {
+        account_created_at: Some("soon".into()),
+        ..entry("c", "")
+    };
     assert!(matches!(
         ev.push(bad_age, Hash32::default()),
         Err(RuleError::BadEntry { index: 2, .. })
@@ -497,8 +623,10 @@ fn malformed_entries_are_errors_naming_the_index() {
 fn the_first_failing_rule_in_protocol_order_is_the_reason() {
     // One entry that fails every rule; removing rules one by one from the
     // front exposes the next reason.
-    let bad =
-        Entry { created_at: "2027-01-01T00:00:00Z".into(), ..entry("brand", "no keyword @x") };
+    let bad = Entry {
+        created_at: "2027-01-01T00:00:00Z".into(),
+        ..entry("brand", "no keyword @x")
+    };
     let likes = vec![entry("someone_else", "")];
     let mut fields = vec![
         ("organizer", r#""organizer":"brand""#),
@@ -530,7 +658,10 @@ fn entries_per_user_counts_the_first_qualifying_entries() {
         r##"{"winners":1,"entries_per_user":2,"keywords":{"any":["#go"]},"min_mentions":1,
             "bonus":{"per_extra_mention":1,"max":5}}"##,
     );
-    let renamed = |handle: &str, e: Entry<'static>| Entry { handle: handle.to_owned().into(), ..e };
+    let renamed = |handle: &str, e: Entry<'static>| Entry {
+        handle: handle.to_owned().into(),
+        ..e
+    };
     let out = run(
         &r,
         vec![
@@ -544,7 +675,10 @@ fn entries_per_user_counts_the_first_qualifying_entries() {
     // ann: 2 counted + min(5, 1 + 2) bonus; handle of her first counted entry.
     assert_eq!(out.eligible, [("@ann_new".into(), 5), ("@bob".into(), 1)]);
     assert_eq!(out.total, 6);
-    assert_eq!(out.rules_failed(), [(0, "keywords"), (4, "entries_per_user")]);
+    assert_eq!(
+        out.rules_failed(),
+        [(0, "keywords"), (4, "entries_per_user")]
+    );
     assert_eq!(
         out.excluded[1].1.to_string(),
         "only the account's first 2 qualifying entries count"
@@ -556,33 +690,57 @@ fn bonus_is_capped_per_account() {
     let r = rules(
         r#"{"winners":1,"entries_per_user":3,"min_mentions":1,"bonus":{"per_extra_mention":2,"max":5}}"#,
     );
-    let out = run(&r, vec![entry("a", "@b @c"), entry("a", "@b @c @d"), entry("a", "@b @c @d @e")]);
+    let out = run(
+        &r,
+        vec![
+            entry("a", "@b @c"),
+            entry("a", "@b @c @d"),
+            entry("a", "@b @c @d @e"),
+        ],
+    );
     // 3 entries + min(5, 2 + 4 + 6).
     assert_eq!(out.eligible, [("@a".into(), 8)]);
     // Without min_mentions every mention is extra.
     let r = rules(r#"{"winners":1,"bonus":{"per_extra_mention":3,"max":100}}"#);
-    assert_eq!(run(&r, vec![entry("a", "@b @c @a")]).eligible, [("@a".into(), 7)]);
+    assert_eq!(
+        run(&r, vec![entry("a", "@b @c @a")]).eligible,
+        [("@a".into(), 7)]
+    );
 }
 
 #[test]
 fn tickets_stay_json_safe() {
     let big = MAX_TICKETS.to_string();
-    let r = rules(&format!(r#"{{"winners":1,"bonus":{{"per_extra_mention":{big},"max":{big}}}}}"#));
+    let r = rules(&format!(
+        r#"{{"winners":1,"bonus":{{"per_extra_mention":{big},"max":{big}}}}}"#
+    ));
     let collections = BTreeMap::from([("comments".to_owned(), vec![entry("a", "@b @c")])]);
-    assert_eq!(run_collections(&r, &collections).err(), Some(RuleError::TooManyTickets));
+    assert_eq!(
+        run_collections(&r, &collections).err(),
+        Some(RuleError::TooManyTickets)
+    );
     // Two accounts of 1 + (2^52 - 2) tickets fit; a third does not.
     let half = MAX_TICKETS / 2;
     let r = rules(&format!(
         r#"{{"winners":1,"bonus":{{"per_extra_mention":{half},"max":{}}}}}"#,
         half - 1
     ));
-    let ok = BTreeMap::from([("comments".to_owned(), vec![entry("a", "@x"), entry("b", "@x")])]);
-    assert_eq!(run_collections(&r, &ok).expect("fits").total, MAX_TICKETS - 1);
+    let ok = BTreeMap::from([(
+        "comments".to_owned(),
+        vec![entry("a", "@x"), entry("b", "@x")],
+    )]);
+    assert_eq!(
+        run_collections(&r, &ok).expect("fits").total,
+        MAX_TICKETS - 1
+    );
     let three = BTreeMap::from([(
         "comments".to_owned(),
         vec![entry("a", "@x"), entry("b", "@x"), entry("c", "@x")],
     )]);
-    assert_eq!(run_collections(&r, &three).err(), Some(RuleError::TooManyTickets));
+    assert_eq!(
+        run_collections(&r, &three).err(),
+        Some(RuleError::TooManyTickets)
+    );
 }
 
 #[test]
@@ -609,8 +767,11 @@ fn eligible_list_is_in_byte_order_of_platform_then_user_id() {
     }
     let collections = BTreeMap::from([("comments".to_owned(), comments)]);
     let (evaluation, excluded) = evaluate(&r, &collections).expect("evaluates");
-    let order: Vec<(&str, &str, u64)> =
-        evaluation.eligible.iter().map(|e| (&*e.platform, &*e.user_id, e.entry_index)).collect();
+    let order: Vec<(&str, &str, u64)> = evaluation
+        .eligible
+        .iter()
+        .map(|e| (&*e.platform, &*e.user_id, e.entry_index))
+        .collect();
     assert_eq!(
         order,
         [
@@ -624,7 +785,10 @@ fn eligible_list_is_in_byte_order_of_platform_then_user_id() {
             ("youtube", "é", 4),
         ]
     );
-    assert_eq!(evaluation.eligible[6].entry_hash, collections["comments"][0].hash());
+    assert_eq!(
+        evaluation.eligible[6].entry_hash,
+        collections["comments"][0].hash()
+    );
     assert_eq!(evaluation.entries, 9);
     assert_eq!(excluded, [(7, Exclusion::EntriesPerUser { limit: 1 })]);
     assert_eq!(evaluation.over_limit, excluded);
@@ -635,11 +799,17 @@ fn exclusions_serialise_with_the_rule_name() {
     let cases = [
         (Exclusion::Organizer, r#"{"rule":"organizer"}"#),
         (
-            Exclusion::MinMentions { found: 1, required: 2 },
+            Exclusion::MinMentions {
+                found: 1,
+                required: 2,
+            },
             r#"{"rule":"min_mentions","found":1,"required":2}"#,
         ),
         (
-            Exclusion::MinFollowers { found: None, required: 10 },
+            Exclusion::MinFollowers {
+                found: None,
+                required: 10,
+            },
             r#"{"rule":"min_followers","required":10}"#,
         ),
         (
@@ -651,7 +821,9 @@ fn exclusions_serialise_with_the_rule_name() {
             r#"{"rule":"window","created_at":"2026-12-09T10:00:00Z","edge":"after_close","bound":"2026-12-08T00:00:00Z"}"#,
         ),
         (
-            Exclusion::RequireIn { collection: "likes".into() },
+            Exclusion::RequireIn {
+                collection: "likes".into(),
+            },
             r#"{"rule":"require_in","collection":"likes"}"#,
         ),
     ];
@@ -720,17 +892,19 @@ fn arb_entry() -> impl Strategy<Value = Entry<'static>> {
         prop::option::of(0u64..20),
         prop::option::of(-50_000_000i64..1_000_000),
     )
-        .prop_map(|(platform, user_id, handle, text, (t, nanos), followers, born)| Entry {
-            platform: platform.into(),
-            user_id: user_id.into(),
-            handle: handle.into(),
-            display_name: "".into(),
-            text: text.into(),
-            created_at: rfc3339(DEC_1 + t, nanos).into(),
-            collection: None,
-            followers,
-            account_created_at: born.map(|b| rfc3339(DEC_1 + b, None).into()),
-        })
+        .prop_map(
+            |(platform, user_id, handle, text, (t, nanos), followers, born)| Entry {
+                platform: platform.into(),
+                user_id: user_id.into(),
+                handle: handle.into(),
+                display_name: "".into(),
+                text: text.into(),
+                created_at: rfc3339(DEC_1 + t, nanos).into(),
+                collection: None,
+                followers,
+                account_created_at: born.map(|b| rfc3339(DEC_1 + b, None).into()),
+            },
+        )
 }
 
 fn arb_rules() -> impl Strategy<Value = Rules> {
@@ -745,31 +919,39 @@ fn arb_rules() -> impl Strategy<Value = Rules> {
         any::<bool>(),
         prop::option::of((1u64..4, 1u64..6)),
     )
-        .prop_map(|(epu, mm, kw, org, window, followers, age, require, bonus)| Rules {
-            winners: 1,
-            entries_per_user: epu,
-            min_mentions: mm,
-            keywords: kw
-                .map(|(a, b)| fairdraw_engine::rules::Keywords { any: vec![a], all: vec![b] }),
-            organizer: org.clone(),
-            exclude_users: org
-                .into_iter()
-                .map(|o| format!("{o}x"))
-                .chain(["2".to_owned()])
-                .collect(),
-            window: window.map(|(from, len)| fairdraw_engine::rules::Window {
-                from: Some(rfc3339(DEC_1 + from, None)),
-                until: Some(rfc3339(DEC_1 + from + len, None)),
-            }),
-            min_followers: followers,
-            min_account_age_days: age,
-            require_in: if require { vec!["likes".into()] } else { vec![] },
-            bonus: bonus.map(|(per_extra_mention, max)| fairdraw_engine::rules::Bonus {
-                per_extra_mention,
-                max,
-            }),
-            ..Rules::default()
-        })
+        .prop_map(
+            |(epu, mm, kw, org, window, followers, age, require, bonus)| Rules {
+                winners: 1,
+                entries_per_user: epu,
+                min_mentions: mm,
+                keywords: kw.map(|(a, b)| fairdraw_engine::rules::Keywords {
+                    any: vec![a],
+                    all: vec![b],
+                }),
+                organizer: org.clone(),
+                exclude_users: org
+                    .into_iter()
+                    .map(|o| format!("{o}x"))
+                    .chain(["2".to_owned()])
+                    .collect(),
+                window: window.map(|(from, len)| fairdraw_engine::rules::Window {
+                    from: Some(rfc3339(DEC_1 + from, None)),
+                    until: Some(rfc3339(DEC_1 + from + len, None)),
+                }),
+                min_followers: followers,
+                min_account_age_days: age,
+                require_in: if require {
+                    vec!["likes".into()]
+                } else {
+                    vec![]
+                },
+                bonus: bonus.map(|(per_extra_mention, max)| fairdraw_engine::rules::Bonus {
+                    per_extra_mention,
+                    max,
+                }),
+                ..Rules::default()
+            },
+        )
 }
 
 proptest! {

@@ -48,49 +48,91 @@ pub fn run(args: Args) -> Result<u8> {
     files::ensure_absent(&args.out)?;
     let Some(chain) = drand::chain(&args.chain) else {
         let known: Vec<_> = drand::chains().iter().map(|c| c.name).collect();
-        bail!("unknown drand chain {:?} (known: {})", args.chain, known.join(", "));
+        bail!(
+            "unknown drand chain {:?} (known: {})",
+            args.chain,
+            known.join(", ")
+        );
     };
     if args.round == Some(0) {
         bail!("--round must be 1 or more (drand has no round 0)");
     }
     let rt = args.data.runtime()?;
     let plugin = rt.beacon(&args.plugin)?;
-    let wanted = args.round.map_or_else(|| "the latest round".to_owned(), |r| format!("round {r}"));
-    let got = match plugin.fetch(chain.name, args.round).with_context(|| format!("plugin `{}` failed", args.plugin))? {
+    let wanted = args
+        .round
+        .map_or_else(|| "the latest round".to_owned(), |r| format!("round {r}"));
+    let got = match plugin
+        .fetch(chain.name, args.round)
+        .with_context(|| format!("plugin `{}` failed", args.plugin))?
+    {
         Ok(r) => r,
-        Err(e) => bail!("plugin `{}` could not fetch {wanted} of {}: {e}", args.plugin, chain.name),
+        Err(e) => bail!(
+            "plugin `{}` could not fetch {wanted} of {}: {e}",
+            args.plugin,
+            chain.name
+        ),
     };
     if got.chain != chain.name {
-        bail!("plugin `{}` returned a beacon of chain {:?}, not {:?}; refused", args.plugin, got.chain, chain.name);
+        bail!(
+            "plugin `{}` returned a beacon of chain {:?}, not {:?}; refused",
+            args.plugin,
+            got.chain,
+            chain.name
+        );
     }
     if let Some(r) = args.round
         && got.round != r
     {
-        bail!("plugin `{}` returned round {}, not round {r}; refused", args.plugin, got.round);
+        bail!(
+            "plugin `{}` returned round {}, not round {r}; refused",
+            args.plugin,
+            got.round
+        );
     }
 
     // Verify with the engine, exactly as `execute` will read the file.
     let refuse = |e: &dyn std::fmt::Display| {
-        anyhow::anyhow!("refusing the beacon from plugin `{}` ({} round {}): {e}; nothing written", args.plugin, chain.name, got.round)
+        anyhow::anyhow!(
+            "refusing the beacon from plugin `{}` ({} round {}): {e}; nothing written",
+            args.plugin,
+            chain.name,
+            got.round
+        )
     };
     let signature = parse_hex(&got.signature).map_err(|e| refuse(&format!("signature: {e}")))?;
     let previous = got.previous_signature.as_deref().filter(|p| !p.is_empty());
     let beacon = drand::Beacon {
         round: got.round,
         signature,
-        previous_signature: previous.map(parse_hex).transpose().map_err(|e| refuse(&format!("previous signature: {e}")))?,
+        previous_signature: previous
+            .map(parse_hex)
+            .transpose()
+            .map_err(|e| refuse(&format!("previous signature: {e}")))?,
         randomness: None,
     };
     let randomness = match beacon.realise(chain).map_err(|e| refuse(&e))? {
         Realised::Drand { randomness, .. } => randomness,
         other => bail!("internal error: a drand beacon realised as {other:?}"),
     };
-    let doc = RelayV1 { round: got.round, randomness: randomness.to_hex(), signature: &got.signature, previous_signature: previous };
+    let doc = RelayV1 {
+        round: got.round,
+        randomness: randomness.to_hex(),
+        signature: &got.signature,
+        previous_signature: previous,
+    };
     let mut bytes = serde_json::to_vec(&doc).context("cannot encode the beacon")?;
-    drand::parse_relay_json(&bytes).and_then(|b| b.realise(chain)).map_err(|e| refuse(&e))?;
+    drand::parse_relay_json(&bytes)
+        .and_then(|b| b.realise(chain))
+        .map_err(|e| refuse(&e))?;
     bytes.push(b'\n');
     files::write(&args.out, &bytes, false)?;
-    outln!("drand {} round {} (due {}): signature verified", chain.name, got.round, chain.round_time(got.round));
+    outln!(
+        "drand {} round {} (due {}): signature verified",
+        chain.name,
+        got.round,
+        chain.round_time(got.round)
+    );
     outln!("Randomness: {}", randomness.to_hex());
     outln!("Wrote {}", args.out.display());
     Ok(0)

@@ -35,7 +35,14 @@ pub fn run(args: Args) -> Result<u8> {
         let lock_json = locked.bundle.to_json();
         let parsed = ParsedBundle::parse(&lock_json)?;
         let executed_at = locked.bundle.lock.payload.locked_at;
-        let bundle = execute(&parsed, Realised::CommitReveal { secret: HexBytes(secret.to_vec()) }, executed_at, &signer)?;
+        let bundle = execute(
+            &parsed,
+            Realised::CommitReveal {
+                secret: HexBytes(secret.to_vec()),
+            },
+            executed_at,
+            &signer,
+        )?;
         files::write(&args.out, &bundle.to_json(), false)?;
         print_executed(&bundle);
         outln!("Wrote {}", args.out.display());

@@ -39,38 +39,64 @@ pub struct Args {
 }
 
 /// Builds the realised randomness the declaration asks for.
-pub fn realise(declared: &Declared, beacon: Option<&PathBuf>, secret: Option<&PathBuf>, sources: &[String]) -> Result<Realised> {
+pub fn realise(
+    declared: &Declared,
+    beacon: Option<&PathBuf>,
+    secret: Option<&PathBuf>,
+    sources: &[String],
+) -> Result<Realised> {
     match declared {
         Declared::Drand { chain, round, .. } => {
             let Some(path) = beacon else {
                 bail!("this draw declared drand {chain} round {round}: pass --beacon BEACON.json");
             };
-            let chain = drand::chain(chain).with_context(|| format!("unknown drand chain {chain:?}"))?;
-            let beacon = drand::parse_relay_json(&files::read(path)?).with_context(|| format!("{}", path.display()))?;
+            let chain =
+                drand::chain(chain).with_context(|| format!("unknown drand chain {chain:?}"))?;
+            let beacon = drand::parse_relay_json(&files::read(path)?)
+                .with_context(|| format!("{}", path.display()))?;
             if beacon.round != *round {
-                bail!("{}: beacon is for round {}, but this draw declared round {round}", path.display(), beacon.round);
+                bail!(
+                    "{}: beacon is for round {}, but this draw declared round {round}",
+                    path.display(),
+                    beacon.round
+                );
             }
-            Ok(beacon.realise(chain).with_context(|| format!("{}", path.display()))?)
+            Ok(beacon
+                .realise(chain)
+                .with_context(|| format!("{}", path.display()))?)
         }
         Declared::CommitReveal { .. } => {
             let Some(path) = secret else {
                 bail!("this draw declared commit-reveal randomness: pass --secret LOCK.secret");
             };
-            let text = String::from_utf8(files::read(path)?).with_context(|| format!("{} is not text", path.display()))?;
-            let secret = fairdraw_engine::encoding::parse_hex(text.trim()).with_context(|| format!("{}", path.display()))?;
-            Ok(Realised::CommitReveal { secret: HexBytes(secret) })
+            let text = String::from_utf8(files::read(path)?)
+                .with_context(|| format!("{} is not text", path.display()))?;
+            let secret = fairdraw_engine::encoding::parse_hex(text.trim())
+                .with_context(|| format!("{}", path.display()))?;
+            Ok(Realised::CommitReveal {
+                secret: HexBytes(secret),
+            })
         }
         Declared::Rfc3797 { sources: described } => {
             if sources.is_empty() {
-                bail!("this draw declared RFC 3797 sources ({described}): pass each value with --source");
+                bail!(
+                    "this draw declared RFC 3797 sources ({described}): pass each value with --source"
+                );
             }
-            Ok(Realised::Rfc3797 { values: sources.to_vec() })
+            Ok(Realised::Rfc3797 {
+                values: sources.to_vec(),
+            })
         }
     }
 }
 
 /// Executes a parsed lock file and prints the result.
-pub fn execute_locked(lock: &ParsedBundle<'_>, realised: Realised, at: Option<&str>, signer: &Signer) -> Result<BuiltBundle> {
+pub fn execute_locked(
+    lock: &ParsedBundle<'_>,
+    realised: Realised,
+    at: Option<&str>,
+    signer: &Signer,
+) -> Result<BuiltBundle> {
     let executed_at = match at {
         Some(_) => files::now_or(at)?,
         None => {
@@ -90,8 +116,14 @@ pub fn run(args: Args) -> Result<u8> {
     files::ensure_absent(&args.out)?;
     let signer = keyfile::read(&args.key)?;
     let bytes = files::read(&args.lock)?;
-    let lock = ParsedBundle::parse(&bytes).with_context(|| format!("{} is not a fairdraw lock file", args.lock.display()))?;
-    let realised = realise(&lock.lock.payload.randomness, args.beacon.as_ref(), args.secret.as_ref(), &args.source)?;
+    let lock = ParsedBundle::parse(&bytes)
+        .with_context(|| format!("{} is not a fairdraw lock file", args.lock.display()))?;
+    let realised = realise(
+        &lock.lock.payload.randomness,
+        args.beacon.as_ref(),
+        args.secret.as_ref(),
+        &args.source,
+    )?;
     let bundle = execute_locked(&lock, realised, args.at.as_deref(), &signer)?;
     files::write(&args.out, &bundle.to_json(), false)?;
     print_executed(&bundle);
@@ -103,8 +135,17 @@ pub fn run(args: Args) -> Result<u8> {
 pub fn print_executed(bundle: &BuiltBundle) {
     if let Some(exec) = &bundle.execution {
         let lock = &bundle.lock.payload;
-        let title = if lock.title.is_empty() { String::new() } else { format!(" ({})", lock.title) };
-        outln!("Draw {}{title}: {} eligible entrants, {} tickets", lock.draw_id, lock.eligible, lock.total_tickets);
+        let title = if lock.title.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", lock.title)
+        };
+        outln!(
+            "Draw {}{title}: {} eligible entrants, {} tickets",
+            lock.draw_id,
+            lock.eligible,
+            lock.total_tickets
+        );
         outln!("Randomness: {}", lock.randomness.describe());
         print_picks(&exec.payload.winners, &exec.payload.alternates);
     }

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 
 use crate::commands::plugin::{DataDir, credential_vars};
 use crate::files;
-use crate::plugin::pagination::{FetchErrorKind, FetchOptions, Progress, ProgressEvent, RetryPolicy, Stop, fetch_all};
+use crate::plugin::pagination::{
+    FetchErrorKind, FetchOptions, Progress, ProgressEvent, RetryPolicy, Stop, fetch_all,
+};
 use crate::plugin::{Collection, Manifest, PluginError, Post};
 
 /// Fetch a post's entries (comments, likes, ...) through a source plugin.
@@ -52,14 +54,23 @@ pub struct Args {
 fn parse_collection(s: &str) -> Result<Collection, String> {
     Collection::from_name(s).ok_or_else(|| {
         let names: Vec<_> = Collection::ALL.iter().map(|c| c.name()).collect();
-        format!("unknown collection {s:?} (expected one of {})", names.join(", "))
+        format!(
+            "unknown collection {s:?} (expected one of {})",
+            names.join(", ")
+        )
     })
 }
 
 /// `OUT.partial` and `OUT.resume.json`.
 fn side_files(out: &Path) -> (PathBuf, PathBuf) {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    (out.with_file_name(format!("{name}.partial")), out.with_file_name(format!("{name}.resume.json")))
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (
+        out.with_file_name(format!("{name}.partial")),
+        out.with_file_name(format!("{name}.resume.json")),
+    )
 }
 
 fn to_jsonl(entries: &[OwnedEntry]) -> Result<Vec<u8>> {
@@ -73,7 +84,8 @@ fn to_jsonl(entries: &[OwnedEntry]) -> Result<Vec<u8>> {
 
 fn read_jsonl(path: &Path) -> Result<Vec<OwnedEntry>> {
     let bytes = files::read(path)?;
-    let text = std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let text =
+        std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -91,7 +103,13 @@ struct ResumeState {
     pages: u64,
 }
 
-fn write_resume(args: &Args, post: &Post, entries: &[OwnedEntry], cursor: Option<&str>, pages: u64) -> Result<()> {
+fn write_resume(
+    args: &Args,
+    post: &Post,
+    entries: &[OwnedEntry],
+    cursor: Option<&str>,
+    pages: u64,
+) -> Result<()> {
     let (partial, state) = side_files(&args.out);
     files::write(&partial, &to_jsonl(entries)?, false)?;
     let doc = json!({
@@ -111,17 +129,33 @@ fn write_resume(args: &Args, post: &Post, entries: &[OwnedEntry], cursor: Option
 fn read_resume(args: &Args, post: &Post) -> Result<(ResumeState, Vec<OwnedEntry>)> {
     let (partial, state) = side_files(&args.out);
     if !state.exists() {
-        bail!("nothing to resume: {} does not exist (run without --resume to start a fetch)", state.display());
+        bail!(
+            "nothing to resume: {} does not exist (run without --resume to start a fetch)",
+            state.display()
+        );
     }
-    let doc: Value = serde_json::from_slice(&files::read(&state)?).with_context(|| format!("{} is not JSON", state.display()))?;
-    let field = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let doc: Value = serde_json::from_slice(&files::read(&state)?)
+        .with_context(|| format!("{} is not JSON", state.display()))?;
+    let field = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     for (what, saved, now) in [
         ("--plugin", field("plugin"), args.plugin.clone()),
         ("post", field("post_id"), post.id.clone()),
-        ("--collection", field("collection"), args.collection.name().to_owned()),
+        (
+            "--collection",
+            field("collection"),
+            args.collection.name().to_owned(),
+        ),
     ] {
         if saved != now {
-            bail!("{} is a fetch of {what} {saved:?}, not {now:?}; resume it with the same arguments, or delete it", state.display());
+            bail!(
+                "{} is a fetch of {what} {saved:?}, not {now:?}; resume it with the same arguments, or delete it",
+                state.display()
+            );
         }
     }
     let cursor = doc.get("cursor").and_then(Value::as_str).map(str::to_owned);
@@ -139,11 +173,19 @@ fn remove_resume(out: &Path) {
 fn credential_hint(m: &Manifest) -> String {
     let vars = credential_vars(m);
     if vars.is_empty() {
-        return format!("Plugin `{}` declares no credentials; the post may need them (see `fairdraw plugin inspect {}`)", m.id, m.id);
+        return format!(
+            "Plugin `{}` declares no credentials; the post may need them (see `fairdraw plugin inspect {}`)",
+            m.id, m.id
+        );
     }
     let list: Vec<_> = vars
         .iter()
-        .map(|(name, var, set)| format!("{var} to a valid {name} (it is {})", if *set { "set, but refused" } else { "not set" }))
+        .map(|(name, var, set)| {
+            format!(
+                "{var} to a valid {name} (it is {})",
+                if *set { "set, but refused" } else { "not set" }
+            )
+        })
         .collect();
     format!("Set {}", list.join(", and "))
 }
@@ -167,7 +209,13 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Reporter { bar, label, prior_pages, prior_entries, has_total: false }
+        Reporter {
+            bar,
+            label,
+            prior_pages,
+            prior_entries,
+            has_total: false,
+        }
     }
 
     fn update(&mut self, p: &Progress<'_>) {
@@ -175,7 +223,10 @@ impl Reporter {
         let entries = self.prior_entries + p.entries;
         match &p.event {
             ProgressEvent::Page => {
-                let of = p.total_hint.map(|t| format!(" of about {t}")).unwrap_or_default();
+                let of = p
+                    .total_hint
+                    .map(|t| format!(" of about {t}"))
+                    .unwrap_or_default();
                 match &self.bar {
                     Some(bar) => {
                         if let Some(t) = p.total_hint {
@@ -191,19 +242,34 @@ impl Reporter {
                     None => eprintln!("{}: page {pages}, {entries} entries{of}", self.label),
                 }
             }
-            ProgressEvent::Retrying { attempt, delay, error } => {
+            ProgressEvent::Retrying {
+                attempt,
+                delay,
+                error,
+            } => {
                 let why = match error {
                     PluginError::RateLimited(r) => match r.retry_after_seconds {
-                        Some(s) => format!("rate limited ({}; the platform says retry after {s} s)", r.message),
+                        Some(s) => format!(
+                            "rate limited ({}; the platform says retry after {s} s)",
+                            r.message
+                        ),
                         None => format!("rate limited ({})", r.message),
                     },
                     other => other.to_string(),
                 };
-                let line = format!("{}: {why}; waiting {} s before retry {attempt}", self.label, delay.as_secs_f64().ceil());
+                let line = format!(
+                    "{}: {why}; waiting {} s before retry {attempt}",
+                    self.label,
+                    delay.as_secs_f64().ceil()
+                );
                 match &self.bar {
                     Some(bar) => {
                         bar.println(&line);
-                        bar.set_message(format!("{}: waiting {} s (retry {attempt})", self.label, delay.as_secs_f64().ceil()));
+                        bar.set_message(format!(
+                            "{}: waiting {} s (retry {attempt})",
+                            self.label,
+                            delay.as_secs_f64().ceil()
+                        ));
                     }
                     None => eprintln!("{line}"),
                 }
@@ -219,13 +285,16 @@ impl Reporter {
 }
 
 fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{spinner} {msg}, {pos} entries [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner())
+    ProgressStyle::with_template("{spinner} {msg}, {pos} entries [{elapsed}]")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
 fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} entries [{elapsed}, ETA {eta}]")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:30}] {pos}/{len} entries [{elapsed}, ETA {eta}]",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -245,7 +314,9 @@ pub fn run(args: Args) -> Result<u8> {
     let rt = args.data.runtime()?;
     let source = rt.source(&args.plugin)?;
     let manifest = source.manifest().clone();
-    let info = source.describe().with_context(|| format!("plugin `{}` failed to describe itself", args.plugin))?;
+    let info = source
+        .describe()
+        .with_context(|| format!("plugin `{}` failed to describe itself", args.plugin))?;
     if !info.collections.contains(&args.collection) {
         let can: Vec<_> = info.collections.iter().map(|c| c.name()).collect();
         bail!(
@@ -253,17 +324,31 @@ pub fn run(args: Args) -> Result<u8> {
             args.plugin,
             info.platform,
             args.collection,
-            if can.is_empty() { "nothing".to_owned() } else { can.join(", ") }
+            if can.is_empty() {
+                "nothing".to_owned()
+            } else {
+                can.join(", ")
+            }
         );
     }
     for (name, var, set) in credential_vars(&manifest) {
         if !set {
-            eprintln!("warning: {var} is not set: plugin `{}` runs without its {name} credential", args.plugin);
+            eprintln!(
+                "warning: {var} is not set: plugin `{}` runs without its {name} credential",
+                args.plugin
+            );
         }
     }
-    let post = match source.parse_url(&args.post).with_context(|| format!("plugin `{}` failed", args.plugin))? {
+    let post = match source
+        .parse_url(&args.post)
+        .with_context(|| format!("plugin `{}` failed", args.plugin))?
+    {
         Ok(p) => p,
-        Err(e) => bail!("plugin `{}` does not accept the post {:?}: {e}", args.plugin, args.post),
+        Err(e) => bail!(
+            "plugin `{}` does not accept the post {:?}: {e}",
+            args.plugin,
+            args.post
+        ),
     };
 
     let (cursor, prior, prior_pages) = if args.resume {
@@ -276,12 +361,19 @@ pub fn run(args: Args) -> Result<u8> {
     let options = FetchOptions {
         cursor,
         max_pages: None,
-        max_entries: args.max_entries.map(|m| m.saturating_sub(prior.len() as u64)),
-        retry: RetryPolicy { max_wait: Duration::from_secs(args.max_wait), ..RetryPolicy::default() },
+        max_entries: args
+            .max_entries
+            .map(|m| m.saturating_sub(prior.len() as u64)),
+        retry: RetryPolicy {
+            max_wait: Duration::from_secs(args.max_wait),
+            ..RetryPolicy::default()
+        },
     };
     let label = format!("{} {}", info.platform, args.collection);
     let mut reporter = Reporter::new(label, prior_pages, prior.len() as u64);
-    let result = fetch_all(&source, &post, args.collection, &options, |p| reporter.update(p));
+    let result = fetch_all(&source, &post, args.collection, &options, |p| {
+        reporter.update(p)
+    });
     reporter.finish();
 
     let mut entries = prior;
@@ -290,7 +382,12 @@ pub fn run(args: Args) -> Result<u8> {
             let pages = prior_pages + fetched.pages;
             entries.extend(fetched.entries);
             files::write(&args.out, &to_jsonl(&entries)?, false)?;
-            let what = format!("{} {} from {} ({pages} pages)", entries.len(), args.collection, post.url);
+            let what = format!(
+                "{} {} from {} ({pages} pages)",
+                entries.len(),
+                args.collection,
+                post.url
+            );
             match (fetched.stop, fetched.next_cursor) {
                 (Stop::Complete, _) | (_, None) => {
                     remove_resume(&args.out);
@@ -298,7 +395,9 @@ pub fn run(args: Args) -> Result<u8> {
                 }
                 (_, Some(next)) => {
                     write_resume(&args, &post, &entries, Some(&next), pages)?;
-                    outln!("Fetched the first {what}: stopped at --max-entries, more remain; continue with --resume");
+                    outln!(
+                        "Fetched the first {what}: stopped at --max-entries, more remain; continue with --resume"
+                    );
                 }
             }
             outln!("Wrote {}", args.out.display());
@@ -327,13 +426,24 @@ pub fn run(args: Args) -> Result<u8> {
                     m.trim_end_matches('.'),
                     credential_hint(&manifest)
                 ),
-                FetchErrorKind::GaveUp { error, retries, waited, why } => bail!(
+                FetchErrorKind::GaveUp {
+                    error,
+                    retries,
+                    waited,
+                    why,
+                } => bail!(
                     "gave up after {retries} retries and {} s of waiting ({why}): {}. {kept}.",
                     waited.as_secs(),
                     error.to_string().trim_end_matches('.')
                 ),
-                FetchErrorKind::Plugin(err) => bail!("plugin `{}`: {}. {kept}.", args.plugin, err.to_string().trim_end_matches('.')),
-                FetchErrorKind::Fault(f) => bail!("{}. {kept}.", f.to_string().trim_end_matches('.')),
+                FetchErrorKind::Plugin(err) => bail!(
+                    "plugin `{}`: {}. {kept}.",
+                    args.plugin,
+                    err.to_string().trim_end_matches('.')
+                ),
+                FetchErrorKind::Fault(f) => {
+                    bail!("{}. {kept}.", f.to_string().trim_end_matches('.'))
+                }
             }
         }
     }

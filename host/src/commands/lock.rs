@@ -55,14 +55,23 @@ pub struct Args {
 
 /// How the randomness was asked for.
 pub enum Spec {
-    Drand { chain: &'static drand::Chain, round: Option<u64> },
+    Drand {
+        chain: &'static drand::Chain,
+        round: Option<u64>,
+    },
     Secret,
     Rfc3797(String),
 }
 
 impl Spec {
     pub fn parse(s: &str) -> Result<Spec> {
-        let chains = || drand::chains().iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+        let chains = || {
+            drand::chains()
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if let Some(rest) = s.strip_prefix("drand:") {
             let (name, round) = match rest.split_once(':') {
                 Some((n, r)) => {
@@ -73,8 +82,12 @@ impl Spec {
                 }
                 None => (rest, None),
             };
-            let chain = drand::chain(name)
-                .with_context(|| format!("--randomness {s:?}: unknown drand chain {name:?} (known: {})", chains()))?;
+            let chain = drand::chain(name).with_context(|| {
+                format!(
+                    "--randomness {s:?}: unknown drand chain {name:?} (known: {})",
+                    chains()
+                )
+            })?;
             return Ok(Spec::Drand { chain, round });
         }
         if s == "secret" {
@@ -83,11 +96,15 @@ impl Spec {
         if let Some(desc) = s.strip_prefix("rfc3797:") {
             let desc = desc.trim();
             if desc.is_empty() {
-                bail!("--randomness rfc3797: needs a description of the public sources, e.g. rfc3797:\"EuroMillions of 2026-12-09\"");
+                bail!(
+                    "--randomness rfc3797: needs a description of the public sources, e.g. rfc3797:\"EuroMillions of 2026-12-09\""
+                );
             }
             return Ok(Spec::Rfc3797(desc.to_owned()));
         }
-        bail!("--randomness {s:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, rfc3797:\"sources\"")
+        bail!(
+            "--randomness {s:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, rfc3797:\"sources\""
+        )
     }
 }
 
@@ -97,7 +114,9 @@ pub fn declare(spec: &Spec, locked_at: Timestamp) -> Result<(Declared, Option<[u
         Spec::Drand { chain, round } => {
             let round = match round {
                 Some(r) => *r,
-                None => chain.first_round_at_or_after(Timestamp::from_unix(locked_at.unix() + DRAND_MARGIN_SECONDS)),
+                None => chain.first_round_at_or_after(Timestamp::from_unix(
+                    locked_at.unix() + DRAND_MARGIN_SECONDS,
+                )),
             };
             (chain.declare(round), None)
         }
@@ -105,7 +124,12 @@ pub fn declare(spec: &Spec, locked_at: Timestamp) -> Result<(Declared, Option<[u
             let secret = files::random_bytes::<32>()?;
             (commit_reveal::declare(&secret)?, Some(secret))
         }
-        Spec::Rfc3797(sources) => (Declared::Rfc3797 { sources: sources.clone() }, None),
+        Spec::Rfc3797(sources) => (
+            Declared::Rfc3797 {
+                sources: sources.clone(),
+            },
+            None,
+        ),
     })
 }
 
@@ -113,7 +137,8 @@ pub fn declare(spec: &Spec, locked_at: Timestamp) -> Result<(Declared, Option<[u
 pub fn read_inputs(inputs: &Inputs) -> Result<(Signer, Rules, Timestamp)> {
     let signer = keyfile::read(&inputs.key)?;
     let rules_bytes = files::read(&inputs.rules)?;
-    let rules = Rules::from_json(&rules_bytes).with_context(|| format!("{}", inputs.rules.display()))?;
+    let rules =
+        Rules::from_json(&rules_bytes).with_context(|| format!("{}", inputs.rules.display()))?;
     let at = files::now_or(inputs.at.as_deref())?;
     Ok((signer, rules, at))
 }
@@ -121,25 +146,50 @@ pub fn read_inputs(inputs: &Inputs) -> Result<(Signer, Rules, Timestamp)> {
 /// Prints what the lock committed to.
 pub fn print_locked(locked: &Locked<'_>) -> Result<()> {
     let lock = &locked.bundle.lock.payload;
-    let counts: Vec<String> = lock.collections.iter().map(|(n, c)| format!("{n}: {}", c.entries)).collect();
+    let counts: Vec<String> = lock
+        .collections
+        .iter()
+        .map(|(n, c)| format!("{n}: {}", c.entries))
+        .collect();
     let total: u64 = lock.collections.values().map(|c| c.entries).sum();
     outln!("Entries:    {total} ({})", counts.join(", "));
-    let excluded: Vec<String> = locked.tally.exclusions.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+    let excluded: Vec<String> = locked
+        .tally
+        .exclusions
+        .iter()
+        .map(|(r, n)| format!("{r}: {n}"))
+        .collect();
     outln!(
         "Eligible:   {} entrants, {} tickets{}",
         lock.eligible,
         lock.total_tickets,
-        if excluded.is_empty() { String::new() } else { format!(" (excluded {})", excluded.join(", ")) }
+        if excluded.is_empty() {
+            String::new()
+        } else {
+            format!(" (excluded {})", excluded.join(", "))
+        }
     );
     outln!("Root:       {}", lock.merkle_root);
     outln!("Randomness: {}", lock.randomness.describe());
-    outln!("Draw:       {} winner(s), {} alternate(s); draw id {}", lock.winners, lock.alternates, lock.draw_id);
-    outln!("Lock hash:  {} (publish this before the randomness exists)", locked.bundle.lock.hash()?);
+    outln!(
+        "Draw:       {} winner(s), {} alternate(s); draw id {}",
+        lock.winners,
+        lock.alternates,
+        lock.draw_id
+    );
+    outln!(
+        "Lock hash:  {} (publish this before the randomness exists)",
+        locked.bundle.lock.hash()?
+    );
     Ok(())
 }
 
 /// Locks a draw from the shared inputs and a randomness spec.
-pub fn lock_inputs(inputs: &Inputs, spec: &Spec, f: impl FnOnce(&Locked<'_>, Option<[u8; 32]>) -> Result<()>) -> Result<()> {
+pub fn lock_inputs(
+    inputs: &Inputs,
+    spec: &Spec,
+    f: impl FnOnce(&Locked<'_>, Option<[u8; 32]>) -> Result<()>,
+) -> Result<()> {
     let (signer, rules, locked_at) = read_inputs(inputs)?;
     let collections = entries::load(&inputs.entries)?;
     let (randomness, secret) = declare(spec, locked_at)?;
@@ -147,7 +197,14 @@ pub fn lock_inputs(inputs: &Inputs, spec: &Spec, f: impl FnOnce(&Locked<'_>, Opt
         Some(id) => id.clone(),
         None => format!("fd-{}", hex::encode(files::random_bytes::<8>()?)),
     };
-    let request = LockRequest { draw_id, title: inputs.title.clone(), rules, collections, randomness, locked_at };
+    let request = LockRequest {
+        draw_id,
+        title: inputs.title.clone(),
+        rules,
+        collections,
+        randomness,
+        locked_at,
+    };
     let locked = lock(&request, &signer)?;
     f(&locked, secret)
 }
@@ -165,7 +222,10 @@ pub fn run(args: Args) -> Result<u8> {
             let path = secret_path(&args.out);
             files::ensure_absent(&path)?;
             files::write(&path, format!("{}\n", hex::encode(secret)).as_bytes(), true)?;
-            outln!("Secret:     written to {} (mode 0600; reveal it with `fairdraw execute --secret`)", path.display());
+            outln!(
+                "Secret:     written to {} (mode 0600; reveal it with `fairdraw execute --secret`)",
+                path.display()
+            );
         }
         files::write(&args.out, &locked.bundle.to_json(), false)?;
         print_locked(locked)?;

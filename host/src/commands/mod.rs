@@ -16,9 +16,25 @@ use fairdraw_engine::bundle::Pick;
 /// Prints winners and alternates, one per line.
 pub fn print_picks(winners: &[Pick], alternates: &[Pick]) {
     for (i, p) in winners.iter().enumerate() {
-        outln!("  winner {:>3}: {} ({} on {}, {} ticket(s), leaf {})", i + 1, p.entry.handle, p.entry.user_id, p.entry.platform, p.tickets, p.leaf_index);
+        outln!(
+            "  winner {:>3}: {} ({} on {}, {} ticket(s), leaf {})",
+            i + 1,
+            p.entry.handle,
+            p.entry.user_id,
+            p.entry.platform,
+            p.tickets,
+            p.leaf_index
+        );
     }
     for (i, p) in alternates.iter().enumerate() {
-        outln!("  alternate {:>3}: {} ({} on {}, {} ticket(s), leaf {})", i + 1, p.entry.handle, p.entry.user_id, p.entry.platform, p.tickets, p.leaf_index);
+        outln!(
+            "  alternate {:>3}: {} ({} on {}, {} ticket(s), leaf {})",
+            i + 1,
+            p.entry.handle,
+            p.entry.user_id,
+            p.entry.platform,
+            p.tickets,
+            p.leaf_index
+        );
     }
 }

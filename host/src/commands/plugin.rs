@@ -21,14 +21,17 @@ impl DataDir {
     pub fn path(&self) -> Result<PathBuf> {
         match &self.data_dir {
             Some(d) if !d.as_os_str().is_empty() => Ok(d.clone()),
-            _ => default_data_dir().context("no data directory: pass --data-dir or set FAIRDRAW_DATA_DIR (HOME is not set)"),
+            _ => default_data_dir().context(
+                "no data directory: pass --data-dir or set FAIRDRAW_DATA_DIR (HOME is not set)",
+            ),
         }
     }
 
     /// A plugin runtime for the directory, configured from the environment.
     pub fn runtime(&self) -> Result<PluginRuntime> {
         let dir = self.path()?;
-        PluginRuntime::new(&dir).with_context(|| format!("cannot start the plugin runtime for {}", dir.display()))
+        PluginRuntime::new(&dir)
+            .with_context(|| format!("cannot start the plugin runtime for {}", dir.display()))
     }
 }
 
@@ -69,7 +72,16 @@ pub fn run(args: Args) -> Result<u8> {
         Action::Install { path } => {
             let info = rt.install(&path)?;
             let m = &info.manifest;
-            outln!("Installed {} {} ({} plugin) into {}", m.id, m.version, m.kind, info.manifest_path.parent().unwrap_or(rt.data_dir()).display());
+            outln!(
+                "Installed {} {} ({} plugin) into {}",
+                m.id,
+                m.version,
+                m.kind,
+                info.manifest_path
+                    .parent()
+                    .unwrap_or(rt.data_dir())
+                    .display()
+            );
             print_missing_credentials(&info);
             Ok(0)
         }
@@ -84,11 +96,25 @@ fn list(rt: &PluginRuntime) -> Result<u8> {
         return Ok(0);
     }
     for p in &plugins {
-        let dir_name = p.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir_name = p
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match &p.manifest {
             Ok(m) => {
-                let cached = if p.precompiled { "" } else { "  (not yet compiled)" };
-                outln!("{:<16} {:<8} {:<7} {}{cached}", m.id, m.version, m.kind.name(), m.description);
+                let cached = if p.precompiled {
+                    ""
+                } else {
+                    "  (not yet compiled)"
+                };
+                outln!(
+                    "{:<16} {:<8} {:<7} {}{cached}",
+                    m.id,
+                    m.version,
+                    m.kind.name(),
+                    m.description
+                );
             }
             Err(e) => outln!("{dir_name:<16} {:<8} {:<7} unreadable: {e}", "?", "?"),
         }
@@ -113,7 +139,11 @@ fn print_info(info: &PluginInfo) {
     outln!("{} {} ({} plugin, WIT {})", m.id, m.version, m.kind, m.wit);
     outln!("  {}", m.description);
     outln!("manifest:  {}", info.manifest_path.display());
-    outln!("component: {} (sha256 {})", info.component_path.display(), info.component_sha256);
+    outln!(
+        "component: {} (sha256 {})",
+        info.component_path.display(),
+        info.component_sha256
+    );
     let cache = match &info.cache {
         CacheStatus::Hit => "precompiled (from the cache)".to_owned(),
         CacheStatus::Compiled => "compiled now and cached".to_owned(),
@@ -123,7 +153,14 @@ fn print_info(info: &PluginInfo) {
     if m.allow.is_empty() {
         outln!("network:   none");
     } else {
-        outln!("network:   {}", m.allow.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+        outln!(
+            "network:   {}",
+            m.allow
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if m.credentials.is_empty() {
         outln!("credentials: none");

@@ -28,17 +28,28 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let bytes = files::read(&args.bundle)?;
-    let bundle = ParsedBundle::parse(&bytes).with_context(|| format!("{} is not a fairdraw bundle", args.bundle.display()))?;
+    let bundle = ParsedBundle::parse(&bytes)
+        .with_context(|| format!("{} is not a fairdraw bundle", args.bundle.display()))?;
     let lock = &bundle.lock.payload;
     let wanted = normalize_handle(&args.entrant).into_owned();
-    let is_entrant = |e: &fairdraw_engine::entry::Entry<'_>| normalize_handle(&e.handle) == wanted || e.user_id == args.entrant;
+    let is_entrant = |e: &fairdraw_engine::entry::Entry<'_>| {
+        normalize_handle(&e.handle) == wanted || e.user_id == args.entrant
+    };
     let t = tally(&lock.rules, &bundle.collections, Some(&is_entrant))?;
     let collection = lock.rules.primary_collection();
     if t.watched.is_empty() {
-        eprintln!("no entry from {:?} in collection `{collection}`", args.entrant);
+        eprintln!(
+            "no entry from {:?} in collection `{collection}`",
+            args.entrant
+        );
         return Ok(exit::NO_ENTRY);
     }
-    let leaves: Vec<_> = t.evaluation.eligible.iter().map(eligible_leaf_hash).collect();
+    let leaves: Vec<_> = t
+        .evaluation
+        .eligible
+        .iter()
+        .map(eligible_leaf_hash)
+        .collect();
     let counted = t.watched.iter().find(|w| w.exclusion.is_none());
     let Some(counted) = counted else {
         let reasons: Vec<serde_json::Value> = t
@@ -47,7 +58,10 @@ pub fn run(args: Args) -> Result<u8> {
             .map(|w| serde_json::json!({"entry": w.index, "rule": w.exclusion.as_ref().map(|x| x.rule()), "reason": w.exclusion.as_ref().map(|x| x.to_string())}))
             .collect();
         if args.json {
-            outln!("{}", serde_json::json!({"entrant": args.entrant, "eligible": false, "excluded": reasons}));
+            outln!(
+                "{}",
+                serde_json::json!({"entrant": args.entrant, "eligible": false, "excluded": reasons})
+            );
         } else {
             outln!("{} is not in the draw:", args.entrant);
             for w in &t.watched {
@@ -74,7 +88,12 @@ pub fn run(args: Args) -> Result<u8> {
             .iter()
             .position(|w| w.leaf_index == leaf_index as u64)
             .map(|i| format!("winner {}", i + 1))
-            .or_else(|| p.alternates.iter().position(|w| w.leaf_index == leaf_index as u64).map(|i| format!("alternate {}", i + 1)))
+            .or_else(|| {
+                p.alternates
+                    .iter()
+                    .position(|w| w.leaf_index == leaf_index as u64)
+                    .map(|i| format!("alternate {}", i + 1))
+            })
     });
     if args.json {
         outln!(
@@ -86,15 +105,38 @@ pub fn run(args: Args) -> Result<u8> {
             })
         );
     } else {
-        outln!("{} ({} on {}) is in the draw with {} ticket(s)", eligible.handle, eligible.user_id, eligible.platform, eligible.tickets);
-        outln!("  leaf {} of {}: {}", proof.leaf_index, proof.tree_size, leaf);
+        outln!(
+            "{} ({} on {}) is in the draw with {} ticket(s)",
+            eligible.handle,
+            eligible.user_id,
+            eligible.platform,
+            eligible.tickets
+        );
+        outln!(
+            "  leaf {} of {}: {}",
+            proof.leaf_index,
+            proof.tree_size,
+            leaf
+        );
         for (i, h) in proof.path.iter().enumerate() {
             outln!("  path[{i}]: {h}");
         }
-        outln!("  Merkle root {}: {}", lock.merkle_root, if included { "proof verifies" } else { "PROOF DOES NOT VERIFY" });
+        outln!(
+            "  Merkle root {}: {}",
+            lock.merkle_root,
+            if included {
+                "proof verifies"
+            } else {
+                "PROOF DOES NOT VERIFY"
+            }
+        );
         for w in t.watched.iter().filter(|w| w.exclusion.is_some()) {
             if let Some(x) = &w.exclusion {
-                outln!("  (entry {} did not count: rule `{}`: {x})", w.index, x.rule());
+                outln!(
+                    "  (entry {} did not count: rule `{}`: {x})",
+                    w.index,
+                    x.rule()
+                );
             }
         }
         if let Some(won) = &won {

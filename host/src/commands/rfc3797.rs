@@ -22,6 +22,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let (key, selected) = rfc3797::select(args.pool, args.select, &args.source)?;
-    outln!("{}", serde_json::json!({ "key": key, "selected": selected }));
+    outln!(
+        "{}",
+        serde_json::json!({ "key": key, "selected": selected })
+    );
     Ok(0)
 }

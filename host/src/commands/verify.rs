@@ -30,8 +30,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let expect = Expectations {
-        public_key: args.key.as_deref().map(parse_hex_exact::<32>).transpose().context("--key")?,
-        lock_hash: args.lock_hash.as_deref().map(Hash32::from_hex).transpose().context("--lock-hash")?,
+        public_key: args
+            .key
+            .as_deref()
+            .map(parse_hex_exact::<32>)
+            .transpose()
+            .context("--key")?,
+        lock_hash: args
+            .lock_hash
+            .as_deref()
+            .map(Hash32::from_hex)
+            .transpose()
+            .context("--lock-hash")?,
     };
     let bytes = files::read(&args.bundle)?;
     let report = verify_bundle(&bytes, &expect);

@@ -111,7 +111,10 @@ pub(crate) mod v0_1 {
                 unsupported: i
                     .unsupported
                     .into_iter()
-                    .map(|u| host::UnsupportedCheck { rule: u.rule, reason: u.reason })
+                    .map(|u| host::UnsupportedCheck {
+                        rule: u.rule,
+                        reason: u.reason,
+                    })
                     .collect(),
             }
         }
@@ -119,13 +122,19 @@ pub(crate) mod v0_1 {
 
     impl From<source_api::Post> for host::Post {
         fn from(p: source_api::Post) -> Self {
-            host::Post { id: p.id, url: p.url }
+            host::Post {
+                id: p.id,
+                url: p.url,
+            }
         }
     }
 
     impl From<&host::Post> for source_api::Post {
         fn from(p: &host::Post) -> Self {
-            source_api::Post { id: p.id.clone(), url: p.url.clone() }
+            source_api::Post {
+                id: p.id.clone(),
+                url: p.url.clone(),
+            }
         }
     }
 

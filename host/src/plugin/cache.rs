@@ -66,7 +66,10 @@ pub(crate) struct ComponentCache {
 
 impl ComponentCache {
     pub(crate) fn new(dir: PathBuf, engine: &Engine) -> ComponentCache {
-        ComponentCache { dir, engine_key: engine_key(engine) }
+        ComponentCache {
+            dir,
+            engine_key: engine_key(engine),
+        }
     }
 
     /// The cache file for a component with this SHA-256.
@@ -94,7 +97,11 @@ impl ComponentCache {
             let _ = fs::remove_file(&path);
         }
         let component = Component::new(engine, bytes)?;
-        let status = match component.serialize().map_err(|e| e.to_string()).and_then(|b| self.write(&path, &b)) {
+        let status = match component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|b| self.write(&path, &b))
+        {
             Ok(()) => CacheStatus::Compiled,
             Err(e) => CacheStatus::Uncached(e),
         };
@@ -107,7 +114,8 @@ impl ComponentCache {
     }
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), String> {
-        create_private_dir(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        create_private_dir(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
         let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), unique()));
         let result = (|| {
             let mut f = fs::File::create(&tmp)?;

@@ -50,12 +50,16 @@ impl Origin {
             return Err(format!("{s:?}: an origin must not contain user info"));
         }
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("{s:?}: an origin is scheme://host[:port], without a path"));
+            return Err(format!(
+                "{s:?}: an origin is scheme://host[:port], without a path"
+            ));
         }
         let host = match url.host() {
             Some(Host::Domain(d)) => d.to_owned(),
             Some(Host::Ipv4(_) | Host::Ipv6(_)) => {
-                return Err(format!("{s:?}: IP address hosts are not allowed; use a DNS name"));
+                return Err(format!(
+                    "{s:?}: IP address hosts are not allowed; use a DNS name"
+                ));
             }
             None => return Err(format!("{s:?} has no host")),
         };
@@ -130,11 +134,15 @@ impl DevOriginMap {
                 Some(Host::Ipv6(ip)) if ip.is_loopback() => format!("[{ip}]"),
                 Some(Host::Domain("localhost")) => "localhost".to_owned(),
                 _ => {
-                    return Err(format!("{to:?}: the target must be a loopback address (127.0.0.1, [::1], localhost)"));
+                    return Err(format!(
+                        "{to:?}: the target must be a loopback address (127.0.0.1, [::1], localhost)"
+                    ));
                 }
             };
             if to_url.path() != "/" || to_url.query().is_some() || !to_url.username().is_empty() {
-                return Err(format!("{to:?}: the target is scheme://host:port, without a path"));
+                return Err(format!(
+                    "{to:?}: the target is scheme://host:port, without a path"
+                ));
             }
             let port = to_url.port_or_known_default().unwrap_or(80);
             entries.push((from, DevTarget { scheme, host, port }));
@@ -157,11 +165,18 @@ impl DevOriginMap {
 
     /// `origin → target` pairs, for the warning the runtime logs.
     pub fn describe(&self) -> String {
-        self.entries.iter().map(|(o, t)| format!("{o} → {t}")).collect::<Vec<_>>().join(", ")
+        self.entries
+            .iter()
+            .map(|(o, t)| format!("{o} → {t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn target(&self, origin: &Origin) -> Option<&DevTarget> {
-        self.entries.iter().find(|(o, _)| o == origin).map(|(_, t)| t)
+        self.entries
+            .iter()
+            .find(|(o, _)| o == origin)
+            .map(|(_, t)| t)
     }
 
     fn origin_of_target(&self, url: &Url) -> Option<&Origin> {
@@ -170,7 +185,10 @@ impl DevOriginMap {
             h => h.to_string(),
         };
         let port = url.port_or_known_default()?;
-        self.entries.iter().find(|(_, t)| t.scheme == url.scheme() && t.host == host && t.port == port).map(|(o, _)| o)
+        self.entries
+            .iter()
+            .find(|(_, t)| t.scheme == url.scheme() && t.host == host && t.port == port)
+            .map(|(o, _)| o)
     }
 }
 
@@ -192,7 +210,10 @@ impl fmt::Debug for Credential {
 
 impl Credential {
     pub(crate) fn new(spec: CredentialSpec, value: Option<String>) -> Credential {
-        Credential { spec, value: value.filter(|v| !v.is_empty()) }
+        Credential {
+            spec,
+            value: value.filter(|v| !v.is_empty()),
+        }
     }
 
     pub(crate) fn is_set(&self) -> bool {
@@ -289,15 +310,26 @@ impl HttpPolicy {
     pub(crate) fn check_url(&self, raw: &str) -> Result<(Url, Origin), String> {
         let url = Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
         if url.scheme() != "https" {
-            return Err(format!("only https:// URLs are allowed, not {}://", url.scheme()));
+            return Err(format!(
+                "only https:// URLs are allowed, not {}://",
+                url.scheme()
+            ));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err("URLs with user info (user@host) are not allowed".to_owned());
         }
         let host = match url.host() {
             Some(Host::Domain(d)) => d.to_owned(),
-            Some(Host::Ipv4(ip)) => return Err(format!("IP-address hosts are not allowed ({ip}); use a DNS name")),
-            Some(Host::Ipv6(ip)) => return Err(format!("IP-address hosts are not allowed ([{ip}]); use a DNS name")),
+            Some(Host::Ipv4(ip)) => {
+                return Err(format!(
+                    "IP-address hosts are not allowed ({ip}); use a DNS name"
+                ));
+            }
+            Some(Host::Ipv6(ip)) => {
+                return Err(format!(
+                    "IP-address hosts are not allowed ([{ip}]); use a DNS name"
+                ));
+            }
             None => return Err("the URL has no host".to_owned()),
         };
         let port = url.port_or_known_default().unwrap_or(443);
@@ -305,10 +337,17 @@ impl HttpPolicy {
         if self.allow.contains(&origin) {
             return Ok((url, origin));
         }
-        let same_host: Vec<String> =
-            self.allow.iter().filter(|o| o.host == origin.host).map(ToString::to_string).collect();
+        let same_host: Vec<String> = self
+            .allow
+            .iter()
+            .filter(|o| o.host == origin.host)
+            .map(ToString::to_string)
+            .collect();
         if same_host.is_empty() {
-            Err(format!("host {} is not in the plugin's allow list", origin.host))
+            Err(format!(
+                "host {} is not in the plugin's allow list",
+                origin.host
+            ))
         } else {
             Err(format!(
                 "port {} is not allowed for {} (the manifest allows {})",
@@ -334,7 +373,12 @@ impl HttpPolicy {
 
     /// Adds this origin's credentials to the URL and headers, after dropping
     /// any query parameter or header of the same name the plugin set.
-    fn attach_credentials(&self, origin: &Origin, url: &mut Url, headers: &mut Vec<(String, String)>) {
+    fn attach_credentials(
+        &self,
+        origin: &Origin,
+        url: &mut Url,
+        headers: &mut Vec<(String, String)>,
+    ) {
         for c in self.credentials.iter().filter(|c| &c.spec.origin == origin) {
             match &c.spec.placement {
                 Placement::Query(name) => {
@@ -421,9 +465,21 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
         0x2001 if s[1] == 0x0db8 => "documentation",
         0x2001 if s[1] == 0 => "Teredo tunnel",
         // 6to4 and NAT64 embed an IPv4 address: judge that address.
-        0x2002 => return v4_class(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8)),
+        0x2002 => {
+            return v4_class(Ipv4Addr::new(
+                (s[1] >> 8) as u8,
+                s[1] as u8,
+                (s[2] >> 8) as u8,
+                s[2] as u8,
+            ));
+        }
         0x0064 if s[1] == 0xff9b => {
-            return v4_class(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8));
+            return v4_class(Ipv4Addr::new(
+                (s[6] >> 8) as u8,
+                s[6] as u8,
+                (s[7] >> 8) as u8,
+                s[7] as u8,
+            ));
         }
         0 => "reserved (IPv4-compatible)",
         _ => return None,
@@ -447,11 +503,24 @@ impl Resolver for CheckedResolver {
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let addrs = self.inner.resolve(uri, config, timeout)?;
         let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
-        let dev = self.dev_targets.iter().any(|(h, p)| *h == host && *p == port);
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
+        let dev = self
+            .dev_targets
+            .iter()
+            .any(|(h, p)| *h == host && *p == port);
         for a in addrs.iter() {
             let ip = a.ip();
-            let denied = if dev { (!ip.is_loopback()).then_some("non-loopback dev target") } else { address_class(ip) };
+            let denied = if dev {
+                (!ip.is_loopback()).then_some("non-loopback dev target")
+            } else {
+                address_class(ip)
+            };
             if let Some(class) = denied {
                 return Err(ureq::Error::Io(io::Error::new(
                     io::ErrorKind::PermissionDenied,
@@ -482,10 +551,24 @@ impl HttpClient {
         let dev_targets = dev
             .entries
             .iter()
-            .map(|(_, t)| (t.host.trim_start_matches('[').trim_end_matches(']').to_owned(), t.port))
+            .map(|(_, t)| {
+                (
+                    t.host
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_owned(),
+                    t.port,
+                )
+            })
             .collect();
-        let resolver = CheckedResolver { inner: DefaultResolver::default(), dev_targets };
-        HttpClient { agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver), dev }
+        let resolver = CheckedResolver {
+            inner: DefaultResolver::default(),
+            dev_targets,
+        };
+        HttpClient {
+            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver),
+            dev,
+        }
     }
 
     pub(crate) fn dev_map(&self) -> &DevOriginMap {
@@ -501,7 +584,10 @@ impl HttpClient {
     ) -> Result<HttpResponse, HttpError> {
         let mut method = req.method.to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
-            return Err(HttpError::Denied(format!("method {:?} is not allowed", req.method)));
+            return Err(HttpError::Denied(format!(
+                "method {:?} is not allowed",
+                req.method
+            )));
         }
         if req.headers.len() > 100 {
             return Err(HttpError::Denied("more than 100 headers".to_owned()));
@@ -509,12 +595,16 @@ impl HttpClient {
         for (name, value) in &req.headers {
             let lower = name.to_ascii_lowercase();
             if HOST_HEADERS.contains(&lower.as_str()) {
-                return Err(HttpError::Denied(format!("header {name:?} is set by the host")));
+                return Err(HttpError::Denied(format!(
+                    "header {name:?} is set by the host"
+                )));
             }
             if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err()
                 || ureq::http::HeaderValue::from_str(value).is_err()
             {
-                return Err(HttpError::Denied(format!("header {name:?} is not a valid HTTP header")));
+                return Err(HttpError::Denied(format!(
+                    "header {name:?} is not a valid HTTP header"
+                )));
             }
         }
         let (mut url, mut origin) = policy.check_url(&req.url).map_err(HttpError::Denied)?;
@@ -542,18 +632,26 @@ impl HttpClient {
             let response = self
                 .run(&method, &wire_url, &headers, body.as_deref(), remaining)
                 .map_err(|e| map_error(e, budget.max_response_bytes, policy))?;
-            let RawResponse { status, headers: resp_headers, body: mut resp_body } = response;
+            let RawResponse {
+                status,
+                headers: resp_headers,
+                body: mut resp_body,
+            } = response;
 
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let location = resp_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("location"));
+                let location = resp_headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("location"));
                 if let Some((_, location)) = location {
                     redirects += 1;
                     if redirects > MAX_REDIRECTS {
-                        return Err(HttpError::Denied(format!("more than {MAX_REDIRECTS} redirects")));
+                        return Err(HttpError::Denied(format!(
+                            "more than {MAX_REDIRECTS} redirects"
+                        )));
                     }
-                    let mut next = wire_url
-                        .join(location)
-                        .map_err(|_| HttpError::Denied(format!("redirect to an invalid URL {location:?}")))?;
+                    let mut next = wire_url.join(location).map_err(|_| {
+                        HttpError::Denied(format!("redirect to an invalid URL {location:?}"))
+                    })?;
                     if let Some(prod) = self.dev.origin_of_target(&next) {
                         let _ = next.set_scheme("https");
                         let _ = next.set_host(Some(&prod.host));
@@ -568,10 +666,12 @@ impl HttpClient {
                             "redirect from {origin} to another origin ({to}) is not allowed"
                         )));
                     }
-                    let (next, next_origin) = policy
-                        .check_url(next.as_str())
-                        .map_err(|r| HttpError::Denied(format!("redirect refused: {}", policy.redact(&r))))?;
-                    if status == 303 || (matches!(status, 301 | 302) && method != "GET" && method != "HEAD") {
+                    let (next, next_origin) = policy.check_url(next.as_str()).map_err(|r| {
+                        HttpError::Denied(format!("redirect refused: {}", policy.redact(&r)))
+                    })?;
+                    if status == 303
+                        || (matches!(status, 301 | 302) && method != "GET" && method != "HEAD")
+                    {
                         method = "GET".to_owned();
                         body = None;
                     }
@@ -581,8 +681,16 @@ impl HttpClient {
                 }
             }
             let limit = budget.max_response_bytes;
-            let bytes = resp_body.with_config().limit(limit).read_to_vec().map_err(|e| map_error(e, limit, policy))?;
-            return Ok(HttpResponse { status, headers: resp_headers, body: bytes });
+            let bytes = resp_body
+                .with_config()
+                .limit(limit)
+                .read_to_vec()
+                .map_err(|e| map_error(e, limit, policy))?;
+            return Ok(HttpResponse {
+                status,
+                headers: resp_headers,
+                body: bytes,
+            });
         }
     }
 
@@ -594,19 +702,29 @@ impl HttpClient {
         body: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<RawResponse, ureq::Error> {
-        let mut builder = ureq::http::Request::builder().method(method).uri(url.as_str());
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.as_str());
         for (n, v) in headers {
             builder = builder.header(n.as_str(), v.as_str());
         }
         let response = match body {
             Some(b) => {
                 let req = builder.body(b)?;
-                let req = self.agent.configure_request(req).timeout_global(Some(timeout)).build();
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_global(Some(timeout))
+                    .build();
                 self.agent.run(req)?
             }
             None => {
                 let req = builder.body(())?;
-                let req = self.agent.configure_request(req).timeout_global(Some(timeout)).build();
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_global(Some(timeout))
+                    .build();
                 self.agent.run(req)?
             }
         };
@@ -614,9 +732,18 @@ impl HttpClient {
         let headers = parts
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        Ok(RawResponse { status: parts.status.as_u16(), headers, body })
+        Ok(RawResponse {
+            status: parts.status.as_u16(),
+            headers,
+            body,
+        })
     }
 }
 
@@ -640,7 +767,9 @@ fn map_error(e: ureq::Error, max_bytes: u64, policy: &HttpPolicy) -> HttpError {
             }
             HttpError::Transport(policy.redact(&io.to_string()))
         }
-        ureq::Error::HostNotFound => HttpError::Transport("cannot resolve the host name".to_owned()),
+        ureq::Error::HostNotFound => {
+            HttpError::Transport("cannot resolve the host name".to_owned())
+        }
         other => HttpError::Transport(policy.redact(&other.to_string())),
     }
 }
@@ -651,7 +780,13 @@ mod tests {
     use super::*;
 
     fn policy(allow: &[&str]) -> HttpPolicy {
-        HttpPolicy { allow: allow.iter().map(|a| Origin::parse(a).expect("origin")).collect(), credentials: vec![] }
+        HttpPolicy {
+            allow: allow
+                .iter()
+                .map(|a| Origin::parse(a).expect("origin"))
+                .collect(),
+            credentials: vec![],
+        }
     }
 
     #[test]
@@ -665,7 +800,10 @@ mod tests {
         assert!(deny("https://api.example.com:8443/").contains("port 8443 is not allowed"));
         assert!(deny("https://data.example.com/").contains("port 443 is not allowed"));
         assert!(deny("https://evil.example/").contains("not in the plugin's allow list"));
-        assert!(deny("https://api.example.com.evil.example/").contains("not in the plugin's allow list"));
+        assert!(
+            deny("https://api.example.com.evil.example/")
+                .contains("not in the plugin's allow list")
+        );
         assert!(deny("https://user:pw@api.example.com/").contains("user info"));
         assert!(deny("https://api.example.com@evil.example/").contains("user info"));
         assert!(deny("https://127.0.0.1/").contains("IP-address"));
@@ -699,7 +837,13 @@ mod tests {
         ] {
             assert_eq!(class(ip), Some(c), "{ip}");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "2002:808:808::"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "2002:808:808::",
+        ] {
             assert_eq!(class(ip), None, "{ip}");
         }
     }
@@ -734,11 +878,22 @@ format = "Bearer {}"
                 Credential::new(m.credentials[1].clone(), Some("tok".into())),
             ],
         };
-        let (mut url, origin) = p.check_url("https://a.example/x?key=mine&q=1").expect("allowed");
-        let mut headers = vec![("authorization".to_owned(), "Bearer stolen".to_owned()), ("x".into(), "y".into())];
+        let (mut url, origin) = p
+            .check_url("https://a.example/x?key=mine&q=1")
+            .expect("allowed");
+        let mut headers = vec![
+            ("authorization".to_owned(), "Bearer stolen".to_owned()),
+            ("x".into(), "y".into()),
+        ];
         p.attach_credentials(&origin, &mut url, &mut headers);
         assert_eq!(url.query(), Some("q=1&key=s3cret"));
-        assert_eq!(headers, vec![("x".into(), "y".into()), ("authorization".into(), "Bearer tok".into())]);
+        assert_eq!(
+            headers,
+            vec![
+                ("x".into(), "y".into()),
+                ("authorization".into(), "Bearer tok".into())
+            ]
+        );
         assert_eq!(
             p.redact("GET https://a.example/x?key=s3cret failed"),
             "GET https://a.example/x?key=[redacted] failed"
@@ -754,20 +909,38 @@ format = "Bearer {}"
 
     #[test]
     fn dev_map_targets_must_be_loopback() {
-        let m =
-            DevOriginMap::parse("https://www.googleapis.com=http://127.0.0.1:8080, https://a.example=http://[::1]:9")
-                .expect("valid");
+        let m = DevOriginMap::parse(
+            "https://www.googleapis.com=http://127.0.0.1:8080, https://a.example=http://[::1]:9",
+        )
+        .expect("valid");
         assert!(m.is_active());
         assert_eq!(
             m.describe(),
             "https://www.googleapis.com → http://127.0.0.1:8080, https://a.example → http://[::1]:9"
         );
-        assert!(DevOriginMap::parse("https://a.example=http://10.0.0.1:80").expect_err("private").contains("loopback"));
         assert!(
-            DevOriginMap::parse("https://a.example=http://evil.example:80").expect_err("name").contains("loopback")
+            DevOriginMap::parse("https://a.example=http://10.0.0.1:80")
+                .expect_err("private")
+                .contains("loopback")
         );
-        assert!(DevOriginMap::parse("http://a.example=http://127.0.0.1:80").expect_err("http").contains("https://"));
-        assert!(DevOriginMap::parse("https://a.example").expect_err("pair").contains("is not"));
-        assert_eq!(DevOriginMap::parse("").expect("empty"), DevOriginMap::default());
+        assert!(
+            DevOriginMap::parse("https://a.example=http://evil.example:80")
+                .expect_err("name")
+                .contains("loopback")
+        );
+        assert!(
+            DevOriginMap::parse("http://a.example=http://127.0.0.1:80")
+                .expect_err("http")
+                .contains("https://")
+        );
+        assert!(
+            DevOriginMap::parse("https://a.example")
+                .expect_err("pair")
+                .contains("is not")
+        );
+        assert_eq!(
+            DevOriginMap::parse("").expect("empty"),
+            DevOriginMap::default()
+        );
     }
 }

@@ -40,8 +40,13 @@ impl Limits {
     };
 
     /// The minima: below these a Rust component cannot even start.
-    pub const MIN: Limits =
-        Limits { max_requests_per_call: 0, max_response_bytes: 1, timeout_ms: 1, memory_mb: 2, fuel: 1_000 };
+    pub const MIN: Limits = Limits {
+        max_requests_per_call: 0,
+        max_response_bytes: 1,
+        timeout_ms: 1,
+        memory_mb: 2,
+        fuel: 1_000,
+    };
 
     /// Applies overrides, refusing values outside [`Limits::MIN`]..=[`Limits::MAX`].
     pub fn with_overrides(self, o: &LimitOverrides) -> Result<Limits, String> {
@@ -54,8 +59,12 @@ impl Limits {
         ) -> Result<T, String> {
             match over {
                 None => Ok(default),
-                Some(v) if v < min => Err(format!("limits.{name} = {v} is below the minimum {min}")),
-                Some(v) if v > max => Err(format!("limits.{name} = {v} exceeds the host maximum {max}")),
+                Some(v) if v < min => {
+                    Err(format!("limits.{name} = {v} is below the minimum {min}"))
+                }
+                Some(v) if v > max => Err(format!(
+                    "limits.{name} = {v} exceeds the host maximum {max}"
+                )),
                 Some(v) => Ok(v),
             }
         }
@@ -75,8 +84,20 @@ impl Limits {
                 min.max_response_bytes,
                 max.max_response_bytes,
             )?,
-            timeout_ms: pick("timeout_ms", self.timeout_ms, o.timeout_ms, min.timeout_ms, max.timeout_ms)?,
-            memory_mb: pick("memory_mb", self.memory_mb, o.memory_mb, min.memory_mb, max.memory_mb)?,
+            timeout_ms: pick(
+                "timeout_ms",
+                self.timeout_ms,
+                o.timeout_ms,
+                min.timeout_ms,
+                max.timeout_ms,
+            )?,
+            memory_mb: pick(
+                "memory_mb",
+                self.memory_mb,
+                o.memory_mb,
+                min.memory_mb,
+                max.memory_mb,
+            )?,
             fuel: pick("fuel", self.fuel, o.fuel, min.fuel, max.fuel)?,
         })
     }
@@ -142,23 +163,39 @@ pub(crate) struct MemoryLimitExceeded(pub(crate) u64);
 impl StoreLimiter {
     pub(crate) fn new(memory_mb: u64) -> StoreLimiter {
         let limit = usize::try_from(memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-        StoreLimiter { memory_limit: limit, memory_used: 0, memory_limit_hit: false }
+        StoreLimiter {
+            memory_limit: limit,
+            memory_used: 0,
+            memory_limit_hit: false,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for StoreLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let grow = desired.saturating_sub(current);
         let total = self.memory_used.saturating_add(grow);
         if total > self.memory_limit {
             self.memory_limit_hit = true;
-            return Err(wasmtime::Error::new(MemoryLimitExceeded((self.memory_limit >> 20) as u64)));
+            return Err(wasmtime::Error::new(MemoryLimitExceeded(
+                (self.memory_limit >> 20) as u64,
+            )));
         }
         self.memory_used = total;
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 
@@ -181,7 +218,11 @@ mod tests {
 
     #[test]
     fn overrides_apply_within_bounds() {
-        let o = LimitOverrides { fuel: Some(5_000), memory_mb: Some(64), ..Default::default() };
+        let o = LimitOverrides {
+            fuel: Some(5_000),
+            memory_mb: Some(64),
+            ..Default::default()
+        };
         let l = Limits::DEFAULT.with_overrides(&o).expect("valid");
         assert_eq!(l.fuel, 5_000);
         assert_eq!(l.memory_mb, 64);
@@ -190,9 +231,15 @@ mod tests {
 
     #[test]
     fn overrides_above_the_host_maximum_are_refused() {
-        let o = LimitOverrides { memory_mb: Some(4_096), ..Default::default() };
+        let o = LimitOverrides {
+            memory_mb: Some(4_096),
+            ..Default::default()
+        };
         let e = Limits::DEFAULT.with_overrides(&o).expect_err("too big");
-        assert!(e.contains("limits.memory_mb = 4096 exceeds the host maximum 1024"), "{e}");
+        assert!(
+            e.contains("limits.memory_mb = 4096 exceeds the host maximum 1024"),
+            "{e}"
+        );
     }
 
     #[test]

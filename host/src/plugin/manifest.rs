@@ -98,7 +98,9 @@ impl CredentialSpec {
     /// The environment variable holding the value:
     /// `FAIRDRAW_CREDENTIAL_<ID>_<NAME>`, uppercased, `-` as `_`.
     pub fn env_var(&self, plugin_id: &str) -> String {
-        format!("FAIRDRAW_CREDENTIAL_{plugin_id}_{}", self.name).to_ascii_uppercase().replace('-', "_")
+        format!("FAIRDRAW_CREDENTIAL_{plugin_id}_{}", self.name)
+            .to_ascii_uppercase()
+            .replace('-', "_")
     }
 }
 
@@ -144,7 +146,10 @@ pub enum ManifestError {
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> ManifestError {
-    ManifestError::Invalid { field: field.into(), message: message.into() }
+    ManifestError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -184,8 +189,15 @@ struct RawCredential {
 }
 
 /// Header names a credential may not use: the host sets them itself.
-const RESERVED_HEADERS: &[&str] =
-    &["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"];
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+];
 
 impl Manifest {
     /// Parses and validates a manifest's text.
@@ -196,13 +208,23 @@ impl Manifest {
     /// not in `http.allow`, limits beyond the host's maxima, and network
     /// access for a filter.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
-        let raw: Raw = toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string().trim_end().to_owned()))?;
+        let raw: Raw = toml::from_str(text)
+            .map_err(|e| ManifestError::Syntax(e.to_string().trim_end().to_owned()))?;
 
         if raw.id.is_empty()
             || raw.id.len() > 64
-            || !raw.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || !raw
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(invalid("id", format!("{:?} must be 1 to 64 characters of a-z, 0-9 and '-'", raw.id)));
+            return Err(invalid(
+                "id",
+                format!(
+                    "{:?} must be 1 to 64 characters of a-z, 0-9 and '-'",
+                    raw.id
+                ),
+            ));
         }
         if raw.version.trim().is_empty() {
             return Err(invalid("version", "must not be empty"));
@@ -210,7 +232,11 @@ impl Manifest {
         if !SUPPORTED_WIT.contains(&raw.wit.as_str()) {
             return Err(invalid(
                 "wit",
-                format!("unsupported WIT version {:?}; this fairdraw supports {}", raw.wit, SUPPORTED_WIT.join(", ")),
+                format!(
+                    "unsupported WIT version {:?}; this fairdraw supports {}",
+                    raw.wit,
+                    SUPPORTED_WIT.join(", ")
+                ),
             ));
         }
         if raw.component.as_os_str().is_empty() {
@@ -225,25 +251,39 @@ impl Manifest {
             }
         }
         if raw.kind == PluginKind::Filter && !allow.is_empty() {
-            return Err(invalid("http.allow", "filter plugins have no network access; remove [http]"));
+            return Err(invalid(
+                "http.allow",
+                "filter plugins have no network access; remove [http]",
+            ));
         }
 
         let mut credentials: Vec<CredentialSpec> = Vec::new();
         for (i, c) in raw.credentials.into_iter().enumerate() {
             let field = |k: &str| format!("credentials[{i}].{k}");
             if c.name.is_empty()
-                || !c.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+                || !c
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
             {
-                return Err(invalid(field("name"), format!("{:?} must be a-z, 0-9, '-' or '_'", c.name)));
+                return Err(invalid(
+                    field("name"),
+                    format!("{:?} must be a-z, 0-9, '-' or '_'", c.name),
+                ));
             }
             if credentials.iter().any(|x| x.name == c.name) {
-                return Err(invalid(field("name"), format!("duplicate credential {:?}", c.name)));
+                return Err(invalid(
+                    field("name"),
+                    format!("duplicate credential {:?}", c.name),
+                ));
             }
             let origin = Origin::parse(&c.origin).map_err(|m| invalid(field("origin"), m))?;
             if !allow.contains(&origin) {
                 return Err(invalid(
                     field("origin"),
-                    format!("{origin} is not in http.allow; a credential is only sent to an allowed origin"),
+                    format!(
+                        "{origin} is not in http.allow; a credential is only sent to an allowed origin"
+                    ),
                 ));
             }
             let placement = match (c.query, c.header, c.format) {
@@ -255,11 +295,21 @@ impl Manifest {
                 }
                 (None, Some(h), format) => {
                     let name = h.to_ascii_lowercase();
-                    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                        return Err(invalid(field("header"), format!("{h:?} is not a valid header name")));
+                    if name.is_empty()
+                        || !name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    {
+                        return Err(invalid(
+                            field("header"),
+                            format!("{h:?} is not a valid header name"),
+                        ));
                     }
                     if RESERVED_HEADERS.contains(&name.as_str()) {
-                        return Err(invalid(field("header"), format!("{h:?} is set by the host")));
+                        return Err(invalid(
+                            field("header"),
+                            format!("{h:?} is set by the host"),
+                        ));
                     }
                     let format = format.unwrap_or_else(|| "{}".to_owned());
                     if format.matches("{}").count() != 1 {
@@ -268,17 +318,29 @@ impl Manifest {
                     Placement::Header { name, format }
                 }
                 (Some(_), Some(_), _) => {
-                    return Err(invalid(field("query"), "give either `query` or `header`, not both"));
+                    return Err(invalid(
+                        field("query"),
+                        "give either `query` or `header`, not both",
+                    ));
                 }
                 (Some(_), None, Some(_)) => {
-                    return Err(invalid(field("format"), "`format` goes with `header`, not `query`"));
+                    return Err(invalid(
+                        field("format"),
+                        "`format` goes with `header`, not `query`",
+                    ));
                 }
                 (None, None, _) => return Err(invalid(field("query"), "give `query` or `header`")),
             };
-            credentials.push(CredentialSpec { name: c.name, origin, placement });
+            credentials.push(CredentialSpec {
+                name: c.name,
+                origin,
+                placement,
+            });
         }
 
-        let limits = Limits::DEFAULT.with_overrides(&raw.limits).map_err(|m| invalid("limits", m))?;
+        let limits = Limits::DEFAULT
+            .with_overrides(&raw.limits)
+            .map_err(|m| invalid("limits", m))?;
 
         Ok(Manifest {
             id: raw.id,
@@ -303,8 +365,12 @@ impl Manifest {
 /// Rewrites a manifest's `component` key, keeping everything else (used by
 /// `install`, which copies the component next to the manifest).
 pub(crate) fn with_component(text: &str, component: &str) -> Result<String, ManifestError> {
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
-    table.insert("component".to_owned(), toml::Value::String(component.to_owned()));
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+    table.insert(
+        "component".to_owned(),
+        toml::Value::String(component.to_owned()),
+    );
     toml::to_string(&table).map_err(|e| ManifestError::Syntax(e.to_string()))
 }
 
@@ -348,10 +414,16 @@ page_size = "100"
         assert_eq!(m.kind, PluginKind::Source);
         assert_eq!(m.allow.len(), 2);
         assert_eq!(m.allow[1].to_string(), "https://example.org:8443");
-        assert_eq!(m.credentials[0].env_var("youtube"), "FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY");
+        assert_eq!(
+            m.credentials[0].env_var("youtube"),
+            "FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY"
+        );
         assert_eq!(
             m.credentials[1].placement,
-            Placement::Header { name: "authorization".into(), format: "Bearer {}".into() }
+            Placement::Header {
+                name: "authorization".into(),
+                format: "Bearer {}".into()
+            }
         );
         assert_eq!(m.limits.timeout_ms, 5000);
         assert_eq!(m.limits.fuel, Limits::DEFAULT.fuel);
@@ -382,18 +454,28 @@ page_size = "100"
     #[test]
     fn bad_values_are_explained() {
         assert!(err(&with("").replace("\"x\"", "\"X_1\"")).contains("`id`"));
-        assert!(err(&with("").replace("\"0.1\"", "\"0.2\"")).contains("unsupported WIT version \"0.2\""));
-        assert!(err(&with("").replace("\"source\"", "\"sink\"")).contains("unknown variant `sink`"));
+        assert!(
+            err(&with("").replace("\"0.1\"", "\"0.2\""))
+                .contains("unsupported WIT version \"0.2\"")
+        );
+        assert!(
+            err(&with("").replace("\"source\"", "\"sink\"")).contains("unknown variant `sink`")
+        );
         assert!(err(&with("[http]\nallow = [\"http://a.example\"]")).contains("only https://"));
         assert!(err(&with("[http]\nallow = [\"https://10.0.0.1\"]")).contains("IP address"));
         assert!(err(&with("[http]\nallow = [\"https://a.example/path\"]")).contains("path"));
         assert!(
-            err(&with("[[credentials]]\nname = \"k\"\norigin = \"https://a.example\"\nquery = \"key\""))
-                .contains("not in http.allow")
+            err(&with(
+                "[[credentials]]\nname = \"k\"\norigin = \"https://a.example\"\nquery = \"key\""
+            ))
+            .contains("not in http.allow")
         );
-        assert!(err(&with("[limits]\nfuel = 1000000000000000")).contains("exceeds the host maximum"));
+        assert!(
+            err(&with("[limits]\nfuel = 1000000000000000")).contains("exceeds the host maximum")
+        );
         assert!(err(&with("[config]\nn = 3")).contains("invalid type: integer"));
-        let filter = with("[http]\nallow = [\"https://a.example\"]").replace("\"source\"", "\"filter\"");
+        let filter =
+            with("[http]\nallow = [\"https://a.example\"]").replace("\"source\"", "\"filter\"");
         assert!(err(&filter).contains("filter plugins have no network access"));
     }
 
@@ -401,6 +483,12 @@ page_size = "100"
     fn with_component_rewrites_only_that_key() {
         let text = with_component(GOOD, "youtube.wasm").expect("rewritten");
         let m = Manifest::parse(&text).expect("still valid");
-        assert_eq!(m, Manifest { component: "youtube.wasm".into(), ..Manifest::parse(GOOD).expect("valid") });
+        assert_eq!(
+            m,
+            Manifest {
+                component: "youtube.wasm".into(),
+                ..Manifest::parse(GOOD).expect("valid")
+            }
+        );
     }
 }

@@ -64,7 +64,10 @@
 //!   Data copied out of an instance is capped (wasmtime hostcall fuel), and
 //!   a page may hold at most [`limits::MAX_PAGE_ENTRIES`] entries.
 
-#![allow(dead_code, reason = "the CLI commands (fetch, beacon, plugin) that use this API land separately")]
+#![allow(
+    dead_code,
+    reason = "the CLI commands (fetch, beacon, plugin) that use this API land separately"
+)]
 
 mod bindings;
 pub mod cache;
@@ -86,11 +89,11 @@ pub use limits::Limits;
 pub use manifest::{Manifest, PluginKind};
 #[allow(unused_imports)]
 pub use runtime::{
-    BeaconPlugin, CredentialSource, FilterPlugin, ListedPlugin, LoadError, LogSink, PluginInfo, PluginRuntime,
-    RuntimeOptions, SourcePlugin, default_data_dir, stderr_log_sink,
+    BeaconPlugin, CredentialSource, FilterPlugin, ListedPlugin, LoadError, LogSink, PluginInfo,
+    PluginRuntime, RuntimeOptions, SourcePlugin, default_data_dir, stderr_log_sink,
 };
 #[allow(unused_imports)]
 pub use types::{
-    BeaconRound, CallResult, Collection, Fault, FaultKind, LogLevel, LogRecord, LogSource, Page, PluginError, Post,
-    RateLimit, SourceInfo, Verdict,
+    BeaconRound, CallResult, Collection, Fault, FaultKind, LogLevel, LogRecord, LogSource, Page,
+    PluginError, Post, RateLimit, SourceInfo, Verdict,
 };

@@ -149,14 +149,28 @@ pub struct FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            FetchErrorKind::Unauthorized(m) => write!(f, "the platform refused the credentials: {m}")?,
-            FetchErrorKind::GaveUp { error, retries, waited, why } => {
-                write!(f, "gave up after {retries} retries and {} s of waiting ({why}): {error}", waited.as_secs())?
+            FetchErrorKind::Unauthorized(m) => {
+                write!(f, "the platform refused the credentials: {m}")?
             }
+            FetchErrorKind::GaveUp {
+                error,
+                retries,
+                waited,
+                why,
+            } => write!(
+                f,
+                "gave up after {retries} retries and {} s of waiting ({why}): {error}",
+                waited.as_secs()
+            )?,
             FetchErrorKind::Plugin(e) => write!(f, "{e}")?,
             FetchErrorKind::Fault(e) => write!(f, "{e}")?,
         }
-        write!(f, " — stopped after {} pages ({} entries); ", self.pages, self.entries.len())?;
+        write!(
+            f,
+            " — stopped after {} pages ({} entries); ",
+            self.pages,
+            self.entries.len()
+        )?;
         match &self.resume_cursor {
             Some(c) => write!(f, "resume from cursor {c:?}"),
             None => f.write_str("resume from the first page"),
@@ -174,7 +188,10 @@ impl std::error::Error for FetchError {}
 /// [`FetchErrorKind::GaveUp`] past `max_retries` or `max_wait`. Stops at once
 /// on `unauthorized`, any other plugin error, or a fault. Every error carries
 /// the entries fetched so far and the cursor to resume from.
-#[allow(clippy::result_large_err, reason = "returned once per fetch; it carries the entries fetched so far")]
+#[allow(
+    clippy::result_large_err,
+    reason = "returned once per fetch; it carries the entries fetched so far"
+)]
 pub fn fetch_all(
     source: &SourcePlugin,
     post: &Post,
@@ -183,7 +200,13 @@ pub fn fetch_all(
     progress: impl FnMut(&Progress<'_>),
 ) -> Result<Fetched, FetchError> {
     let mut rng = Jitter::new();
-    drive(|cursor| source.fetch_page(post, collection, cursor), std::thread::sleep, || rng.next(), options, progress)
+    drive(
+        |cursor| source.fetch_page(post, collection, cursor),
+        std::thread::sleep,
+        || rng.next(),
+        options,
+        progress,
+    )
 }
 
 /// The loop of [`fetch_all`], with the page fetch, the sleep and the jitter
@@ -206,7 +229,12 @@ pub(crate) fn drive(
 
     macro_rules! fail {
         ($kind:expr) => {
-            return Err(FetchError { kind: $kind, entries, pages, resume_cursor: cursor })
+            return Err(FetchError {
+                kind: $kind,
+                entries,
+                pages,
+                resume_cursor: cursor,
+            })
         };
     }
 
@@ -217,9 +245,9 @@ pub(crate) fn drive(
             Ok(Err(e)) if e.is_retryable() => {
                 let backoff = backoff(&retry, retries, jitter());
                 let delay = match &e {
-                    PluginError::RateLimited(r) => {
-                        r.retry_after_seconds.map_or(backoff, |s| backoff.max(Duration::from_secs(s)))
-                    }
+                    PluginError::RateLimited(r) => r
+                        .retry_after_seconds
+                        .map_or(backoff, |s| backoff.max(Duration::from_secs(s))),
                     _ => backoff,
                 };
                 let why = if retries >= retry.max_retries {
@@ -234,7 +262,12 @@ pub(crate) fn drive(
                     None
                 };
                 if let Some(why) = why {
-                    fail!(FetchErrorKind::GaveUp { error: e, retries, waited, why });
+                    fail!(FetchErrorKind::GaveUp {
+                        error: e,
+                        retries,
+                        waited,
+                        why
+                    });
                 }
                 retries += 1;
                 progress(&Progress {
@@ -242,7 +275,11 @@ pub(crate) fn drive(
                     entries: entries.len() as u64,
                     total_hint,
                     cursor: cursor.as_deref(),
-                    event: ProgressEvent::Retrying { attempt: retries, delay, error: e },
+                    event: ProgressEvent::Retrying {
+                        attempt: retries,
+                        delay,
+                        error: e,
+                    },
                 });
                 sleep(delay);
                 waited += delay;
@@ -264,7 +301,10 @@ pub(crate) fn drive(
                 });
                 let stop = if cursor.is_none() {
                     Some(Stop::Complete)
-                } else if options.max_entries.is_some_and(|m| entries.len() as u64 >= m) {
+                } else if options
+                    .max_entries
+                    .is_some_and(|m| entries.len() as u64 >= m)
+                {
                     Some(Stop::MaxEntries)
                 } else if options.max_pages.is_some_and(|m| pages >= m) {
                     Some(Stop::MaxPages)
@@ -272,7 +312,13 @@ pub(crate) fn drive(
                     None
                 };
                 if let Some(stop) = stop {
-                    return Ok(Fetched { entries, pages, total_hint, stop, next_cursor: cursor });
+                    return Ok(Fetched {
+                        entries,
+                        pages,
+                        total_hint,
+                        stop,
+                        next_cursor: cursor,
+                    });
                 }
             }
         }
@@ -282,7 +328,10 @@ pub(crate) fn drive(
 /// Exponential backoff with "equal jitter": half the delay fixed, half
 /// random, so concurrent clients spread out but never retry immediately.
 fn backoff(policy: &RetryPolicy, retries: u32, jitter: f64) -> Duration {
-    let exp = policy.base_delay.saturating_mul(1u32 << retries.min(20)).min(policy.max_delay);
+    let exp = policy
+        .base_delay
+        .saturating_mul(1u32 << retries.min(20))
+        .min(policy.max_delay);
     exp / 2 + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
 }
 
@@ -335,7 +384,10 @@ mod tests {
     }
 
     fn rate_limited(after: Option<u64>) -> CallResult<Page> {
-        Ok(Err(PluginError::RateLimited(RateLimit { retry_after_seconds: after, message: "slow down".into() })))
+        Ok(Err(PluginError::RateLimited(RateLimit {
+            retry_after_seconds: after,
+            message: "slow down".into(),
+        })))
     }
 
     /// Runs `drive` over scripted answers; returns the result, the cursors
@@ -343,7 +395,12 @@ mod tests {
     fn run(
         script: Vec<CallResult<Page>>,
         options: &FetchOptions,
-    ) -> (Result<Fetched, FetchError>, Vec<Option<String>>, Vec<Duration>, usize) {
+    ) -> (
+        Result<Fetched, FetchError>,
+        Vec<Option<String>>,
+        Vec<Duration>,
+        usize,
+    ) {
         let mut script: VecDeque<_> = script.into();
         let mut asked = Vec::new();
         let mut sleeps = Vec::new();
@@ -363,11 +420,20 @@ mod tests {
 
     #[test]
     fn follows_cursors_to_the_end() {
-        let (r, asked, sleeps, events) =
-            run(vec![page(0, 2, Some("a")), page(2, 2, Some("b")), page(4, 1, None)], &FetchOptions::default());
+        let (r, asked, sleeps, events) = run(
+            vec![
+                page(0, 2, Some("a")),
+                page(2, 2, Some("b")),
+                page(4, 1, None),
+            ],
+            &FetchOptions::default(),
+        );
         let f = r.expect("complete");
         assert_eq!(f.entries.len(), 5);
-        assert_eq!((f.pages, f.stop, f.next_cursor, f.total_hint), (3, Stop::Complete, None, Some(100)));
+        assert_eq!(
+            (f.pages, f.stop, f.next_cursor, f.total_hint),
+            (3, Stop::Complete, None, Some(100))
+        );
         assert_eq!(asked, vec![None, Some("a".into()), Some("b".into())]);
         assert!(sleeps.is_empty());
         assert_eq!(events, 3);
@@ -386,14 +452,32 @@ mod tests {
             &FetchOptions::default(),
         );
         assert_eq!(r.expect("complete").entries.len(), 2);
-        assert_eq!(asked[1..], [Some("a".into()), Some("a".into()), Some("a".into()), Some("a".into())]);
+        assert_eq!(
+            asked[1..],
+            [
+                Some("a".into()),
+                Some("a".into()),
+                Some("a".into()),
+                Some("a".into())
+            ]
+        );
         // base 1 s, jitter 0.5: 0.75 s, then max(1.5 s, 30 s), then 3 s.
-        assert_eq!(sleeps, vec![Duration::from_millis(750), Duration::from_secs(30), Duration::from_secs(3)]);
+        assert_eq!(
+            sleeps,
+            vec![
+                Duration::from_millis(750),
+                Duration::from_secs(30),
+                Duration::from_secs(3)
+            ]
+        );
     }
 
     #[test]
     fn gives_up_past_max_wait_with_the_resume_cursor() {
-        let (r, _, sleeps, _) = run(vec![page(0, 3, Some("c1")), rate_limited(Some(3600))], &FetchOptions::default());
+        let (r, _, sleeps, _) = run(
+            vec![page(0, 3, Some("c1")), rate_limited(Some(3600))],
+            &FetchOptions::default(),
+        );
         let e = r.expect_err("gave up");
         assert!(sleeps.is_empty(), "does not sleep an hour first");
         assert_eq!(e.resume_cursor.as_deref(), Some("c1"));
@@ -405,9 +489,17 @@ mod tests {
 
     #[test]
     fn gives_up_past_max_retries() {
-        let options =
-            FetchOptions { retry: RetryPolicy { max_retries: 2, ..Default::default() }, ..Default::default() };
-        let (r, _, sleeps, _) = run(vec![rate_limited(None), rate_limited(None), rate_limited(None)], &options);
+        let options = FetchOptions {
+            retry: RetryPolicy {
+                max_retries: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (r, _, sleeps, _) = run(
+            vec![rate_limited(None), rate_limited(None), rate_limited(None)],
+            &options,
+        );
         let e = r.expect_err("gave up");
         assert_eq!(sleeps.len(), 2);
         assert!(matches!(e.kind, FetchErrorKind::GaveUp { retries: 2, .. }));
@@ -418,19 +510,31 @@ mod tests {
     #[test]
     fn stops_on_unauthorized_with_the_plugins_message() {
         let (r, asked, _, _) = run(
-            vec![page(0, 1, Some("a")), Ok(Err(PluginError::Unauthorized("API key expired".into())))],
+            vec![
+                page(0, 1, Some("a")),
+                Ok(Err(PluginError::Unauthorized("API key expired".into()))),
+            ],
             &FetchOptions::default(),
         );
         let e = r.expect_err("unauthorized");
-        assert_eq!(e.kind, FetchErrorKind::Unauthorized("API key expired".into()));
+        assert_eq!(
+            e.kind,
+            FetchErrorKind::Unauthorized("API key expired".into())
+        );
         assert_eq!(asked.len(), 2);
         assert_eq!(e.resume_cursor.as_deref(), Some("a"));
     }
 
     #[test]
     fn faults_stop_and_keep_the_cursor() {
-        let fault = Fault { plugin: "p".into(), kind: FaultKind::Timeout { timeout_ms: 5 } };
-        let (r, _, _, _) = run(vec![page(0, 1, Some("a")), Err(fault.clone())], &FetchOptions::default());
+        let fault = Fault {
+            plugin: "p".into(),
+            kind: FaultKind::Timeout { timeout_ms: 5 },
+        };
+        let (r, _, _, _) = run(
+            vec![page(0, 1, Some("a")), Err(fault.clone())],
+            &FetchOptions::default(),
+        );
         let e = r.expect_err("fault");
         assert_eq!(e.kind, FetchErrorKind::Fault(fault));
         assert_eq!(e.resume_cursor.as_deref(), Some("a"));
@@ -438,16 +542,29 @@ mod tests {
 
     #[test]
     fn resumes_and_stops_at_limits() {
-        let options = FetchOptions { cursor: Some("x".into()), max_pages: Some(2), ..Default::default() };
+        let options = FetchOptions {
+            cursor: Some("x".into()),
+            max_pages: Some(2),
+            ..Default::default()
+        };
         let (r, asked, _, _) = run(vec![page(0, 1, Some("y")), page(1, 1, Some("z"))], &options);
         let f = r.expect("limit");
         assert_eq!(asked[0].as_deref(), Some("x"));
-        assert_eq!((f.stop, f.next_cursor.as_deref(), f.pages), (Stop::MaxPages, Some("z"), 2));
+        assert_eq!(
+            (f.stop, f.next_cursor.as_deref(), f.pages),
+            (Stop::MaxPages, Some("z"), 2)
+        );
 
-        let options = FetchOptions { max_entries: Some(3), ..Default::default() };
+        let options = FetchOptions {
+            max_entries: Some(3),
+            ..Default::default()
+        };
         let (r, _, _, _) = run(vec![page(0, 2, Some("a")), page(2, 2, Some("b"))], &options);
         let f = r.expect("limit");
-        assert_eq!((f.stop, f.entries.len(), f.next_cursor.as_deref()), (Stop::MaxEntries, 4, Some("b")));
+        assert_eq!(
+            (f.stop, f.entries.len(), f.next_cursor.as_deref()),
+            (Stop::MaxEntries, 4, Some("b"))
+        );
     }
 
     #[test]

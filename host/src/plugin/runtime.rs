@@ -9,20 +9,22 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasData, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::v0_1;
 use super::cache::{CacheStatus, ComponentCache, component_sha256, create_private_dir};
 use super::http::{CallBudget, Credential, DevOriginMap, HttpClient, HttpPolicy, HttpRequest};
 use super::limits::{
-    Limits, MAX_LOG_LINE_BYTES, MAX_LOG_LINES, MAX_PAGE_ENTRIES, MAX_STDIO_BYTES, MAX_TRANSFER_BYTES,
-    MemoryLimitExceeded, StoreLimiter,
+    Limits, MAX_LOG_LINE_BYTES, MAX_LOG_LINES, MAX_PAGE_ENTRIES, MAX_STDIO_BYTES,
+    MAX_TRANSFER_BYTES, MemoryLimitExceeded, StoreLimiter,
 };
 use super::manifest::{MANIFEST_FILE, Manifest, ManifestError, PluginKind, with_component};
 use super::types::{
-    BeaconRound, CallResult, Collection, Fault, FaultKind, LogLevel, LogRecord, LogSource, Page, PluginError, Post,
-    SourceInfo, Verdict,
+    BeaconRound, CallResult, Collection, Fault, FaultKind, LogLevel, LogRecord, LogSource, Page,
+    PluginError, Post, SourceInfo, Verdict,
 };
 
 /// Receives every plugin log line (the `log` import, captured stderr and
@@ -32,7 +34,10 @@ pub type LogSink = Arc<dyn Fn(&LogRecord<'_>) + Send + Sync>;
 /// The default [`LogSink`]: writes `[plugin <id>] <level>: <message>` to
 /// stderr for lines at or above `$FAIRDRAW_LOG` (default `warn`).
 pub fn stderr_log_sink() -> LogSink {
-    let threshold = std::env::var("FAIRDRAW_LOG").ok().and_then(|l| LogLevel::from_name(&l)).unwrap_or(LogLevel::Warn);
+    let threshold = std::env::var("FAIRDRAW_LOG")
+        .ok()
+        .and_then(|l| LogLevel::from_name(&l))
+        .unwrap_or(LogLevel::Warn);
     Arc::new(move |r: &LogRecord<'_>| {
         if r.level >= threshold {
             let src = match r.source {
@@ -40,7 +45,12 @@ pub fn stderr_log_sink() -> LogSink {
                 LogSource::Stderr => " stderr",
                 LogSource::Host => " host",
             };
-            eprintln!("[plugin {}{src}] {}: {}", r.plugin, r.level.name(), r.message);
+            eprintln!(
+                "[plugin {}{src}] {}: {}",
+                r.plugin,
+                r.level.name(),
+                r.message
+            );
         }
     })
 }
@@ -103,7 +113,11 @@ impl RuntimeOptions {
 /// The default data directory: `$FAIRDRAW_DATA_DIR`, else
 /// `$XDG_DATA_HOME/fairdraw`, else `~/.local/share/fairdraw`.
 pub fn default_data_dir() -> Option<PathBuf> {
-    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let non_empty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     non_empty("FAIRDRAW_DATA_DIR")
         .or_else(|| non_empty("XDG_DATA_HOME").map(|d| d.join("fairdraw")))
         .or_else(|| non_empty("HOME").map(|h| h.join(".local/share/fairdraw")))
@@ -190,7 +204,10 @@ pub enum LoadError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
-    move |source| LoadError::Io { path: path.to_owned(), source }
+    move |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// What `inspect` reports about a plugin.
@@ -234,7 +251,9 @@ pub struct PluginRuntime {
 
 impl fmt::Debug for PluginRuntime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginRuntime").field("data_dir", &self.inner.data_dir).finish_non_exhaustive()
+        f.debug_struct("PluginRuntime")
+            .field("data_dir", &self.inner.data_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -372,8 +391,10 @@ impl PluginRuntime {
             .map(|n| n.to_string_lossy().into_owned())
             .filter(|n| n != MANIFEST_FILE)
             .unwrap_or_else(|| format!("{id}.wasm"));
-        let text = with_component(&text, &file_name)
-            .map_err(|source| LoadError::Manifest { path: manifest_path.clone(), source })?;
+        let text = with_component(&text, &file_name).map_err(|source| LoadError::Manifest {
+            path: manifest_path.clone(),
+            source,
+        })?;
         let bytes = fs::read(&loaded.component_path).map_err(io_err(&loaded.component_path))?;
 
         let plugins = self.plugins_dir();
@@ -393,7 +414,11 @@ impl PluginRuntime {
 
     /// Removes an installed plugin. Returns whether it was installed.
     pub fn uninstall(&self, id: &str) -> Result<bool, LoadError> {
-        self.inner.loaded.write().unwrap_or_else(PoisonError::into_inner).remove(id);
+        self.inner
+            .loaded
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
         let dir = self.plugins_dir().join(id);
         if !valid_id(id) || !dir.is_dir() {
             return Ok(false);
@@ -409,7 +434,12 @@ impl PluginRuntime {
         let read = match fs::read_dir(&dir) {
             Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(LoadError::Io { path: dir, source: e }),
+            Err(e) => {
+                return Err(LoadError::Io {
+                    path: dir,
+                    source: e,
+                });
+            }
         };
         let mut out = Vec::new();
         for entry in read {
@@ -425,7 +455,11 @@ impl PluginRuntime {
                 .ok()
                 .and_then(|m| fs::read(m.component_path(&entry.path())).ok())
                 .is_some_and(|b| self.inner.cache.contains(&component_sha256(&b)));
-            out.push(ListedPlugin { dir: entry.path(), manifest, precompiled });
+            out.push(ListedPlugin {
+                dir: entry.path(),
+                manifest,
+                precompiled,
+            });
         }
         out.sort_by(|a, b| a.dir.cmp(&b.dir));
         Ok(out)
@@ -439,29 +473,42 @@ impl PluginRuntime {
 
     /// A source plugin by id: a loaded one, else the installed one.
     pub fn source(&self, id: &str) -> Result<SourcePlugin, LoadError> {
-        self.get_kind(id, PluginKind::Source).map(|plugin| SourcePlugin { plugin })
+        self.get_kind(id, PluginKind::Source)
+            .map(|plugin| SourcePlugin { plugin })
     }
 
     /// A filter plugin by id.
     pub fn filter(&self, id: &str) -> Result<FilterPlugin, LoadError> {
-        self.get_kind(id, PluginKind::Filter).map(|plugin| FilterPlugin { plugin })
+        self.get_kind(id, PluginKind::Filter)
+            .map(|plugin| FilterPlugin { plugin })
     }
 
     /// A beacon plugin by id.
     pub fn beacon(&self, id: &str) -> Result<BeaconPlugin, LoadError> {
-        self.get_kind(id, PluginKind::Beacon).map(|plugin| BeaconPlugin { plugin })
+        self.get_kind(id, PluginKind::Beacon)
+            .map(|plugin| BeaconPlugin { plugin })
     }
 
     fn get_kind(&self, id: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, LoadError> {
         let p = self.get(id)?;
         if p.manifest.kind != kind {
-            return Err(LoadError::WrongKind { id: id.to_owned(), expected: kind, actual: p.manifest.kind });
+            return Err(LoadError::WrongKind {
+                id: id.to_owned(),
+                expected: kind,
+                actual: p.manifest.kind,
+            });
         }
         Ok(p)
     }
 
     fn get(&self, id: &str) -> Result<Arc<LoadedPlugin>, LoadError> {
-        if let Some(p) = self.inner.loaded.read().unwrap_or_else(PoisonError::into_inner).get(id) {
+        if let Some(p) = self
+            .inner
+            .loaded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
             return Ok(p.clone());
         }
         let path = self.plugins_dir().join(id).join(MANIFEST_FILE);
@@ -481,16 +528,22 @@ impl PluginRuntime {
     fn load_unregistered(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
         let manifest_path = manifest_file(path);
         let manifest = read_manifest(&manifest_path)?;
-        let dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let component_path = manifest.component_path(&dir);
         let bytes = fs::read(&component_path).map_err(io_err(&component_path))?;
         let sha256 = component_sha256(&bytes);
         let engine = &self.inner.engine;
-        let (component, cache_status) = self
-            .inner
-            .cache
-            .load(engine, &bytes, &sha256)
-            .map_err(|e| LoadError::Compile { path: component_path.clone(), message: chain(&e) })?;
+        let (component, cache_status) =
+            self.inner
+                .cache
+                .load(engine, &bytes, &sha256)
+                .map_err(|e| LoadError::Compile {
+                    path: component_path.clone(),
+                    message: chain(&e),
+                })?;
         drop(bytes);
 
         let imports = check_imports(&manifest, &component, engine)?;
@@ -502,31 +555,49 @@ impl PluginRuntime {
                 plugin: manifest.id.clone(),
                 kind: manifest.kind,
                 expected,
-                found: if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") },
+                found: if exports.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    exports.join(", ")
+                },
             });
         }
 
-        let link = |e: wasmtime::Error| LoadError::Link { plugin: manifest.id.clone(), message: chain(&e) };
+        let link = |e: wasmtime::Error| LoadError::Link {
+            plugin: manifest.id.clone(),
+            message: chain(&e),
+        };
         let linkers = &self.inner.linkers;
         let pre = match manifest.kind {
             PluginKind::Source => Pre::Source(
-                v0_1::source::SourcePluginPre::new(linkers.source.instantiate_pre(&component).map_err(link)?)
-                    .map_err(link)?,
+                v0_1::source::SourcePluginPre::new(
+                    linkers.source.instantiate_pre(&component).map_err(link)?,
+                )
+                .map_err(link)?,
             ),
             PluginKind::Filter => Pre::Filter(
-                v0_1::filter::FilterPluginPre::new(linkers.filter.instantiate_pre(&component).map_err(link)?)
-                    .map_err(link)?,
+                v0_1::filter::FilterPluginPre::new(
+                    linkers.filter.instantiate_pre(&component).map_err(link)?,
+                )
+                .map_err(link)?,
             ),
             PluginKind::Beacon => Pre::Beacon(
-                v0_1::beacon::BeaconPluginPre::new(linkers.beacon.instantiate_pre(&component).map_err(link)?)
-                    .map_err(link)?,
+                v0_1::beacon::BeaconPluginPre::new(
+                    linkers.beacon.instantiate_pre(&component).map_err(link)?,
+                )
+                .map_err(link)?,
             ),
         };
 
         let credentials: Vec<Credential> = manifest
             .credentials
             .iter()
-            .map(|spec| Credential::new(spec.clone(), self.inner.credentials.get(&spec.env_var(&manifest.id))))
+            .map(|spec| {
+                Credential::new(
+                    spec.clone(),
+                    self.inner.credentials.get(&spec.env_var(&manifest.id)),
+                )
+            })
             .collect();
         let dev = self.inner.http.dev_map();
         if dev.is_active() {
@@ -541,7 +612,10 @@ impl PluginRuntime {
             id: manifest.id.clone(),
             config: manifest.config.clone(),
             limits: manifest.limits,
-            policy: HttpPolicy { allow: manifest.allow.clone(), credentials },
+            policy: HttpPolicy {
+                allow: manifest.allow.clone(),
+                credentials,
+            },
             http: self.inner.http.clone(),
             log: self.inner.log.clone(),
         });
@@ -561,16 +635,26 @@ impl PluginRuntime {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn manifest_file(path: &Path) -> PathBuf {
-    if path.is_dir() { path.join(MANIFEST_FILE) } else { path.to_owned() }
+    if path.is_dir() {
+        path.join(MANIFEST_FILE)
+    } else {
+        path.to_owned()
+    }
 }
 
 fn read_manifest(path: &Path) -> Result<Manifest, LoadError> {
     let text = fs::read_to_string(path).map_err(io_err(path))?;
-    Manifest::parse(&text).map_err(|source| LoadError::Manifest { path: path.to_owned(), source })
+    Manifest::parse(&text).map_err(|source| LoadError::Manifest {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// An error and its causes on one line.
@@ -587,7 +671,11 @@ fn chain(e: &wasmtime::Error) -> String {
 
 fn new_engine() -> Result<Engine, LoadError> {
     let mut config = Config::new();
-    config.consume_fuel(true).epoch_interruption(true).max_wasm_stack(1 << 20).cranelift_opt_level(OptLevel::Speed);
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(1 << 20)
+        .cranelift_opt_level(OptLevel::Speed);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(128)
         .total_memories(128)
@@ -599,7 +687,9 @@ fn new_engine() -> Result<Engine, LoadError> {
     // The pooling allocator reserves address space up front; where that is
     // refused (a small `ulimit -v`), fall back to on-demand allocation. The
     // per-store limiter bounds memory either way.
-    Engine::new(&pooled).or_else(|_| Engine::new(&config)).map_err(|e| LoadError::Engine(chain(&e)))
+    Engine::new(&pooled)
+        .or_else(|_| Engine::new(&config))
+        .map_err(|e| LoadError::Engine(chain(&e)))
 }
 
 /// WASI interfaces granted to plugins: what Rust's std needs on
@@ -638,11 +728,19 @@ fn world_imports(kind: PluginKind) -> &'static [&'static str] {
 
 /// Refuses any import outside the plugin's world and the granted WASI,
 /// naming it. Returns the imports.
-fn check_imports(manifest: &Manifest, component: &Component, engine: &Engine) -> Result<Vec<String>, LoadError> {
+fn check_imports(
+    manifest: &Manifest,
+    component: &Component,
+    engine: &Engine,
+) -> Result<Vec<String>, LoadError> {
     let mut imports = Vec::new();
     for (name, _) in component.component_type().imports(engine) {
         if let Some(reason) = import_refusal(manifest.kind, name) {
-            return Err(LoadError::ForbiddenImport { plugin: manifest.id.clone(), import: name.to_owned(), reason });
+            return Err(LoadError::ForbiddenImport {
+                plugin: manifest.id.clone(),
+                import: name.to_owned(),
+                reason,
+            });
         }
         imports.push(name.to_owned());
     }
@@ -657,7 +755,11 @@ fn import_refusal(kind: PluginKind, name: &str) -> Option<String> {
     };
     if package == v0_1::PACKAGE {
         if version != v0_1::VERSION {
-            return Some(format!("but this host provides {}@{} for WIT 0.1 plugins", v0_1::PACKAGE, v0_1::VERSION));
+            return Some(format!(
+                "but this host provides {}@{} for WIT 0.1 plugins",
+                v0_1::PACKAGE,
+                v0_1::VERSION
+            ));
         }
         if world_imports(kind).contains(&interface) {
             return None;
@@ -665,7 +767,9 @@ fn import_refusal(kind: PluginKind, name: &str) -> Option<String> {
         return Some(format!("which the {kind}-plugin world does not include"));
     }
     if let Some(wasi_pkg) = package.strip_prefix("wasi:") {
-        let granted = WASI_GRANTED.iter().any(|(p, ifaces)| *p == wasi_pkg && ifaces.contains(&interface));
+        let granted = WASI_GRANTED
+            .iter()
+            .any(|(p, ifaces)| *p == wasi_pkg && ifaces.contains(&interface));
         if granted && version.starts_with("0.2.") {
             return None;
         }
@@ -700,9 +804,18 @@ fn new_linker(engine: &Engine, kind: PluginKind) -> Result<Linker<CallState>, Lo
     let r = (|| -> wasmtime::Result<()> {
         let l = &mut l;
         wasi::clocks::wall_clock::add_to_linker::<CallState, WasiClocks>(l, CallState::clocks)?;
-        wasi::clocks::monotonic_clock::add_to_linker::<CallState, WasiClocks>(l, CallState::clocks)?;
-        wasi::filesystem::preopens::add_to_linker::<CallState, WasiFilesystem>(l, CallState::filesystem)?;
-        wasi::sync::filesystem::types::add_to_linker::<CallState, WasiFilesystem>(l, CallState::filesystem)?;
+        wasi::clocks::monotonic_clock::add_to_linker::<CallState, WasiClocks>(
+            l,
+            CallState::clocks,
+        )?;
+        wasi::filesystem::preopens::add_to_linker::<CallState, WasiFilesystem>(
+            l,
+            CallState::filesystem,
+        )?;
+        wasi::sync::filesystem::types::add_to_linker::<CallState, WasiFilesystem>(
+            l,
+            CallState::filesystem,
+        )?;
         wasi::random::random::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
         wasi::random::insecure::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
         wasi::random::insecure_seed::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
@@ -720,9 +833,18 @@ fn new_linker(engine: &Engine, kind: PluginKind) -> Result<Linker<CallState>, Lo
         wasi::sync::io::poll::add_to_linker::<CallState, HasIo>(l, |t| t.ctx().table)?;
         wasi::sync::io::streams::add_to_linker::<CallState, HasIo>(l, |t| t.ctx().table)?;
         match kind {
-            PluginKind::Source => v0_1::source::SourcePlugin::add_to_linker::<CallState, HasSelf<CallState>>(l, |s| s)?,
-            PluginKind::Filter => v0_1::filter::FilterPlugin::add_to_linker::<CallState, HasSelf<CallState>>(l, |s| s)?,
-            PluginKind::Beacon => v0_1::beacon::BeaconPlugin::add_to_linker::<CallState, HasSelf<CallState>>(l, |s| s)?,
+            PluginKind::Source => v0_1::source::SourcePlugin::add_to_linker::<
+                CallState,
+                HasSelf<CallState>,
+            >(l, |s| s)?,
+            PluginKind::Filter => v0_1::filter::FilterPlugin::add_to_linker::<
+                CallState,
+                HasSelf<CallState>,
+            >(l, |s| s)?,
+            PluginKind::Beacon => v0_1::beacon::BeaconPlugin::add_to_linker::<
+                CallState,
+                HasSelf<CallState>,
+            >(l, |s| s)?,
         }
         Ok(())
     })();
@@ -742,7 +864,12 @@ struct Shared {
 
 impl Shared {
     fn log(&self, level: LogLevel, source: LogSource, message: &str) {
-        (self.log)(&LogRecord { plugin: &self.id, level, source, message });
+        (self.log)(&LogRecord {
+            plugin: &self.id,
+            level,
+            source,
+            message,
+        });
     }
 }
 
@@ -789,7 +916,10 @@ impl LoadedPlugin {
 
     /// Runs `f` in a fresh store and instance: the instance never outlives
     /// the call, so a trapped instance is never reused.
-    fn call<R>(&self, f: impl FnOnce(&mut Store<CallState>, &Pre) -> wasmtime::Result<R>) -> Result<R, Fault> {
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&mut Store<CallState>, &Pre) -> wasmtime::Result<R>,
+    ) -> Result<R, Fault> {
         let limits = self.shared.limits;
         let capture = StdioCapture::default();
         let mut wasi = WasiCtxBuilder::new();
@@ -816,10 +946,16 @@ impl LoadedPlugin {
         store.set_hostcall_fuel(MAX_TRANSFER_BYTES);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(limits.timeout_ms.div_ceil(TICK.as_millis() as u64) + 1);
-        let result = store.set_fuel(limits.fuel).and_then(|()| f(&mut store, &self.pre));
+        let result = store
+            .set_fuel(limits.fuel)
+            .and_then(|()| f(&mut store, &self.pre));
         let stdio = capture.take();
         for line in stdio.lines().filter(|l| !l.trim().is_empty()) {
-            self.shared.log(LogLevel::Info, LogSource::Stderr, &clean(line, MAX_LOG_LINE_BYTES));
+            self.shared.log(
+                LogLevel::Info,
+                LogSource::Stderr,
+                &clean(line, MAX_LOG_LINE_BYTES),
+            );
         }
         let memory_hit = store.data().limiter.memory_limit_hit;
         drop(store);
@@ -829,23 +965,34 @@ impl LoadedPlugin {
     fn fault(&self, e: &wasmtime::Error, memory_hit: bool, stdio: &str) -> Fault {
         let limits = self.shared.limits;
         let kind = if memory_hit || e.downcast_ref::<MemoryLimitExceeded>().is_some() {
-            FaultKind::MemoryLimit { memory_mb: limits.memory_mb }
+            FaultKind::MemoryLimit {
+                memory_mb: limits.memory_mb,
+            }
         } else if let Some(trap) = e.downcast_ref::<Trap>() {
             match *trap {
                 Trap::OutOfFuel => FaultKind::FuelExhausted { fuel: limits.fuel },
-                Trap::Interrupt => FaultKind::Timeout { timeout_ms: limits.timeout_ms },
+                Trap::Interrupt => FaultKind::Timeout {
+                    timeout_ms: limits.timeout_ms,
+                },
                 Trap::StackOverflow => FaultKind::StackOverflow,
                 Trap::UnreachableCodeReached => match panic_message(stdio) {
                     Some(message) => FaultKind::Panic { message },
-                    None => FaultKind::Trap { message: trap.to_string() },
+                    None => FaultKind::Trap {
+                        message: trap.to_string(),
+                    },
                 },
-                other => FaultKind::Trap { message: other.to_string() },
+                other => FaultKind::Trap {
+                    message: other.to_string(),
+                },
             }
         } else {
             let message = chain(e);
             if message.contains("too much data is being copied between the host and the guest") {
                 FaultKind::TooMuchData {
-                    what: format!("it passed more than {} MiB of data in one call", MAX_TRANSFER_BYTES >> 20),
+                    what: format!(
+                        "it passed more than {} MiB of data in one call",
+                        MAX_TRANSFER_BYTES >> 20
+                    ),
                 }
             } else if let Some(m) = panic_message(stdio) {
                 FaultKind::Panic { message: m }
@@ -853,11 +1000,17 @@ impl LoadedPlugin {
                 FaultKind::Host { message }
             }
         };
-        Fault { plugin: self.manifest.id.clone(), kind }
+        Fault {
+            plugin: self.manifest.id.clone(),
+            kind,
+        }
     }
 
     fn bad_result(&self, message: String) -> Fault {
-        Fault { plugin: self.manifest.id.clone(), kind: FaultKind::BadResult { message } }
+        Fault {
+            plugin: self.manifest.id.clone(),
+            kind: FaultKind::BadResult { message },
+        }
     }
 }
 
@@ -869,9 +1022,16 @@ fn panic_message(stdio: &str) -> Option<String> {
         Some((loc, after)) => (loc.trim(), after),
         None => ("", rest),
     };
-    let message: Vec<&str> = after.lines().take_while(|l| !l.starts_with("note:")).collect();
+    let message: Vec<&str> = after
+        .lines()
+        .take_while(|l| !l.starts_with("note:"))
+        .collect();
     let message = clean(message.join(" ").trim(), 1_000);
-    Some(if location.is_empty() { message } else { format!("{message} (at {location})") })
+    Some(if location.is_empty() {
+        message
+    } else {
+        format!("{message} (at {location})")
+    })
 }
 
 /// Cuts `s` to `max` bytes and replaces control characters, so plugin text
@@ -883,7 +1043,11 @@ pub(crate) fn clean(s: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        out.push(if c.is_control() && c != '\t' { '\u{fffd}' } else { c });
+        out.push(if c.is_control() && c != '\t' {
+            '\u{fffd}'
+        } else {
+            c
+        });
     }
     out
 }
@@ -900,7 +1064,10 @@ struct CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -921,7 +1088,8 @@ impl v0_1::log::Host for CallState {
             );
             return;
         }
-        self.shared.log(level, LogSource::Log, &clean(&message, MAX_LOG_LINE_BYTES));
+        self.shared
+            .log(level, LogSource::Log, &clean(&message, MAX_LOG_LINE_BYTES));
     }
 }
 
@@ -932,18 +1100,29 @@ impl v0_1::config::Host for CallState {
 }
 
 impl v0_1::http::Host for CallState {
-    fn send(&mut self, request: v0_1::http::Request) -> Result<v0_1::http::Response, v0_1::http::HttpError> {
+    fn send(
+        &mut self,
+        request: v0_1::http::Request,
+    ) -> Result<v0_1::http::Response, v0_1::http::HttpError> {
         let req = HttpRequest {
             method: request.method,
             url: request.url,
-            headers: request.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            headers: request
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value))
+                .collect(),
             body: request.body,
         };
         let shared = self.shared.clone();
         match shared.http.send(&shared.policy, &mut self.budget, req) {
             Ok(r) => Ok(v0_1::http::Response {
                 status: r.status,
-                headers: r.headers.into_iter().map(|(name, value)| v0_1::http::Header { name, value }).collect(),
+                headers: r
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| v0_1::http::Header { name, value })
+                    .collect(),
                 body: r.body,
             }),
             Err(e) => {
@@ -1040,7 +1219,9 @@ macro_rules! handle_common {
 
         impl fmt::Debug for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($t)).field("id", &self.plugin.manifest.id).finish_non_exhaustive()
+                f.debug_struct(stringify!($t))
+                    .field("id", &self.plugin.manifest.id)
+                    .finish_non_exhaustive()
             }
         }
     };
@@ -1059,7 +1240,9 @@ impl SourcePlugin {
     pub fn describe(&self) -> Result<SourceInfo, Fault> {
         self.plugin
             .call(|store, pre| {
-                let Pre::Source(pre) = pre else { return Err(unexpected_kind()) };
+                let Pre::Source(pre) = pre else {
+                    return Err(unexpected_kind());
+                };
                 let b = pre.instantiate(&mut *store)?;
                 b.fairdraw_plugin_source().call_describe(&mut *store)
             })
@@ -1074,7 +1257,9 @@ impl SourcePlugin {
     pub fn parse_url(&self, url: &str) -> CallResult<Post> {
         self.plugin
             .call(|store, pre| {
-                let Pre::Source(pre) = pre else { return Err(unexpected_kind()) };
+                let Pre::Source(pre) = pre else {
+                    return Err(unexpected_kind());
+                };
                 let b = pre.instantiate(&mut *store)?;
                 b.fairdraw_plugin_source().call_parse_url(&mut *store, url)
             })
@@ -1085,12 +1270,24 @@ impl SourcePlugin {
     /// Entries come back as engine entries with `collection` set. A page of
     /// more than [`MAX_PAGE_ENTRIES`](super::limits::MAX_PAGE_ENTRIES)
     /// entries, or more data than the host copies in one call, is a fault.
-    pub fn fetch_page(&self, post: &Post, collection: Collection, cursor: Option<&str>) -> CallResult<Page> {
+    pub fn fetch_page(
+        &self,
+        post: &Post,
+        collection: Collection,
+        cursor: Option<&str>,
+    ) -> CallResult<Page> {
         let wit_post = v0_1::source_api::Post::from(post);
         let result = self.plugin.call(|store, pre| {
-            let Pre::Source(pre) = pre else { return Err(unexpected_kind()) };
+            let Pre::Source(pre) = pre else {
+                return Err(unexpected_kind());
+            };
             let b = pre.instantiate(&mut *store)?;
-            b.fairdraw_plugin_source().call_fetch_page(&mut *store, &wit_post, collection.into(), cursor)
+            b.fairdraw_plugin_source().call_fetch_page(
+                &mut *store,
+                &wit_post,
+                collection.into(),
+                cursor,
+            )
         })?;
         let page = match result {
             Ok(p) => p,
@@ -1103,10 +1300,16 @@ impl SourcePlugin {
             )));
         }
         if cursor.is_some() && page.next_cursor.as_deref() == cursor {
-            return Err(self.plugin.bad_result("the next cursor equals the current one (endless pagination)".into()));
+            return Err(self
+                .plugin
+                .bad_result("the next cursor equals the current one (endless pagination)".into()));
         }
         Ok(Ok(Page {
-            entries: page.entries.into_iter().map(|e| v0_1::entry_to_engine(e, collection)).collect(),
+            entries: page
+                .entries
+                .into_iter()
+                .map(|e| v0_1::entry_to_engine(e, collection))
+                .collect(),
             next_cursor: page.next_cursor,
             total_hint: page.total_hint,
         }))
@@ -1116,18 +1319,28 @@ impl SourcePlugin {
 impl FilterPlugin {
     /// Decides a batch of entries with the filter's JSON `config`; returns
     /// one verdict per entry, in order (a different count is a fault).
-    pub fn check(&self, entries: &[fairdraw_engine::entry::OwnedEntry], config_json: &str) -> CallResult<Vec<Verdict>> {
-        let wit_entries: Vec<v0_1::types::Entry> = entries.iter().map(v0_1::entry_from_engine).collect();
+    pub fn check(
+        &self,
+        entries: &[fairdraw_engine::entry::OwnedEntry],
+        config_json: &str,
+    ) -> CallResult<Vec<Verdict>> {
+        let wit_entries: Vec<v0_1::types::Entry> =
+            entries.iter().map(v0_1::entry_from_engine).collect();
         let result = self.plugin.call(|store, pre| {
-            let Pre::Filter(pre) = pre else { return Err(unexpected_kind()) };
+            let Pre::Filter(pre) = pre else {
+                return Err(unexpected_kind());
+            };
             let b = pre.instantiate(&mut *store)?;
-            b.fairdraw_plugin_filter().call_check(&mut *store, &wit_entries, config_json)
+            b.fairdraw_plugin_filter()
+                .call_check(&mut *store, &wit_entries, config_json)
         })?;
         match result {
             Err(e) => Ok(Err(e.into())),
-            Ok(v) if v.len() != entries.len() => {
-                Err(self.plugin.bad_result(format!("it returned {} verdicts for {} entries", v.len(), entries.len())))
-            }
+            Ok(v) if v.len() != entries.len() => Err(self.plugin.bad_result(format!(
+                "it returned {} verdicts for {} entries",
+                v.len(),
+                entries.len()
+            ))),
             Ok(v) => Ok(Ok(v.into_iter().map(Verdict::from).collect())),
         }
     }
@@ -1139,9 +1352,12 @@ impl BeaconPlugin {
     pub fn fetch(&self, chain: &str, round: Option<u64>) -> CallResult<BeaconRound> {
         self.plugin
             .call(|store, pre| {
-                let Pre::Beacon(pre) = pre else { return Err(unexpected_kind()) };
+                let Pre::Beacon(pre) = pre else {
+                    return Err(unexpected_kind());
+                };
                 let b = pre.instantiate(&mut *store)?;
-                b.fairdraw_plugin_beacon().call_fetch(&mut *store, chain, round)
+                b.fairdraw_plugin_beacon()
+                    .call_fetch(&mut *store, chain, round)
             })
             .map(|r| r.map(BeaconRound::from).map_err(PluginError::from))
     }
@@ -1153,14 +1369,24 @@ mod tests {
 
     #[test]
     fn imports_outside_the_world_are_refused() {
-        assert_eq!(import_refusal(PluginKind::Source, "fairdraw:plugin/http@0.1.0"), None);
-        assert_eq!(import_refusal(PluginKind::Source, "wasi:cli/stderr@0.2.6"), None);
-        assert_eq!(import_refusal(PluginKind::Filter, "fairdraw:plugin/log@0.1.0"), None);
+        assert_eq!(
+            import_refusal(PluginKind::Source, "fairdraw:plugin/http@0.1.0"),
+            None
+        );
+        assert_eq!(
+            import_refusal(PluginKind::Source, "wasi:cli/stderr@0.2.6"),
+            None
+        );
+        assert_eq!(
+            import_refusal(PluginKind::Filter, "fairdraw:plugin/log@0.1.0"),
+            None
+        );
         let r = import_refusal(PluginKind::Filter, "fairdraw:plugin/http@0.1.0").expect("refused");
         assert!(r.contains("filter-plugin world does not include"), "{r}");
         let r = import_refusal(PluginKind::Source, "wasi:sockets/tcp@0.2.0").expect("refused");
         assert!(r.contains("not granted"), "{r}");
-        let r = import_refusal(PluginKind::Source, "wasi:http/outgoing-handler@0.2.0").expect("refused");
+        let r = import_refusal(PluginKind::Source, "wasi:http/outgoing-handler@0.2.0")
+            .expect("refused");
         assert!(r.contains("not granted"), "{r}");
         assert!(import_refusal(PluginKind::Source, "wasi:cli/stderr@0.3.0").is_some());
         assert!(import_refusal(PluginKind::Source, "fairdraw:plugin/http@0.2.0").is_some());
@@ -1171,7 +1397,10 @@ mod tests {
     #[test]
     fn panic_messages_are_extracted() {
         let s = "thread '<unnamed>' panicked at src/lib.rs:12:5:\nboom \u{1b}[31m\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(panic_message(s).as_deref(), Some("boom \u{fffd}[31m (at src/lib.rs:12:5)"));
+        assert_eq!(
+            panic_message(s).as_deref(),
+            Some("boom \u{fffd}[31m (at src/lib.rs:12:5)")
+        );
         assert_eq!(panic_message("nothing"), None);
     }
 
@@ -1202,6 +1431,9 @@ mod tests {
         .expect("runtime");
         assert!(rt.list().expect("list").is_empty());
         assert!(matches!(rt.source("nope"), Err(LoadError::NotInstalled(_))));
-        assert!(matches!(rt.source("../etc"), Err(LoadError::NotInstalled(_))));
+        assert!(matches!(
+            rt.source("../etc"),
+            Err(LoadError::NotInstalled(_))
+        ));
     }
 }

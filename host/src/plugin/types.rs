@@ -23,8 +23,13 @@ pub enum Collection {
 
 impl Collection {
     /// Every collection, in WIT order.
-    pub const ALL: [Collection; 5] =
-        [Collection::Comments, Collection::Replies, Collection::Likes, Collection::Reposts, Collection::Followers];
+    pub const ALL: [Collection; 5] = [
+        Collection::Comments,
+        Collection::Replies,
+        Collection::Likes,
+        Collection::Reposts,
+        Collection::Followers,
+    ];
 
     /// The name written into entries and bundles, e.g. `likes`.
     pub fn name(self) -> &'static str {
@@ -83,7 +88,10 @@ pub enum PluginError {
 impl PluginError {
     /// Whether retrying later may succeed (rate limits and platform outages).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PluginError::RateLimited(_) | PluginError::Unavailable(_))
+        matches!(
+            self,
+            PluginError::RateLimited(_) | PluginError::Unavailable(_)
+        )
     }
 }
 
@@ -238,16 +246,24 @@ impl fmt::Display for Fault {
                 "plugin `{id}` was stopped: it used all of its CPU budget ({fuel} fuel; raise `limits.fuel` if this is legitimate)"
             ),
             FaultKind::Timeout { timeout_ms } => {
-                write!(f, "plugin `{id}` was stopped: the call took longer than {timeout_ms} ms (`limits.timeout_ms`)")
+                write!(
+                    f,
+                    "plugin `{id}` was stopped: the call took longer than {timeout_ms} ms (`limits.timeout_ms`)"
+                )
             }
             FaultKind::MemoryLimit { memory_mb } => write!(
                 f,
                 "plugin `{id}` was stopped: it tried to use more than {memory_mb} MiB of memory (`limits.memory_mb`)"
             ),
             FaultKind::StackOverflow => {
-                write!(f, "plugin `{id}` crashed: call stack overflow (runaway recursion)")
+                write!(
+                    f,
+                    "plugin `{id}` crashed: call stack overflow (runaway recursion)"
+                )
             }
-            FaultKind::Panic { message } if message.is_empty() => write!(f, "plugin `{id}` panicked"),
+            FaultKind::Panic { message } if message.is_empty() => {
+                write!(f, "plugin `{id}` panicked")
+            }
             FaultKind::Panic { message } => write!(f, "plugin `{id}` panicked: {message}"),
             FaultKind::Trap { message } => write!(f, "plugin `{id}` crashed: {message}"),
             FaultKind::TooMuchData { what } => write!(f, "plugin `{id}` was stopped: {what}"),
@@ -294,9 +310,15 @@ impl LogLevel {
 
     /// Parses a level name (case-insensitive).
     pub fn from_name(name: &str) -> Option<LogLevel> {
-        [LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error]
-            .into_iter()
-            .find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+        [
+            LogLevel::Trace,
+            LogLevel::Debug,
+            LogLevel::Info,
+            LogLevel::Warn,
+            LogLevel::Error,
+        ]
+        .into_iter()
+        .find(|l| l.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 

@@ -8,8 +8,18 @@ use crate::support::{DEMO_BEACON, DEMO_ROUND, EXEC_AT, LOCK_AT, Run, Scratch};
 fn lock_with_rules(s: &Scratch, rules: &serde_json::Value) -> Run {
     s.write_json("bad-rules.json", rules);
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "bad-rules.json", "--key", "key.json", "--randomness",
-        "secret", "--out", "lock.json",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "likes.csv",
+        "--rules",
+        "bad-rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--out",
+        "lock.json",
     ])
 }
 
@@ -17,12 +27,24 @@ fn lock_with_rules(s: &Scratch, rules: &serde_json::Value) -> Run {
 fn demo_lock() -> Scratch {
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json").success();
+    s.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json")
+        .success();
     s
 }
 
 fn execute_with_beacon(s: &Scratch, beacon: &str) -> Run {
-    let run = s.run(&["execute", "lock.json", "--key", "key.json", "--beacon", beacon, "--out", "bundle.json", "--at", EXEC_AT]);
+    let run = s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        beacon,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ]);
     assert!(!s.exists("bundle.json"), "no bundle after a failed execute");
     run
 }
@@ -31,7 +53,8 @@ fn execute_with_beacon(s: &Scratch, beacon: &str) -> Run {
 fn unknown_rule_field() {
     let s = Scratch::new();
     s.keygen("key.json");
-    lock_with_rules(&s, &json!({"winners": 1, "max_winners": 2})).error(&["bad-rules.json", "unknown field `max_winners`"]);
+    lock_with_rules(&s, &json!({"winners": 1, "max_winners": 2}))
+        .error(&["bad-rules.json", "unknown field `max_winners`"]);
 }
 
 #[test]
@@ -57,8 +80,18 @@ fn rules_that_are_not_json() {
     s.keygen("key.json");
     s.write("bad-rules.json", "winners: 3\n");
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "bad-rules.json", "--key", "key.json", "--randomness",
-        "secret", "--out", "lock.json",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "likes.csv",
+        "--rules",
+        "bad-rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--out",
+        "lock.json",
     ])
     .error(&["bad-rules.json"]);
 }
@@ -67,9 +100,12 @@ fn rules_that_are_not_json() {
 fn bad_hex_in_verify_key() {
     let s = Scratch::new();
     s.demo_bundle();
-    s.run(&["verify", "bundle.json", "--key", "not-hex"]).error(&["--key", "hex"]);
-    s.run(&["verify", "bundle.json", "--key", "abcd"]).error(&["--key", "32 bytes"]);
-    s.run(&["verify", "bundle.json", "--lock-hash", "xyz"]).error(&["--lock-hash", "hex"]);
+    s.run(&["verify", "bundle.json", "--key", "not-hex"])
+        .error(&["--key", "hex"]);
+    s.run(&["verify", "bundle.json", "--key", "abcd"])
+        .error(&["--key", "32 bytes"]);
+    s.run(&["verify", "bundle.json", "--lock-hash", "xyz"])
+        .error(&["--lock-hash", "hex"]);
 }
 
 #[test]
@@ -84,9 +120,26 @@ fn beacon_from_the_other_chain() {
     // A real default-chain beacon of round 1 for a quicknet draw of round 1.
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", "drand:quicknet:1", "2023-08-23T15:00:00Z", "lock.json").success();
+    s.lock_demo(
+        "key.json",
+        "drand:quicknet:1",
+        "2023-08-23T15:00:00Z",
+        "lock.json",
+    )
+    .success();
     let default_1 = s.beacon("default", 1);
-    let run = s.run(&["execute", "lock.json", "--key", "key.json", "--beacon", &default_1, "--out", "bundle.json", "--at", EXEC_AT]);
+    let run = s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        &default_1,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ]);
     run.error(&["quicknet", "default chain"]);
 
     // A quicknet beacon relabelled with the demo's default-chain round.
@@ -145,18 +198,32 @@ fn declared_round_not_after_the_lock() {
     let s = Scratch::new();
     s.keygen("key.json");
     // Round 2634945 is due at 13:09:30Z: locking then or later is refused.
-    s.lock_demo("key.json", DEMO_ROUND, "2023-01-23T13:09:30Z", "lock.json").error(&["2634945", "not after the lock"]);
-    s.lock_demo("key.json", DEMO_ROUND, "2023-01-23T14:00:00Z", "lock.json").error(&["2634945", "not after the lock"]);
+    s.lock_demo("key.json", DEMO_ROUND, "2023-01-23T13:09:30Z", "lock.json")
+        .error(&["2634945", "not after the lock"]);
+    s.lock_demo("key.json", DEMO_ROUND, "2023-01-23T14:00:00Z", "lock.json")
+        .error(&["2634945", "not after the lock"]);
     assert!(!s.exists("lock.json"));
 }
 
 #[test]
 fn missing_key_file() {
     let s = Scratch::new();
-    s.lock_demo("absent-key.json", DEMO_ROUND, LOCK_AT, "lock.json").error(&["absent-key.json"]);
-    let s = demo_lock();
-    s.run(&["execute", "lock.json", "--key", "absent-key.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", EXEC_AT])
+    s.lock_demo("absent-key.json", DEMO_ROUND, LOCK_AT, "lock.json")
         .error(&["absent-key.json"]);
+    let s = demo_lock();
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "absent-key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["absent-key.json"]);
 }
 
 #[test]
@@ -166,7 +233,10 @@ fn malformed_key_files() {
         s.keygen("key.json");
         s.json("key.json")
     };
-    let mut cases = vec![("not-json.json", json!(null)), ("truncated.json", json!({"fairdraw_key": 1}))];
+    let mut cases = vec![
+        ("not-json.json", json!(null)),
+        ("truncated.json", json!({"fairdraw_key": 1})),
+    ];
     let mut wrong_public = good.clone();
     wrong_public["public_key"] = json!("11".repeat(32));
     cases.push(("wrong-public.json", wrong_public));
@@ -182,7 +252,8 @@ fn malformed_key_files() {
         } else {
             s.write_json(name, &value);
         }
-        s.lock_demo(name, DEMO_ROUND, LOCK_AT, "lock.json").error(&[name]);
+        s.lock_demo(name, DEMO_ROUND, LOCK_AT, "lock.json")
+            .error(&[name]);
     }
     assert!(!s.exists("lock.json"));
 }
@@ -192,62 +263,173 @@ fn execute_before_the_randomness_exists_without_at() {
     // Locked (per --at) far in the future: now is before the earliest execution.
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", "secret", "2099-01-01T00:00:00Z", "lock.json").success();
-    s.run(&["execute", "lock.json", "--key", "key.json", "--secret", "lock.secret", "--out", "bundle.json"])
-        .error(&["not available until 2099-01-01T00:00:00Z"]);
+    s.lock_demo("key.json", "secret", "2099-01-01T00:00:00Z", "lock.json")
+        .success();
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--secret",
+        "lock.secret",
+        "--out",
+        "bundle.json",
+    ])
+    .error(&["not available until 2099-01-01T00:00:00Z"]);
     assert!(!s.exists("bundle.json"));
 }
 
 #[test]
 fn execute_with_at_before_the_round() {
     let s = demo_lock();
-    s.run(&["execute", "lock.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", "2023-01-23T13:09:00Z"])
-        .error(&["before 2023-01-23T13:09:30Z"]);
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "bundle.json",
+        "--at",
+        "2023-01-23T13:09:00Z",
+    ])
+    .error(&["before 2023-01-23T13:09:30Z"]);
 }
 
 #[test]
 fn execute_with_the_wrong_key() {
     let s = demo_lock();
     s.keygen("other.json");
-    s.run(&["execute", "lock.json", "--key", "other.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", EXEC_AT])
-        .error(&["the lock was signed by key"]);
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "other.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["the lock was signed by key"]);
 }
 
 #[test]
 fn execute_with_the_wrong_kind_of_randomness() {
     let s = demo_lock();
-    s.run(&["execute", "lock.json", "--key", "key.json", "--source", "1 2 3", "--out", "bundle.json", "--at", EXEC_AT])
-        .error(&["--beacon"]);
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--source",
+        "1 2 3",
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["--beacon"]);
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", "secret", LOCK_AT, "lock.json").success();
-    s.run(&["execute", "lock.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", EXEC_AT])
-        .error(&["--secret"]);
+    s.lock_demo("key.json", "secret", LOCK_AT, "lock.json")
+        .success();
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["--secret"]);
 }
 
 #[test]
 fn execute_with_a_secret_that_does_not_match() {
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", "secret", LOCK_AT, "lock.json").success();
+    s.lock_demo("key.json", "secret", LOCK_AT, "lock.json")
+        .success();
     s.write("zero.secret", format!("{}\n", "00".repeat(32)));
-    s.run(&["execute", "lock.json", "--key", "key.json", "--secret", "zero.secret", "--out", "bundle.json", "--at", EXEC_AT])
-        .error(&["does not match the commitment"]);
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--secret",
+        "zero.secret",
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["does not match the commitment"]);
     s.write("short.secret", "abcd\n");
-    s.run(&["execute", "lock.json", "--key", "key.json", "--secret", "short.secret", "--out", "bundle.json", "--at", EXEC_AT])
-        .error(&["32 bytes"]);
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--secret",
+        "short.secret",
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["32 bytes"]);
 }
 
 #[test]
 fn execute_an_executed_bundle_or_a_non_lock() {
     let s = Scratch::new();
     s.demo_bundle();
-    s.run(&["execute", "bundle.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "again.json", "--at", EXEC_AT])
-        .error(&["already been executed"]);
-    s.run(&["execute", "rules.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "again.json", "--at", EXEC_AT])
-        .error(&["rules.json", "not a fairdraw lock file"]);
-    s.run(&["execute", "lock.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", EXEC_AT])
-        .error(&["bundle.json", "already exists"]);
+    s.run(&[
+        "execute",
+        "bundle.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "again.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["already been executed"]);
+    s.run(&[
+        "execute",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "again.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["rules.json", "not a fairdraw lock file"]);
+    s.run(&[
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .error(&["bundle.json", "already exists"]);
 }
 
 #[test]
@@ -262,7 +444,8 @@ fn unknown_randomness_specs() {
         ("rfc3797:", "description"),
         ("", "is not one of"),
     ] {
-        s.lock_demo("key.json", spec, LOCK_AT, "lock.json").error(&[needle]);
+        s.lock_demo("key.json", spec, LOCK_AT, "lock.json")
+            .error(&[needle]);
     }
     assert!(!s.exists("lock.json"));
 }
@@ -271,16 +454,41 @@ fn unknown_randomness_specs() {
 fn bad_times_and_ids() {
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", "secret", "yesterday", "lock.json").error(&["--at", "yesterday"]);
+    s.lock_demo("key.json", "secret", "yesterday", "lock.json")
+        .error(&["--at", "yesterday"]);
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "rules.json", "--key", "key.json", "--randomness",
-        "secret", "--id", "no spaces please", "--out", "lock.json",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "likes.csv",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--id",
+        "no spaces please",
+        "--out",
+        "lock.json",
     ])
     .error(&["draw id"]);
     let long_title = "t".repeat(201);
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "rules.json", "--key", "key.json", "--randomness",
-        "secret", "--title", &long_title, "--out", "lock.json",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "likes.csv",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--title",
+        &long_title,
+        "--out",
+        "lock.json",
     ])
     .error(&["title"]);
 }
@@ -294,7 +502,8 @@ fn verify_bad_files() {
     s.write("garbage.json", [0u8, 159, 146, 150]);
     s.run(&["verify", "garbage.json"]).not_verified_at("bundle");
     s.keygen("key.json");
-    s.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json").success();
+    s.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json")
+        .success();
     s.run(&["verify", "lock.json"]).not_verified_at("bundle");
 }
 

@@ -2,8 +2,17 @@ use serde_json::Value;
 
 use crate::support::{DEMO_ROUND, LOCK_AT, Scratch};
 
-const FIELDS: [&str; 9] =
-    ["platform", "user_id", "handle", "display_name", "text", "created_at", "collection", "followers", "account_created_at"];
+const FIELDS: [&str; 9] = [
+    "platform",
+    "user_id",
+    "handle",
+    "display_name",
+    "text",
+    "created_at",
+    "collection",
+    "followers",
+    "account_created_at",
+];
 
 /// The fixture's comments as parsed JSON objects.
 fn comments(s: &Scratch) -> Vec<Value> {
@@ -38,8 +47,22 @@ fn comments_csv(entries: &[Value]) -> String {
 /// Locks `entries` (plus the likes) with fixed inputs and returns the lock payload.
 fn lock_payload(s: &Scratch, entries: &str, out: &str) -> Value {
     s.run(&[
-        "lock", "--entries", entries, "likes.csv", "--rules", "rules.json", "--key", "key.json", "--randomness", DEMO_ROUND,
-        "--at", LOCK_AT, "--id", "formats", "--out", out,
+        "lock",
+        "--entries",
+        entries,
+        "likes.csv",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        DEMO_ROUND,
+        "--at",
+        LOCK_AT,
+        "--id",
+        "formats",
+        "--out",
+        out,
     ])
     .success();
     s.json(out)["lock"]["payload"].clone()
@@ -52,20 +75,30 @@ fn jsonl_json_array_and_csv_commit_to_the_same_entries() {
     let entries = comments(&s);
     s.write_json("comments.json", &Value::Array(entries.clone()));
     // No extension: the format is detected from the first byte.
-    s.write("comments-array.txt", serde_json::to_string(&entries).expect("JSON"));
+    s.write(
+        "comments-array.txt",
+        serde_json::to_string(&entries).expect("JSON"),
+    );
     s.write("comments-lines.txt", s.read("comments.jsonl"));
     s.write("comments.csv", comments_csv(&entries));
 
     let jsonl = lock_payload(&s, "comments.jsonl", "lock-jsonl.json");
     assert_eq!(jsonl["collections"]["comments"]["entries"], 40);
-    assert_eq!(jsonl["collections"]["likes"]["entries"], 27, "likes.csv names its collection in a column");
+    assert_eq!(
+        jsonl["collections"]["likes"]["entries"], 27,
+        "likes.csv names its collection in a column"
+    );
     for (file, out) in [
         ("comments.json", "lock-json.json"),
         ("comments-array.txt", "lock-array.json"),
         ("comments-lines.txt", "lock-lines.json"),
         ("comments.csv", "lock-csv.json"),
     ] {
-        assert_eq!(lock_payload(&s, file, out), jsonl, "{file} commits to other entries than comments.jsonl");
+        assert_eq!(
+            lock_payload(&s, file, out),
+            jsonl,
+            "{file} commits to other entries than comments.jsonl"
+        );
     }
 }
 
@@ -74,9 +107,15 @@ fn crlf_bom_and_blank_lines_are_accepted() {
     let s = Scratch::new();
     s.keygen("key.json");
     let jsonl = lock_payload(&s, "comments.jsonl", "lock-plain.json");
-    let windows = format!("\u{feff}{}\r\n\r\n", s.read("comments.jsonl").replace('\n', "\r\n\r\n"));
+    let windows = format!(
+        "\u{feff}{}\r\n\r\n",
+        s.read("comments.jsonl").replace('\n', "\r\n\r\n")
+    );
     s.write("windows.jsonl", windows);
-    assert_eq!(lock_payload(&s, "windows.jsonl", "lock-windows.json"), jsonl);
+    assert_eq!(
+        lock_payload(&s, "windows.jsonl", "lock-windows.json"),
+        jsonl
+    );
 }
 
 #[test]
@@ -112,7 +151,10 @@ fn malformed_json_array_names_the_line() {
 fn ragged_csv_names_the_line() {
     let s = Scratch::new();
     s.keygen("key.json");
-    s.write("bad.csv", "platform,user_id,handle,created_at\nyoutube,u1,@a,2023-01-15T00:00:00Z\nyoutube,u2\n");
+    s.write(
+        "bad.csv",
+        "platform,user_id,handle,created_at\nyoutube,u1,@a,2023-01-15T00:00:00Z\nyoutube,u2\n",
+    );
     lock_bad(&s, "bad.csv").error(&["bad.csv", "line 3"]);
 }
 
@@ -133,7 +175,10 @@ fn csv_header_problems_are_named() {
     s.keygen("key.json");
     s.write("unknown.csv", "platform,user_id,handle,created_at,likes\n");
     lock_bad(&s, "unknown.csv").error(&["unknown.csv", "unknown CSV column \"likes\""]);
-    s.write("missing.csv", "platform,user_id,created_at\nyoutube,u1,2023-01-15T00:00:00Z\n");
+    s.write(
+        "missing.csv",
+        "platform,user_id,created_at\nyoutube,u1,2023-01-15T00:00:00Z\n",
+    );
     lock_bad(&s, "missing.csv").error(&["missing.csv", "\"handle\""]);
 }
 
@@ -162,7 +207,16 @@ fn missing_required_collection_is_named() {
     s.keygen("key.json");
     // The rules require `likes`, which is not given.
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "--rules", "rules.json", "--key", "key.json", "--randomness", "secret", "--out",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--out",
         "lock.json",
     ])
     .error(&["likes"]);
@@ -171,10 +225,22 @@ fn missing_required_collection_is_named() {
 fn lock_bad(s: &Scratch, entries: &str) -> crate::support::Run {
     s.write("one-winner.json", r#"{"winners": 1}"#);
     let run = s.run(&[
-        "lock", "--entries", entries, "--rules", "one-winner.json", "--key", "key.json", "--randomness", "secret", "--out",
+        "lock",
+        "--entries",
+        entries,
+        "--rules",
+        "one-winner.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--out",
         "lock.json",
     ]);
     assert!(!s.exists("lock.json"), "no lock file after a failed lock");
-    assert!(!s.exists("lock.secret"), "no secret file after a failed lock");
+    assert!(
+        !s.exists("lock.secret"),
+        "no secret file after a failed lock"
+    );
     run
 }

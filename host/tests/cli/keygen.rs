@@ -10,15 +10,23 @@ fn writes_a_private_key_file() {
     let public = key["public_key"].as_str().expect("public_key");
     assert_eq!(public.len(), 64);
     assert_eq!(key["secret_key"].as_str().map(str::len), Some(64));
-    assert!(run.stdout.contains(public), "keygen prints the public key:\n{}", run.stdout);
     assert!(
-        !run.stdout.contains(key["secret_key"].as_str().expect("secret_key")),
+        run.stdout.contains(public),
+        "keygen prints the public key:\n{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .contains(key["secret_key"].as_str().expect("secret_key")),
         "keygen must not print the secret key"
     );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(s.path("key.json")).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(s.path("key.json"))
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "key file mode");
     }
 }
@@ -28,7 +36,8 @@ fn refuses_to_overwrite() {
     let s = Scratch::new();
     s.keygen("key.json");
     let before = s.read("key.json");
-    s.run(&["keygen", "--out", "key.json"]).error(&["key.json", "already exists"]);
+    s.run(&["keygen", "--out", "key.json"])
+        .error(&["key.json", "already exists"]);
     assert_eq!(s.read("key.json"), before, "the existing key is untouched");
 }
 
@@ -41,5 +50,6 @@ fn every_key_is_new() {
 #[test]
 fn unwritable_path_is_an_error() {
     let s = Scratch::new();
-    s.run(&["keygen", "--out", "no/such/dir/key.json"]).error(&["cannot write"]);
+    s.run(&["keygen", "--out", "no/such/dir/key.json"])
+        .error(&["cannot write"]);
 }

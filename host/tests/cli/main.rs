@@ -7,19 +7,19 @@
 /// Running the binary in a scratch directory, and assertions on a run.
 mod support;
 
-/// keygen → lock → execute → verify with every kind of randomness, and `draw`.
-mod round_trip;
+/// Bad input of every kind: exit 2, one `error:` line naming the problem, no panic.
+mod bad_input;
+/// Entry files: JSON Lines, JSON array and CSV agree; malformed files name the line.
+mod entries;
 /// `keygen`: file mode, refusing to overwrite, the key file's shape.
 mod keygen;
 /// `prove`: exit codes 0 (in the draw), 3 (excluded, rule named) and 4 (no entry).
 mod prove;
-/// `rfc3797`: the RFC 3797 §6 example.
-mod rfc3797;
-/// Entry files: JSON Lines, JSON array and CSV agree; malformed files name the line.
-mod entries;
-/// Bad input of every kind: exit 2, one `error:` line naming the problem, no panic.
-mod bad_input;
-/// Tampered bundles fail `verify` at the step that catches the change.
-mod tamper;
 /// Regression tests for bugs found by this suite.
 mod regression;
+/// `rfc3797`: the RFC 3797 §6 example.
+mod rfc3797;
+/// keygen → lock → execute → verify with every kind of randomness, and `draw`.
+mod round_trip;
+/// Tampered bundles fail `verify` at the step that catches the change.
+mod tamper;

@@ -7,18 +7,32 @@ fn a_winner_is_in_the_draw_with_a_proof() {
     let bundle = s.json("bundle.json");
     let winner = &bundle["execution"]["payload"]["winners"][0];
     let handle = winner["entry"]["handle"].as_str().expect("winner handle");
-    let run = s.run(&["prove", "bundle.json", "--entrant", handle]).success();
+    let run = s
+        .run(&["prove", "bundle.json", "--entrant", handle])
+        .success();
     assert!(run.stdout.contains("proof verifies"), "{}", run.stdout);
     assert!(run.stdout.contains("Result: winner 1"), "{}", run.stdout);
 
     // Without the `@`, by user id, and as JSON.
-    s.run(&["prove", "bundle.json", "--entrant", handle.trim_start_matches('@')]).success();
+    s.run(&[
+        "prove",
+        "bundle.json",
+        "--entrant",
+        handle.trim_start_matches('@'),
+    ])
+    .success();
     let user_id = winner["entry"]["user_id"].as_str().expect("user id");
-    let json = s.run(&["prove", "bundle.json", "--entrant", user_id, "--json"]).success().json();
+    let json = s
+        .run(&["prove", "bundle.json", "--entrant", user_id, "--json"])
+        .success()
+        .json();
     assert_eq!(json["eligible"], true);
     assert_eq!(json["proof_verifies"], true);
     assert_eq!(json["result"], "winner 1");
-    assert_eq!(json["merkle_root"], bundle["lock"]["payload"]["merkle_root"]);
+    assert_eq!(
+        json["merkle_root"],
+        bundle["lock"]["payload"]["merkle_root"]
+    );
     assert_eq!(json["proof"]["leaf_index"], winner["leaf_index"]);
     assert_eq!(json["proof"]["tree_size"], 15);
 }
@@ -35,11 +49,16 @@ fn an_eligible_loser_exits_0() {
         .map(|p| p["entry"]["user_id"].as_str().expect("user id"))
         .collect();
     // Entrants of the fixture who pass every rule; at most 5 of them are picked.
-    let loser = ["UC1000", "UC1002", "UC1003", "UC1004", "UC1005", "UC1010", "UC1020", "UC1028"]
-        .into_iter()
-        .find(|u| !picked.contains(u))
-        .expect("someone eligible was not picked");
-    let json = s.run(&["prove", "bundle.json", "--entrant", loser, "--json"]).success().json();
+    let loser = [
+        "UC1000", "UC1002", "UC1003", "UC1004", "UC1005", "UC1010", "UC1020", "UC1028",
+    ]
+    .into_iter()
+    .find(|u| !picked.contains(u))
+    .expect("someone eligible was not picked");
+    let json = s
+        .run(&["prove", "bundle.json", "--entrant", loser, "--json"])
+        .success()
+        .json();
     assert_eq!(json["eligible"], true, "{json:#}");
     assert_eq!(json["result"], serde_json::Value::Null);
 }
@@ -48,20 +67,37 @@ fn an_eligible_loser_exits_0() {
 fn excluded_entrant_exits_3_naming_the_rule() {
     let s = Scratch::new();
     s.demo_bundle();
-    let run = s.run(&["prove", "bundle.json", "--entrant", "@bob"]).code(3);
-    assert!(run.stdout.contains("rule `min_followers`"), "{}", run.stdout);
-    let json = s.run(&["prove", "bundle.json", "--entrant", "@spammer", "--json"]).code(3).json();
+    let run = s
+        .run(&["prove", "bundle.json", "--entrant", "@bob"])
+        .code(3);
+    assert!(
+        run.stdout.contains("rule `min_followers`"),
+        "{}",
+        run.stdout
+    );
+    let json = s
+        .run(&["prove", "bundle.json", "--entrant", "@spammer", "--json"])
+        .code(3)
+        .json();
     assert_eq!(json["eligible"], false);
     assert_eq!(json["excluded"][0]["rule"], "exclude_users", "{json:#}");
-    let organizer = s.run(&["prove", "bundle.json", "--entrant", "@acme", "--json"]).code(3).json();
-    assert_eq!(organizer["excluded"][0]["rule"], "organizer", "{organizer:#}");
+    let organizer = s
+        .run(&["prove", "bundle.json", "--entrant", "@acme", "--json"])
+        .code(3)
+        .json();
+    assert_eq!(
+        organizer["excluded"][0]["rule"], "organizer",
+        "{organizer:#}"
+    );
 }
 
 #[test]
 fn unknown_entrant_exits_4() {
     let s = Scratch::new();
     s.demo_bundle();
-    let run = s.run(&["prove", "bundle.json", "--entrant", "@nobody-at-all"]).code(4);
+    let run = s
+        .run(&["prove", "bundle.json", "--entrant", "@nobody-at-all"])
+        .code(4);
     assert!(run.stderr.contains("no entry from"), "{}", run.stderr);
 }
 
@@ -69,15 +105,24 @@ fn unknown_entrant_exits_4() {
 fn works_on_a_lock_file_before_execution() {
     let s = Scratch::new();
     s.keygen("key.json");
-    s.lock_demo("key.json", "secret", crate::support::LOCK_AT, "lock.json").success();
-    let run = s.run(&["prove", "lock.json", "--entrant", "@alice"]).success();
+    s.lock_demo("key.json", "secret", crate::support::LOCK_AT, "lock.json")
+        .success();
+    let run = s
+        .run(&["prove", "lock.json", "--entrant", "@alice"])
+        .success();
     assert!(run.stdout.contains("proof verifies"), "{}", run.stdout);
-    assert!(!run.stdout.contains("Result:"), "no result before execution:\n{}", run.stdout);
+    assert!(
+        !run.stdout.contains("Result:"),
+        "no result before execution:\n{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn not_a_bundle_is_an_error() {
     let s = Scratch::new();
-    s.run(&["prove", "rules.json", "--entrant", "@alice"]).error(&["rules.json", "not a fairdraw bundle"]);
-    s.run(&["prove", "missing.json", "--entrant", "@alice"]).error(&["missing.json"]);
+    s.run(&["prove", "rules.json", "--entrant", "@alice"])
+        .error(&["rules.json", "not a fairdraw bundle"]);
+    s.run(&["prove", "missing.json", "--entrant", "@alice"])
+        .error(&["missing.json"]);
 }

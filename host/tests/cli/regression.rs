@@ -15,7 +15,9 @@ fn closed_stdout_pipe_does_not_panic() {
         &["verify", "bundle.json", "--json"][..],
         &["verify", "bundle.json"][..],
         &["prove", "bundle.json", "--entrant", "@alice"][..],
-        &["rfc3797", "--pool", "25", "--select", "10", "--source", "9319"][..],
+        &[
+            "rfc3797", "--pool", "25", "--select", "10", "--source", "9319",
+        ][..],
     ] {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
@@ -29,7 +31,10 @@ fn closed_stdout_pipe_does_not_panic() {
             .output()
             .expect("spawn fairdraw");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "fairdraw {args:?} panicked on a closed pipe:\n{stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "fairdraw {args:?} panicked on a closed pipe:\n{stderr}"
+        );
         assert_ne!(out.status.code(), Some(101), "fairdraw {args:?}: {stderr}");
     }
 }
@@ -48,8 +53,17 @@ fn csv_line_numbers_count_multiline_fields() {
          youtube,u2,@b,2023-01-15T00:00:00Z,ok,lots\n",
     );
     s.run(&[
-        "lock", "--entries", "multiline.csv", "--rules", "one-winner.json", "--key", "key.json", "--randomness", "secret",
-        "--out", "lock.json",
+        "lock",
+        "--entries",
+        "multiline.csv",
+        "--rules",
+        "one-winner.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        "secret",
+        "--out",
+        "lock.json",
     ])
     .error(&["multiline.csv", "line 4", "followers"]);
 }

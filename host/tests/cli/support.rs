@@ -61,7 +61,10 @@ impl Scratch {
 
     /// Writes a JSON value into the scratch directory and returns its name.
     pub fn write_json<'n>(&self, name: &'n str, value: &Value) -> &'n str {
-        self.write(name, serde_json::to_vec_pretty(value).expect("serialise JSON"))
+        self.write(
+            name,
+            serde_json::to_vec_pretty(value).expect("serialise JSON"),
+        )
     }
 
     /// Reads a scratch file as text.
@@ -94,14 +97,33 @@ impl Scratch {
     /// `fairdraw keygen --out NAME`; returns the key's public key hex.
     pub fn keygen(&self, name: &str) -> String {
         self.run(&["keygen", "--out", name]).success();
-        self.json(name)["public_key"].as_str().expect("public_key is a string").to_owned()
+        self.json(name)["public_key"]
+            .as_str()
+            .expect("public_key is a string")
+            .to_owned()
     }
 
     /// Locks the demo entries and rules with `randomness` at `at`, draw id `demo`.
     pub fn lock_demo(&self, key: &str, randomness: &str, at: &str, out: &str) -> Run {
         self.run(&[
-            "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "rules.json", "--key", key,
-            "--randomness", randomness, "--at", at, "--id", "demo", "--title", "Demo giveaway", "--out", out,
+            "lock",
+            "--entries",
+            "comments.jsonl",
+            "likes.csv",
+            "--rules",
+            "rules.json",
+            "--key",
+            key,
+            "--randomness",
+            randomness,
+            "--at",
+            at,
+            "--id",
+            "demo",
+            "--title",
+            "Demo giveaway",
+            "--out",
+            out,
         ])
     }
 
@@ -110,9 +132,21 @@ impl Scratch {
     /// beacon. Returns the public key hex.
     pub fn demo_bundle(&self) -> String {
         let public = self.keygen("key.json");
-        self.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json").success();
-        self.run(&["execute", "lock.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", EXEC_AT])
+        self.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json")
             .success();
+        self.run(&[
+            "execute",
+            "lock.json",
+            "--key",
+            "key.json",
+            "--beacon",
+            DEMO_BEACON,
+            "--out",
+            "bundle.json",
+            "--at",
+            EXEC_AT,
+        ])
+        .success();
         public
     }
 
@@ -126,8 +160,14 @@ impl Scratch {
 
     /// The signer of a key file written by `fairdraw keygen`.
     pub fn signer(&self, key: &str) -> Signer {
-        let secret = self.json(key)["secret_key"].as_str().expect("secret_key").to_owned();
-        let bytes: [u8; 32] = hex::decode(secret).expect("hex secret").try_into().expect("32 bytes");
+        let secret = self.json(key)["secret_key"]
+            .as_str()
+            .expect("secret_key")
+            .to_owned();
+        let bytes: [u8; 32] = hex::decode(secret)
+            .expect("hex secret")
+            .try_into()
+            .expect("32 bytes");
         Signer::from_secret(bytes)
     }
 }
@@ -135,8 +175,10 @@ impl Scratch {
 /// A real League of Entropy beacon from `engine/tests/vectors/drand_beacons.json`,
 /// as a relay would return it (source notes and null fields dropped).
 pub fn beacon(chain: &str, round: u64) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/vectors/drand_beacons.json");
-    let vectors: Value = serde_json::from_slice(&fs::read(&path).expect("read the drand vectors")).expect("vectors are JSON");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/vectors/drand_beacons.json");
+    let vectors: Value = serde_json::from_slice(&fs::read(&path).expect("read the drand vectors"))
+        .expect("vectors are JSON");
     let found = vectors["chains"][chain]["beacons"]
         .as_array()
         .expect("beacons array")
@@ -174,12 +216,20 @@ impl Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        assert!(!run.stderr.contains("panicked"), "{} panicked:\n{}", run.command, run.stderr);
+        assert!(
+            !run.stderr.contains("panicked"),
+            "{} panicked:\n{}",
+            run.command,
+            run.stderr
+        );
         run
     }
 
     fn context(&self) -> String {
-        format!("`{}` exited {}\n--- stdout\n{}--- stderr\n{}", self.command, self.code, self.stdout, self.stderr)
+        format!(
+            "`{}` exited {}\n--- stdout\n{}--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
     }
 
     /// Asserts exit code 0.
@@ -199,7 +249,11 @@ impl Run {
         let run = self.code(2);
         let line = run.error_line();
         for needle in needles {
-            assert!(line.contains(needle), "the error should mention {needle:?}\n{}", run.context());
+            assert!(
+                line.contains(needle),
+                "the error should mention {needle:?}\n{}",
+                run.context()
+            );
         }
         run
     }
@@ -207,8 +261,17 @@ impl Run {
     /// The one `error: ...` line on stderr.
     pub fn error_line(&self) -> &str {
         let stderr = self.stderr.trim_end();
-        assert_eq!(stderr.lines().count(), 1, "stderr should be one line\n{}", self.context());
-        assert!(stderr.starts_with("error: "), "stderr should start with `error: `\n{}", self.context());
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "stderr should be one line\n{}",
+            self.context()
+        );
+        assert!(
+            stderr.starts_with("error: "),
+            "stderr should start with `error: `\n{}",
+            self.context()
+        );
         stderr
     }
 
@@ -227,7 +290,11 @@ impl Run {
     /// Asserts `verify` passed every step.
     pub fn verified(self) -> Self {
         let run = self.success();
-        assert!(run.stdout.contains("VERIFIED: every step holds"), "{}", run.context());
+        assert!(
+            run.stdout.contains("VERIFIED: every step holds"),
+            "{}",
+            run.context()
+        );
         assert!(!run.stdout.contains("[FAIL]"), "{}", run.context());
         run
     }
@@ -235,14 +302,21 @@ impl Run {
     /// Asserts that the text report marks `step` as failed.
     pub fn step_failed(self, step: &str) -> Self {
         let marked = self.stdout.lines().any(|l| {
-            l.trim_start().strip_prefix("[FAIL]").is_some_and(|rest| rest.split_whitespace().next() == Some(step))
+            l.trim_start()
+                .strip_prefix("[FAIL]")
+                .is_some_and(|rest| rest.split_whitespace().next() == Some(step))
         });
-        assert!(marked, "step `{step}` should be marked FAIL\n{}", self.context());
+        assert!(
+            marked,
+            "step `{step}` should be marked FAIL\n{}",
+            self.context()
+        );
         self
     }
 
     /// Standard output parsed as JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
     }
 }

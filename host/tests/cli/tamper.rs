@@ -22,7 +22,8 @@ fn demo() -> (Scratch, Value) {
 /// Re-signs the lock receipt, points the execution at the new lock hash and
 /// re-signs the execution receipt.
 fn resign_all(bundle: &mut Value, signer: &Signer) {
-    let lock: LockPayload = serde_json::from_value(bundle["lock"]["payload"].clone()).expect("lock payload");
+    let lock: LockPayload =
+        serde_json::from_value(bundle["lock"]["payload"].clone()).expect("lock payload");
     let signed = Signed::sign(lock, signer).expect("sign lock");
     bundle["execution"]["payload"]["lock_hash"] = json!(signed.hash().expect("lock hash").to_hex());
     bundle["lock"] = serde_json::to_value(&signed).expect("lock JSON");
@@ -31,8 +32,10 @@ fn resign_all(bundle: &mut Value, signer: &Signer) {
 
 /// Re-signs the execution receipt.
 fn resign_execution(bundle: &mut Value, signer: &Signer) {
-    let exec: ExecutionPayload = serde_json::from_value(bundle["execution"]["payload"].clone()).expect("execution payload");
-    bundle["execution"] = serde_json::to_value(Signed::sign(exec, signer).expect("sign execution")).expect("execution JSON");
+    let exec: ExecutionPayload =
+        serde_json::from_value(bundle["execution"]["payload"].clone()).expect("execution payload");
+    bundle["execution"] = serde_json::to_value(Signed::sign(exec, signer).expect("sign execution"))
+        .expect("execution JSON");
 }
 
 /// Writes `bundle` as `name` and runs `verify` on it.
@@ -47,7 +50,9 @@ fn changed_winner() {
     let exec = &mut bundle["execution"]["payload"];
     let first_alternate = exec["alternates"][0].clone();
     exec["winners"][0] = first_alternate;
-    verify(&s, "unsigned.json", &bundle).not_verified_at("execution_signature").step_failed("winners");
+    verify(&s, "unsigned.json", &bundle)
+        .not_verified_at("execution_signature")
+        .step_failed("winners");
     resign_execution(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("winners");
 }
@@ -56,7 +61,8 @@ fn changed_winner() {
 fn winner_entry_rewritten() {
     // Same leaf, but the receipt shows different text for the winner's entry.
     let (s, mut bundle) = demo();
-    bundle["execution"]["payload"]["winners"][0]["entry"]["text"] = json!("#giveaway edited after the draw");
+    bundle["execution"]["payload"]["winners"][0]["entry"]["text"] =
+        json!("#giveaway edited after the draw");
     resign_execution(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("winners");
 }
@@ -64,7 +70,9 @@ fn winner_entry_rewritten() {
 #[test]
 fn winner_tickets_inflated() {
     let (s, mut bundle) = demo();
-    let tickets = bundle["execution"]["payload"]["winners"][0]["tickets"].as_u64().expect("tickets");
+    let tickets = bundle["execution"]["payload"]["winners"][0]["tickets"]
+        .as_u64()
+        .expect("tickets");
     bundle["execution"]["payload"]["winners"][0]["tickets"] = json!(tickets + 1);
     resign_execution(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("winners");
@@ -73,7 +81,9 @@ fn winner_tickets_inflated() {
 #[test]
 fn winners_reordered() {
     let (s, mut bundle) = demo();
-    let winners = bundle["execution"]["payload"]["winners"].as_array_mut().expect("winners");
+    let winners = bundle["execution"]["payload"]["winners"]
+        .as_array_mut()
+        .expect("winners");
     winners.swap(0, 1);
     resign_execution(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("winners");
@@ -82,7 +92,10 @@ fn winners_reordered() {
 #[test]
 fn winner_dropped() {
     let (s, mut bundle) = demo();
-    bundle["execution"]["payload"]["winners"].as_array_mut().expect("winners").pop();
+    bundle["execution"]["payload"]["winners"]
+        .as_array_mut()
+        .expect("winners")
+        .pop();
     resign_execution(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("winners");
 }
@@ -90,7 +103,10 @@ fn winner_dropped() {
 #[test]
 fn entry_removed() {
     let (s, mut bundle) = demo();
-    bundle["collections"]["comments"].as_array_mut().expect("comments").remove(5);
+    bundle["collections"]["comments"]
+        .as_array_mut()
+        .expect("comments")
+        .remove(5);
     verify(&s, "tampered.json", &bundle).not_verified_at("collections");
 }
 
@@ -100,7 +116,10 @@ fn entry_added() {
     let mut extra = bundle["collections"]["comments"][0].clone();
     extra["user_id"] = json!("UC9999");
     extra["handle"] = json!("@latecomer");
-    bundle["collections"]["comments"].as_array_mut().expect("comments").push(extra);
+    bundle["collections"]["comments"]
+        .as_array_mut()
+        .expect("comments")
+        .push(extra);
     verify(&s, "tampered.json", &bundle).not_verified_at("collections");
 }
 
@@ -114,7 +133,10 @@ fn entry_edited() {
 #[test]
 fn collection_dropped() {
     let (s, mut bundle) = demo();
-    bundle["collections"].as_object_mut().expect("collections").remove("likes");
+    bundle["collections"]
+        .as_object_mut()
+        .expect("collections")
+        .remove("likes");
     verify(&s, "tampered.json", &bundle).not_verified_at("collections");
 }
 
@@ -153,7 +175,9 @@ fn swapped_beacon() {
     for field in ["round", "signature", "previous_signature", "randomness"] {
         randomness[field] = other[field].clone();
     }
-    verify(&s, "unsigned.json", &bundle).not_verified_at("execution_signature").step_failed("randomness");
+    verify(&s, "unsigned.json", &bundle)
+        .not_verified_at("execution_signature")
+        .step_failed("randomness");
     resign_execution(&mut bundle, &s.signer("key.json"));
     let run = verify(&s, "resigned.json", &bundle).not_verified_at("randomness");
     assert!(run.stdout.contains("72785"), "{}", run.stdout);
@@ -163,7 +187,8 @@ fn swapped_beacon() {
 fn beacon_signature_corrupted() {
     let (s, mut bundle) = demo();
     let randomness = &mut bundle["execution"]["payload"]["randomness"];
-    let mut signature = hex::decode(randomness["signature"].as_str().expect("signature")).expect("hex");
+    let mut signature =
+        hex::decode(randomness["signature"].as_str().expect("signature")).expect("hex");
     signature[95] ^= 1;
     randomness["randomness"] = json!(fairdraw_engine::encoding::sha256(&signature).to_hex());
     randomness["signature"] = json!(hex::encode(signature));
@@ -199,13 +224,17 @@ fn execution_receipt_signed_by_another_key() {
 #[test]
 fn whole_bundle_signed_by_another_key() {
     let (s, mut bundle) = demo();
-    let organiser = s.json("key.json")["public_key"].as_str().expect("public key").to_owned();
+    let organiser = s.json("key.json")["public_key"]
+        .as_str()
+        .expect("public key")
+        .to_owned();
     s.keygen("other.json");
     resign_all(&mut bundle, &s.signer("other.json"));
     s.write_json("impostor.json", &bundle);
     // Consistent on its own; only the organiser's published key exposes it.
     s.run(&["verify", "impostor.json"]).verified();
-    s.run(&["verify", "impostor.json", "--key", &organiser]).not_verified_at("signer");
+    s.run(&["verify", "impostor.json", "--key", &organiser])
+        .not_verified_at("signer");
 }
 
 #[test]
@@ -215,16 +244,39 @@ fn execution_spliced_from_a_second_organiser_cli_run() {
     let s = Scratch::new();
     s.keygen("a.json");
     s.keygen("b.json");
-    s.lock_demo("a.json", DEMO_ROUND, LOCK_AT, "lock-a.json").success();
-    s.lock_demo("b.json", DEMO_ROUND, LOCK_AT, "lock-b.json").success();
+    s.lock_demo("a.json", DEMO_ROUND, LOCK_AT, "lock-a.json")
+        .success();
+    s.lock_demo("b.json", DEMO_ROUND, LOCK_AT, "lock-b.json")
+        .success();
     for who in ["a", "b"] {
-        let (lock, key, out) = (format!("lock-{who}.json"), format!("{who}.json"), format!("bundle-{who}.json"));
-        s.run(&["execute", &lock, "--key", &key, "--beacon", DEMO_BEACON, "--out", &out, "--at", EXEC_AT]).success();
+        let (lock, key, out) = (
+            format!("lock-{who}.json"),
+            format!("{who}.json"),
+            format!("bundle-{who}.json"),
+        );
+        s.run(&[
+            "execute",
+            &lock,
+            "--key",
+            &key,
+            "--beacon",
+            DEMO_BEACON,
+            "--out",
+            &out,
+            "--at",
+            EXEC_AT,
+        ])
+        .success();
     }
     let mut spliced = s.json("bundle-a.json");
     spliced["execution"] = s.json("bundle-b.json")["execution"].clone();
     let run = verify(&s, "spliced.json", &spliced).not_verified_at("signer");
-    assert!(run.stdout.contains("[ok  ] lock_signature") && run.stdout.contains("[ok  ] execution_signature"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[ok  ] lock_signature")
+            && run.stdout.contains("[ok  ] execution_signature"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -233,12 +285,37 @@ fn execution_of_another_draw() {
     let s = Scratch::new();
     s.demo_bundle();
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "rules.json", "--key", "key.json", "--randomness",
-        DEMO_ROUND, "--at", LOCK_AT, "--id", "other", "--out", "other-lock.json",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "likes.csv",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        DEMO_ROUND,
+        "--at",
+        LOCK_AT,
+        "--id",
+        "other",
+        "--out",
+        "other-lock.json",
     ])
     .success();
-    s.run(&["execute", "other-lock.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "other.json", "--at", EXEC_AT])
-        .success();
+    s.run(&[
+        "execute",
+        "other-lock.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "other.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .success();
     let mut spliced = s.json("bundle.json");
     spliced["execution"] = s.json("other.json")["execution"].clone();
     verify(&s, "spliced.json", &spliced).not_verified_at("link");
@@ -250,21 +327,53 @@ fn relock_after_seeing_the_beacon_is_caught_by_the_published_hash() {
     // and executed that: the bundle is consistent but not the published lock.
     let s = Scratch::new();
     s.keygen("key.json");
-    let published = s.lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json").success();
-    let hash = published.stdout.lines().find_map(|l| l.strip_prefix("Lock hash:")).expect("lock hash line");
+    let published = s
+        .lock_demo("key.json", DEMO_ROUND, LOCK_AT, "lock.json")
+        .success();
+    let hash = published
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Lock hash:"))
+        .expect("lock hash line");
     let hash = hash.split_whitespace().next().expect("hash").to_owned();
     let mut rules = s.json("rules.json");
     rules["min_followers"] = json!(100);
     s.write_json("rules-b.json", &rules);
     s.run(&[
-        "lock", "--entries", "comments.jsonl", "likes.csv", "--rules", "rules-b.json", "--key", "key.json", "--randomness",
-        DEMO_ROUND, "--at", LOCK_AT, "--id", "demo", "--out", "lock-b.json",
+        "lock",
+        "--entries",
+        "comments.jsonl",
+        "likes.csv",
+        "--rules",
+        "rules-b.json",
+        "--key",
+        "key.json",
+        "--randomness",
+        DEMO_ROUND,
+        "--at",
+        LOCK_AT,
+        "--id",
+        "demo",
+        "--out",
+        "lock-b.json",
     ])
     .success();
-    s.run(&["execute", "lock-b.json", "--key", "key.json", "--beacon", DEMO_BEACON, "--out", "bundle.json", "--at", EXEC_AT])
-        .success();
+    s.run(&[
+        "execute",
+        "lock-b.json",
+        "--key",
+        "key.json",
+        "--beacon",
+        DEMO_BEACON,
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
+    ])
+    .success();
     s.run(&["verify", "bundle.json"]).verified();
-    s.run(&["verify", "bundle.json", "--lock-hash", &hash]).not_verified_at("link");
+    s.run(&["verify", "bundle.json", "--lock-hash", &hash])
+        .not_verified_at("link");
 }
 
 #[test]

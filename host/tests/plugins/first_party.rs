@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use fairdraw_engine::entry::OwnedEntry;
 
-use crate::plugin::pagination::{FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all};
+use crate::plugin::pagination::{
+    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all,
+};
 use crate::plugin::{Collection, PluginError, PluginRuntime, Verdict};
 use crate::support::{MockServer, Reply, Setup, component, repo, runtime};
 
@@ -16,7 +18,14 @@ fn manifest_of(dir: &str, crate_name: &str) -> PathBuf {
 }
 
 fn recorded(plugin: &str, file: &str) -> Vec<u8> {
-    std::fs::read(repo().join("plugins").join(plugin).join("tests/recorded").join(file)).expect("recorded response")
+    std::fs::read(
+        repo()
+            .join("plugins")
+            .join(plugin)
+            .join("tests/recorded")
+            .join(file),
+    )
+    .expect("recorded response")
 }
 
 fn fast_retries() -> RetryPolicy {
@@ -35,7 +44,8 @@ fn youtube(server: &MockServer) -> PluginRuntime {
         credentials: &[("FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY", "test-key")],
         ..Setup::default()
     });
-    rt.load(manifest_of("youtube", "youtube")).expect("youtube loads");
+    rt.load(manifest_of("youtube", "youtube"))
+        .expect("youtube loads");
     rt
 }
 
@@ -45,11 +55,20 @@ fn youtube_describes_and_parses_urls() {
     let yt = youtube(&server).source("youtube").expect("source");
     let info = yt.describe().expect("describe");
     assert_eq!(info.platform, "youtube");
-    assert_eq!(info.collections, [Collection::Comments, Collection::Replies]);
+    assert_eq!(
+        info.collections,
+        [Collection::Comments, Collection::Replies]
+    );
     assert_eq!(info.credentials, ["api_key"]);
-    let post = yt.parse_url("https://youtu.be/axepn8QqxRk").expect("no fault").expect("a video");
+    let post = yt
+        .parse_url("https://youtu.be/axepn8QqxRk")
+        .expect("no fault")
+        .expect("a video");
     assert_eq!(post.id, "axepn8QqxRk");
-    let e = yt.parse_url("https://mastodon.social/@a/1").expect("no fault").expect_err("not YouTube");
+    let e = yt
+        .parse_url("https://mastodon.social/@a/1")
+        .expect("no fault")
+        .expect_err("not YouTube");
     assert!(matches!(e, PluginError::InvalidInput(_)), "{e:?}");
 }
 
@@ -69,33 +88,71 @@ fn youtube_fetches_all_comments_through_the_host() {
     });
     let rt = youtube(&server);
     let yt = rt.source("youtube").expect("source");
-    let post = yt.parse_url("https://youtu.be/axepn8QqxRk").expect("no fault").expect("a video");
-    let options = FetchOptions { retry: fast_retries(), ..FetchOptions::default() };
+    let post = yt
+        .parse_url("https://youtu.be/axepn8QqxRk")
+        .expect("no fault")
+        .expect("a video");
+    let options = FetchOptions {
+        retry: fast_retries(),
+        ..FetchOptions::default()
+    };
     let mut events = Vec::new();
-    let fetched =
-        fetch_all(&yt, &post, Collection::Comments, &options, |p| events.push(p.event.clone())).expect("all pages");
+    let fetched = fetch_all(&yt, &post, Collection::Comments, &options, |p| {
+        events.push(p.event.clone())
+    })
+    .expect("all pages");
     assert_eq!((fetched.pages, fetched.stop), (2, Stop::Complete));
     assert!(!fetched.entries.is_empty());
-    assert!(fetched.entries.iter().all(|e| e.platform == "youtube" && e.collection_name() == "comments"));
-    assert!(matches!(events[0], ProgressEvent::Retrying { attempt: 1, error: PluginError::RateLimited(_), .. }));
+    assert!(
+        fetched
+            .entries
+            .iter()
+            .all(|e| e.platform == "youtube" && e.collection_name() == "comments")
+    );
+    assert!(matches!(
+        events[0],
+        ProgressEvent::Retrying {
+            attempt: 1,
+            error: PluginError::RateLimited(_),
+            ..
+        }
+    ));
     assert_eq!(events[1..], [ProgressEvent::Page, ProgressEvent::Page]);
     // Every request went to the production path with the host's key.
     let received = server.received();
     assert_eq!(received.len(), 3);
     for r in &received {
-        assert!(r.target.starts_with("/youtube/v3/commentThreads?"), "{}", r.target);
+        assert!(
+            r.target.starts_with("/youtube/v3/commentThreads?"),
+            "{}",
+            r.target
+        );
         assert!(r.target.contains("key=test-key"), "{}", r.target);
     }
 }
 
 #[test]
 fn youtube_stops_on_a_refused_key_with_its_message() {
-    let server = MockServer::start(|_| Reply::status(400, recorded("youtube", "error-api-key-invalid-400.json")));
+    let server = MockServer::start(|_| {
+        Reply::status(400, recorded("youtube", "error-api-key-invalid-400.json"))
+    });
     let rt = youtube(&server);
     let yt = rt.source("youtube").expect("source");
-    let post = yt.parse_url("https://youtu.be/axepn8QqxRk").expect("no fault").expect("a video");
-    let e = fetch_all(&yt, &post, Collection::Comments, &FetchOptions::default(), |_| {}).expect_err("refused");
-    let FetchErrorKind::Unauthorized(m) = &e.kind else { panic!("{e:?}") };
+    let post = yt
+        .parse_url("https://youtu.be/axepn8QqxRk")
+        .expect("no fault")
+        .expect("a video");
+    let e = fetch_all(
+        &yt,
+        &post,
+        Collection::Comments,
+        &FetchOptions::default(),
+        |_| {},
+    )
+    .expect_err("refused");
+    let FetchErrorKind::Unauthorized(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert!(m.starts_with("YouTube: "), "{m}");
     assert_eq!(e.resume_cursor, None);
     assert_eq!(server.received().len(), 1, "not retried");
@@ -104,19 +161,34 @@ fn youtube_stops_on_a_refused_key_with_its_message() {
 #[test]
 fn drand_fetches_a_round_from_its_relay() {
     let server = MockServer::start(|r| {
-        if r.target == "/52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971/public/123" {
+        if r.target
+            == "/52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971/public/123"
+        {
             Reply::ok(recorded("drand", "v1-quicknet-123.json"))
         } else {
             Reply::status(404, "not found")
         }
     });
     let dev = format!("https://api.drand.sh={}", server.origin());
-    let (rt, _) = runtime(Setup { dev_map: &dev, ..Setup::default() });
+    let (rt, _) = runtime(Setup {
+        dev_map: &dev,
+        ..Setup::default()
+    });
     rt.load(manifest_of("drand", "drand")).expect("drand loads");
-    let round = rt.beacon("drand").expect("beacon").fetch("quicknet", Some(123)).expect("no fault").expect("round");
+    let round = rt
+        .beacon("drand")
+        .expect("beacon")
+        .fetch("quicknet", Some(123))
+        .expect("no fault")
+        .expect("round");
     assert_eq!((round.chain.as_str(), round.round), ("quicknet", 123));
     assert!(round.signature.starts_with("b75c69d0"));
-    let e = rt.beacon("drand").expect("beacon").fetch("quicknet", Some(124)).expect("no fault").expect_err("404");
+    let e = rt
+        .beacon("drand")
+        .expect("beacon")
+        .fetch("quicknet", Some(124))
+        .expect("no fault")
+        .expect_err("404");
     assert!(matches!(e, PluginError::NotFound(_)), "{e:?}");
 }
 
@@ -137,7 +209,8 @@ fn entry(user: &str, text: &str) -> OwnedEntry {
 #[test]
 fn spam_filter_checks_a_batch() {
     let (rt, _) = runtime(Setup::default());
-    rt.load(manifest_of("spam-filter", "spam-filter")).expect("spam-filter loads");
+    rt.load(manifest_of("spam-filter", "spam-filter"))
+        .expect("spam-filter loads");
     let f = rt.filter("spam-filter").expect("filter");
     let entries = [
         entry("a", "Great video, thanks!"),
@@ -146,12 +219,25 @@ fn spam_filter_checks_a_batch() {
         entry("d", "free giveaway here"),
         entry("e", "🎉🎉🎉"),
     ];
-    let verdicts =
-        f.check(&entries, r#"{"duplicate_text_accounts": 3, "emoji_only": true}"#).expect("no fault").expect("ok");
+    let verdicts = f
+        .check(
+            &entries,
+            r#"{"duplicate_text_accounts": 3, "emoji_only": true}"#,
+        )
+        .expect("no fault")
+        .expect("ok");
     assert_eq!(verdicts.len(), 5);
     assert_eq!(verdicts[0], Verdict::Keep);
-    assert!(verdicts[1..].iter().all(|v| matches!(v, Verdict::Exclude(_))), "{verdicts:?}");
-    let e = f.check(&entries, r#"{"colour": 1}"#).expect("no fault").expect_err("bad config");
+    assert!(
+        verdicts[1..]
+            .iter()
+            .all(|v| matches!(v, Verdict::Exclude(_))),
+        "{verdicts:?}"
+    );
+    let e = f
+        .check(&entries, r#"{"colour": 1}"#)
+        .expect("no fault")
+        .expect_err("bad config");
     assert!(matches!(e, PluginError::InvalidInput(_)), "{e:?}");
     // A filter is not a source.
     assert!(rt.source("spam-filter").is_err());
@@ -160,9 +246,13 @@ fn spam_filter_checks_a_batch() {
 #[test]
 fn mastodon_describes_and_parses_urls() {
     let (rt, _) = runtime(Setup::default());
-    rt.load(manifest_of("mastodon", "mastodon")).expect("mastodon loads");
+    rt.load(manifest_of("mastodon", "mastodon"))
+        .expect("mastodon loads");
     let m = rt.source("mastodon").expect("source");
     assert_eq!(m.describe().expect("describe").platform, "mastodon");
-    let post = m.parse_url("https://mastodon.social/@Gargron/109348424446209588").expect("no fault").expect("post");
+    let post = m
+        .parse_url("https://mastodon.social/@Gargron/109348424446209588")
+        .expect("no fault")
+        .expect("post");
     assert_eq!(post.id, "109348424446209588");
 }

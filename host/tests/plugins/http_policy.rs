@@ -5,10 +5,20 @@ use crate::support::{Logs, MockServer, Reply, Setup, fetch, runtime, source};
 fn setup(
     extra: &str,
     credentials: &[(&str, &str)],
-) -> (MockServer, PluginRuntime, Logs, impl Fn(&str) -> SourcePlugin) {
+) -> (
+    MockServer,
+    PluginRuntime,
+    Logs,
+    impl Fn(&str) -> SourcePlugin,
+) {
     let server = MockServer::start(|r| match r.target.split('?').next().unwrap_or_default() {
         "/ok" => Reply::ok("ok"),
-        "/echo" => Reply::ok(format!("{} {} {}", r.method, r.target, r.header("authorization").unwrap_or("-"))),
+        "/echo" => Reply::ok(format!(
+            "{} {} {}",
+            r.method,
+            r.target,
+            r.header("authorization").unwrap_or("-")
+        )),
         "/redirect-to-metadata" => Reply::redirect("http://169.254.169.254/latest/meta-data/"),
         "/redirect-same" => Reply::redirect("/ok"),
         "/redirect-absolute" => Reply::redirect("https://allowed.example/ok"),
@@ -18,7 +28,11 @@ fn setup(
         _ => Reply::status(404, "no such page"),
     });
     let dev = format!("https://allowed.example={}", server.origin());
-    let (rt, logs) = runtime(Setup { dev_map: &dev, credentials, ..Setup::default() });
+    let (rt, logs) = runtime(Setup {
+        dev_map: &dev,
+        credentials,
+        ..Setup::default()
+    });
     let extra = extra.to_owned();
     let rt2 = rt.clone();
     let load = move |target: &str| {
@@ -32,7 +46,9 @@ fn setup(
 
 /// What the plugin got back: its page text or its error.
 fn outcome(p: &SourcePlugin) -> Result<String, PluginError> {
-    fetch(p).expect("no fault").map(|page| page.entries[0].text.to_string())
+    fetch(p)
+        .expect("no fault")
+        .map(|page| page.entries[0].text.to_string())
 }
 
 fn denied(p: &SourcePlugin) -> String {
@@ -45,20 +61,47 @@ fn denied(p: &SourcePlugin) -> String {
 #[test]
 fn each_bad_host_is_denied_with_its_reason() {
     let (server, _rt, logs, load) = setup("", &[]);
-    assert_eq!(outcome(&load("https://allowed.example/ok")).expect("allowed"), "status 200: ok");
+    assert_eq!(
+        outcome(&load("https://allowed.example/ok")).expect("allowed"),
+        "status 200: ok"
+    );
     for (url, reason) in [
-        ("https://other.example/", "denied: host other.example is not in the plugin's allow list"),
-        ("https://evil.allowed.example/", "denied: host evil.allowed.example is not in the plugin's allow list"),
+        (
+            "https://other.example/",
+            "denied: host other.example is not in the plugin's allow list",
+        ),
+        (
+            "https://evil.allowed.example/",
+            "denied: host evil.allowed.example is not in the plugin's allow list",
+        ),
         (
             "https://allowed.example.evil.example/",
             "denied: host allowed.example.evil.example is not in the plugin's allow list",
         ),
-        ("https://user@allowed.example/", "denied: URLs with user info (user@host) are not allowed"),
-        ("https://allowed.example@evil.example/", "denied: URLs with user info (user@host) are not allowed"),
-        ("https://127.0.0.1/", "denied: IP-address hosts are not allowed (127.0.0.1); use a DNS name"),
-        ("https://[::1]/", "denied: IP-address hosts are not allowed ([::1]); use a DNS name"),
-        ("https://0x7f000001/", "denied: IP-address hosts are not allowed (127.0.0.1); use a DNS name"),
-        ("http://allowed.example/", "denied: only https:// URLs are allowed, not http://"),
+        (
+            "https://user@allowed.example/",
+            "denied: URLs with user info (user@host) are not allowed",
+        ),
+        (
+            "https://allowed.example@evil.example/",
+            "denied: URLs with user info (user@host) are not allowed",
+        ),
+        (
+            "https://127.0.0.1/",
+            "denied: IP-address hosts are not allowed (127.0.0.1); use a DNS name",
+        ),
+        (
+            "https://[::1]/",
+            "denied: IP-address hosts are not allowed ([::1]); use a DNS name",
+        ),
+        (
+            "https://0x7f000001/",
+            "denied: IP-address hosts are not allowed (127.0.0.1); use a DNS name",
+        ),
+        (
+            "http://allowed.example/",
+            "denied: only https:// URLs are allowed, not http://",
+        ),
         (
             "https://allowed.example:8443/",
             "denied: port 8443 is not allowed for allowed.example (the manifest allows https://allowed.example)",
@@ -71,16 +114,27 @@ fn each_bad_host_is_denied_with_its_reason() {
             "https://allowed.example/redirect-other",
             "denied: redirect from https://allowed.example to another origin (https://other.example) is not allowed",
         ),
-        ("https://allowed.example/redirect-loop", "denied: more than 5 redirects"),
+        (
+            "https://allowed.example/redirect-loop",
+            "denied: more than 5 redirects",
+        ),
     ] {
         assert_eq!(denied(&load(url)), reason, "{url}");
     }
     // Denied requests never reached the network; the redirect loop made 5 + 1.
     let hits: Vec<String> = server.received().into_iter().map(|r| r.target).collect();
-    assert_eq!(hits.iter().filter(|t| *t == "/redirect-loop").count(), 6, "{hits:?}");
+    assert_eq!(
+        hits.iter().filter(|t| *t == "/redirect-loop").count(),
+        6,
+        "{hits:?}"
+    );
     assert!(hits.iter().all(|t| !t.contains("meta-data")), "{hits:?}");
     // The dev map is announced.
-    assert!(logs.lines().iter().any(|l| l.level == LogLevel::Warn && l.message.contains("FAIRDRAW_DEV_ORIGIN_MAP")));
+    assert!(
+        logs.lines()
+            .iter()
+            .any(|l| l.level == LogLevel::Warn && l.message.contains("FAIRDRAW_DEV_ORIGIN_MAP"))
+    );
 }
 
 #[test]
@@ -97,10 +151,15 @@ fn the_real_targets_of_bad_hosts_are_denied() {
         ("other-port", "port 8443 is not allowed"),
         ("redirect", "to another origin (http://169.254.169.254)"),
     ] {
-        let toml = format!("[http]\nallow = [\"https://allowed.example\"]\n[config]\ntarget = {target:?}\n");
+        let toml = format!(
+            "[http]\nallow = [\"https://allowed.example\"]\n[config]\ntarget = {target:?}\n"
+        );
         let p = source(&rt, "bad-hosts-table", "hostile-bad-hosts", &toml);
         let m = denied(&p);
-        assert!(m.starts_with("denied: ") && m.contains(reason), "{target}: {m}");
+        assert!(
+            m.starts_with("denied: ") && m.contains(reason),
+            "{target}: {m}"
+        );
     }
 }
 
@@ -111,14 +170,23 @@ fn names_resolving_to_private_addresses_are_denied() {
     let toml = "[http]\nallow = [\"https://localhost:1\"]\n[config]\ntarget = \"url\"\nurl = \"https://localhost:1/\"";
     let p = source(&rt, "bad-hosts-dns", "hostile-bad-hosts", toml);
     let m = denied(&p);
-    assert!(m.starts_with("denied: localhost resolves to a loopback address ("), "{m}");
+    assert!(
+        m.starts_with("denied: localhost resolves to a loopback address ("),
+        "{m}"
+    );
 }
 
 #[test]
 fn same_origin_redirects_are_followed() {
     let (server, _rt, _, load) = setup("", &[]);
-    assert_eq!(outcome(&load("https://allowed.example/redirect-same")).expect("followed"), "status 200: ok");
-    assert_eq!(outcome(&load("https://allowed.example/redirect-absolute")).expect("followed"), "status 200: ok");
+    assert_eq!(
+        outcome(&load("https://allowed.example/redirect-same")).expect("followed"),
+        "status 200: ok"
+    );
+    assert_eq!(
+        outcome(&load("https://allowed.example/redirect-absolute")).expect("followed"),
+        "status 200: ok"
+    );
     let hits: Vec<String> = server.received().into_iter().map(|r| r.target).collect();
     assert_eq!(hits, ["/redirect-same", "/ok", "/redirect-absolute", "/ok"]);
 }
@@ -129,7 +197,10 @@ fn credentials_are_attached_by_the_host_for_their_origin_only() {
                  [[credentials]]\nname = \"token\"\norigin = \"https://allowed.example\"\nheader = \"Authorization\"\nformat = \"Bearer {}\"\n";
     let (server, _rt, _, load) = setup(
         creds,
-        &[("FAIRDRAW_CREDENTIAL_BAD_HOSTS_API_KEY", "s3cret"), ("FAIRDRAW_CREDENTIAL_BAD_HOSTS_TOKEN", "tok")],
+        &[
+            ("FAIRDRAW_CREDENTIAL_BAD_HOSTS_API_KEY", "s3cret"),
+            ("FAIRDRAW_CREDENTIAL_BAD_HOSTS_TOKEN", "tok"),
+        ],
     );
     // The plugin's own `key` parameter is replaced, not kept beside the real one.
     let text = outcome(&load("https://allowed.example/echo?q=1&key=forged")).expect("echo");
@@ -144,13 +215,19 @@ fn missing_credentials_are_reported_by_inspect() {
     let (_server, rt, _, load) = setup(creds, &[]);
     let p = load("https://allowed.example/ok");
     let info = rt.inspect(p.id()).expect("inspect");
-    assert_eq!(info.missing_credentials, ["FAIRDRAW_CREDENTIAL_BAD_HOSTS_API_KEY"]);
+    assert_eq!(
+        info.missing_credentials,
+        ["FAIRDRAW_CREDENTIAL_BAD_HOSTS_API_KEY"]
+    );
 }
 
 #[test]
 fn responses_and_request_counts_are_bounded() {
     let (_server, _rt, _, load) = setup("[limits]\nmax_response_bytes = 1000", &[]);
-    assert_eq!(denied(&load("https://allowed.example/big")), "too large: the response exceeds 1000 bytes");
+    assert_eq!(
+        denied(&load("https://allowed.example/big")),
+        "too large: the response exceeds 1000 bytes"
+    );
     let (_server, _rt, _, load) = setup("[limits]\nmax_requests_per_call = 2", &[]);
     // Two redirects and the final request would be three.
     let m = denied(&load("https://allowed.example/redirect-loop"));

@@ -4,34 +4,61 @@ use crate::support::{Setup, component, manifest, repo, runtime};
 #[test]
 fn install_list_inspect_uninstall() {
     let data = tempfile::tempdir().expect("tempdir");
-    let (rt, _) = runtime(Setup { data_dir: Some(data.path().to_owned()), ..Setup::default() });
+    let (rt, _) = runtime(Setup {
+        data_dir: Some(data.path().to_owned()),
+        ..Setup::default()
+    });
     component("spam-filter");
-    let info = rt.install(repo().join("plugins/spam-filter")).expect("installs");
+    let info = rt
+        .install(repo().join("plugins/spam-filter"))
+        .expect("installs");
     let dir = data.path().join("plugins/spam-filter");
     assert_eq!(info.manifest_path, dir.join("plugin.toml"));
     assert_eq!(info.component_path, dir.join("spam_filter.wasm"));
     assert_eq!(info.manifest.kind, PluginKind::Filter);
-    assert!(info.exports.contains(&"fairdraw:plugin/filter@0.1.0".to_owned()), "{:?}", info.exports);
-    assert!(info.imports.iter().all(|i| !i.contains("http")), "{:?}", info.imports);
+    assert!(
+        info.exports
+            .contains(&"fairdraw:plugin/filter@0.1.0".to_owned()),
+        "{:?}",
+        info.exports
+    );
+    assert!(
+        info.imports.iter().all(|i| !i.contains("http")),
+        "{:?}",
+        info.imports
+    );
 
     let listed = rt.list().expect("list");
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].manifest.as_ref().expect("manifest").id, "spam-filter");
+    assert_eq!(
+        listed[0].manifest.as_ref().expect("manifest").id,
+        "spam-filter"
+    );
     assert!(listed[0].precompiled);
 
     // A fresh runtime on the same data directory finds it and starts from the cache.
-    let (rt2, _) = runtime(Setup { data_dir: Some(data.path().to_owned()), ..Setup::default() });
+    let (rt2, _) = runtime(Setup {
+        data_dir: Some(data.path().to_owned()),
+        ..Setup::default()
+    });
     let info = rt2.inspect("spam-filter").expect("inspect");
     assert_eq!(info.cache, CacheStatus::Hit);
     assert!(rt2.filter("spam-filter").is_ok());
     assert!(matches!(
         rt2.source("spam-filter"),
-        Err(LoadError::WrongKind { expected: PluginKind::Source, actual: PluginKind::Filter, .. })
+        Err(LoadError::WrongKind {
+            expected: PluginKind::Source,
+            actual: PluginKind::Filter,
+            ..
+        })
     ));
 
     assert!(rt2.uninstall("spam-filter").expect("uninstall"));
     assert!(rt2.list().expect("list").is_empty());
-    assert!(matches!(rt2.filter("spam-filter"), Err(LoadError::NotInstalled(_))));
+    assert!(matches!(
+        rt2.filter("spam-filter"),
+        Err(LoadError::NotInstalled(_))
+    ));
 }
 
 #[test]
@@ -43,7 +70,12 @@ fn bad_manifests_and_components_are_refused_clearly() {
 
     let (_d, path) = manifest("wrong-kind", "beacon", "hostile-panic", "");
     let e = rt.load(&path).expect_err("kind").to_string();
-    assert!(e.contains("is a beacon plugin but its component does not export `fairdraw:plugin/beacon@0.1.0`"), "{e}");
+    assert!(
+        e.contains(
+            "is a beacon plugin but its component does not export `fairdraw:plugin/beacon@0.1.0`"
+        ),
+        "{e}"
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("x.wasm"), b"not wasm").expect("write");
@@ -53,7 +85,10 @@ fn bad_manifests_and_components_are_refused_clearly() {
     )
     .expect("write");
     let e = rt.load(dir.path()).expect_err("junk").to_string();
-    assert!(e.contains("x.wasm: not a valid WebAssembly component"), "{e}");
+    assert!(
+        e.contains("x.wasm: not a valid WebAssembly component"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -78,13 +113,23 @@ fn every_plugin_has_a_host_test() {
     for (dir, prefix) in [(plugins.clone(), ""), (plugins.join("hostile"), "hostile-")] {
         for e in std::fs::read_dir(&dir).expect("plugins") {
             let path = e.expect("entry").path();
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             if name != "sdk" && path.join("Cargo.toml").is_file() {
                 crates.push(format!("{prefix}{name}"));
             }
         }
     }
     assert!(crates.len() >= 13, "{crates:?}");
-    let untested: Vec<&String> = crates.iter().filter(|c| !sources.contains(&format!("\"{c}\""))).collect();
-    assert!(untested.is_empty(), "plugins without a host test in host/tests/plugins: {untested:?}");
+    let untested: Vec<&String> = crates
+        .iter()
+        .filter(|c| !sources.contains(&format!("\"{c}\"")))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "plugins without a host test in host/tests/plugins: {untested:?}"
+    );
 }

@@ -6,13 +6,16 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::plugin::{
-    CallResult, Collection, CredentialSource, DevOriginMap, LogLevel, LogRecord, LogSource, Page, PluginRuntime, Post,
-    RuntimeOptions, SourcePlugin,
+    CallResult, Collection, CredentialSource, DevOriginMap, LogLevel, LogRecord, LogSource, Page,
+    PluginRuntime, Post, RuntimeOptions, SourcePlugin,
 };
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned()
 }
 
 /// Builds every component once per test run (cargo makes it a no-op when
@@ -45,9 +48,14 @@ fn ensure_built() {
 /// The built component of a plugin crate, e.g. `hostile-panic`.
 pub fn component(crate_name: &str) -> PathBuf {
     ensure_built();
-    let path =
-        repo().join("plugins/target/wasm32-wasip2/release").join(format!("{}.wasm", crate_name.replace('-', "_")));
-    assert!(path.is_file(), "{} is missing: the plugin build failed (see above)", path.display());
+    let path = repo()
+        .join("plugins/target/wasm32-wasip2/release")
+        .join(format!("{}.wasm", crate_name.replace('-', "_")));
+    assert!(
+        path.is_file(),
+        "{} is missing: the plugin build failed (see above)",
+        path.display()
+    );
     path
 }
 
@@ -70,7 +78,10 @@ impl Logs {
     }
 
     pub fn of(&self, plugin: &str) -> Vec<Line> {
-        self.lines().into_iter().filter(|l| l.plugin == plugin).collect()
+        self.lines()
+            .into_iter()
+            .filter(|l| l.plugin == plugin)
+            .collect()
     }
 }
 
@@ -96,7 +107,11 @@ pub fn runtime(setup: Setup<'_>) -> (PluginRuntime, Logs) {
         data_dir: setup.data_dir.unwrap_or_else(shared_data_dir),
         dev_origin_map: DevOriginMap::parse(setup.dev_map).expect("dev map"),
         credentials: CredentialSource::Map(
-            setup.credentials.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+            setup
+                .credentials
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
         ),
         log: Arc::new(move |r: &LogRecord<'_>| {
             sink.lock().expect("logs").push(Line {
@@ -112,7 +127,12 @@ pub fn runtime(setup: Setup<'_>) -> (PluginRuntime, Logs) {
 }
 
 /// Writes a `plugin.toml` for a built component into a fresh directory.
-pub fn manifest(id: &str, kind: &str, crate_name: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
+pub fn manifest(
+    id: &str,
+    kind: &str,
+    crate_name: &str,
+    extra: &str,
+) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("plugin.toml");
     let text = format!(
@@ -132,7 +152,10 @@ pub fn source(rt: &PluginRuntime, id: &str, crate_name: &str, extra: &str) -> So
 
 /// Fetches the first page of a dummy post.
 pub fn fetch(p: &SourcePlugin) -> CallResult<Page> {
-    let post = Post { id: "1".into(), url: "https://example.invalid/1".into() };
+    let post = Post {
+        id: "1".into(),
+        url: "https://example.invalid/1".into(),
+    };
     p.fetch_page(&post, Collection::Comments, None)
 }
 
@@ -157,7 +180,10 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -171,15 +197,27 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status: 200, headers: vec![], body: body.into() }
+        Reply {
+            status: 200,
+            headers: vec![],
+            body: body.into(),
+        }
     }
 
     pub fn status(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status, headers: vec![], body: body.into() }
+        Reply {
+            status,
+            headers: vec![],
+            body: body.into(),
+        }
     }
 
     pub fn redirect(location: &str) -> Reply {
-        Reply { status: 302, headers: vec![("Location".into(), location.into())], body: vec![] }
+        Reply {
+            status: 302,
+            headers: vec![("Location".into(), location.into())],
+            body: vec![],
+        }
     }
 }
 
@@ -244,11 +282,18 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>, handler: &Handler) 
         .unwrap_or(0);
     let mut body = vec![0; len];
     let _ = reader.read_exact(&mut body);
-    let req = Received { method, target, headers };
+    let req = Received {
+        method,
+        target,
+        headers,
+    };
     received.lock().expect("received").push(req.clone());
     let reply = handler(&req);
-    let mut out =
-        format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", reply.status, reply.body.len());
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
     for (n, v) in &reply.headers {
         out.push_str(&format!("{n}: {v}\r\n"));
     }

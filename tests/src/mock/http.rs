@@ -23,7 +23,10 @@ impl Response {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as text (lossy).
@@ -50,7 +53,9 @@ impl Response {
 /// response that is not HTTP/1.x.
 pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Response> {
     let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{m}: {url}"));
-    let rest = url.strip_prefix("http://").ok_or_else(|| invalid("only http:// URLs"))?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| invalid("only http:// URLs"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -73,7 +78,10 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Response> {
     if !version.starts_with("HTTP/1.") {
         return Err(bad(format!("not an HTTP/1 status line: {line:?}")));
     }
-    let status = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(format!("bad status line {line:?}")))?;
+    let status = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad(format!("bad status line {line:?}")))?;
     let reason = parts.next().unwrap_or_default().to_owned();
     let mut headers = Vec::new();
     loop {
@@ -83,11 +91,21 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Response> {
         if l.is_empty() {
             break;
         }
-        let (k, v) = l.split_once(':').ok_or_else(|| bad(format!("bad header line {l:?}")))?;
+        let (k, v) = l
+            .split_once(':')
+            .ok_or_else(|| bad(format!("bad header line {l:?}")))?;
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
-    let mut resp = Response { status, reason, headers, body: Vec::new() };
-    if resp.header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+    let mut resp = Response {
+        status,
+        reason,
+        headers,
+        body: Vec::new(),
+    };
+    if resp
+        .header("transfer-encoding")
+        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             line.clear();
             r.read_line(&mut line)?;
@@ -103,7 +121,9 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Response> {
             r.read_line(&mut line)?;
         }
     } else if let Some(len) = resp.header("content-length") {
-        let len: usize = len.parse().map_err(|e| bad(format!("bad content-length {len:?}: {e}")))?;
+        let len: usize = len
+            .parse()
+            .map_err(|e| bad(format!("bad content-length {len:?}: {e}")))?;
         resp.body.resize(len, 0);
         r.read_exact(&mut resp.body)?;
     } else {

@@ -124,13 +124,20 @@ pub struct Reply {
 const REMOTE_DOMAINS: [&str; 3] = ["fosstodon.example", "hachyderm.example", "social.example"];
 
 fn format_ms(ms: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z")).unwrap_or_default()
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_default()
 }
 
 /// ISO 8601 with microseconds, as Mastodon's `X-RateLimit-Reset`.
 fn format_micros(t: OffsetDateTime) -> String {
-    t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z")).unwrap_or_default()
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    ))
+    .unwrap_or_default()
 }
 
 fn snowflake(ms: i64, seq: u64) -> String {
@@ -154,7 +161,11 @@ impl Config {
         let days_before = if i % 10 == 9 { 1 } else { 30 + 11 * i as i64 };
         let created = (POST_MS / 86_400_000 - days_before) * 86_400_000;
         Account {
-            id: if i.is_multiple_of(4) { (1000 + 37 * i).to_string() } else { snowflake(created, i as u64) },
+            id: if i.is_multiple_of(4) {
+                (1000 + 37 * i).to_string()
+            } else {
+                snowflake(created, i as u64)
+            },
             display_name: match i % 5 {
                 0 => format!("Zoë {i}"),
                 1 => format!("fan {i} 🎲"),
@@ -163,7 +174,11 @@ impl Config {
             username,
             acct,
             created_at: format_ms(created),
-            followers_count: if i % 10 == 9 { 0 } else { (i as u64 * 7919) % 2000 },
+            followers_count: if i % 10 == 9 {
+                0
+            } else {
+                (i as u64 * 7919) % 2000
+            },
             bot: i % 13 == 12,
             domain,
         }
@@ -186,20 +201,32 @@ impl Config {
                 "<p><span class=\"h-card\" translate=\"no\"><a href=\"{}/@{AUTHOR}\" class=\"u-url mention\">@<span>{AUTHOR}</span></a></span> count me in! reply {r} &amp; good luck</p>",
                 PRODUCTION_ORIGIN
             );
-            out.push(Reply { id: snowflake(ms, r as u64), in_reply_to_id, account, content, created_at: format_ms(ms) });
+            out.push(Reply {
+                id: snowflake(ms, r as u64),
+                in_reply_to_id,
+                account,
+                content,
+                created_at: format_ms(ms),
+            });
         }
         out
     }
 
     /// Accounts that favourited the post, newest favourite first.
     pub fn favourited_by(&self) -> Vec<Account> {
-        (0..self.favourites).rev().map(|f| self.account(f)).collect()
+        (0..self.favourites)
+            .rev()
+            .map(|f| self.account(f))
+            .collect()
     }
 
     /// Accounts that boosted the post, newest boost first.
     pub fn reblogged_by(&self) -> Vec<Account> {
         let pool = self.pool();
-        (0..self.reblogs).rev().map(|b| self.account(pool - 1 - b)).collect()
+        (0..self.reblogs)
+            .rev()
+            .map(|b| self.account(pool - 1 - b))
+            .collect()
     }
 }
 
@@ -251,10 +278,19 @@ fn with_rate_headers(mut r: Response, remaining: u64, reset: OffsetDateTime) -> 
 }
 
 /// Checks the token and injected faults; on success the request's context.
-fn gate(shared: &Shared<Config>, headers: &HeaderMap, n: u64, host: Option<&str>) -> Result<Ctx, Response> {
+fn gate(
+    shared: &Shared<Config>,
+    headers: &HeaderMap,
+    n: u64,
+    host: Option<&str>,
+) -> Result<Ctx, Response> {
     let config = shared.config();
     let now = OffsetDateTime::now_utc();
-    let authed = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token) {
+    let authed = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+    {
         Some(t) if config.token.as_deref() == Some(t) => true,
         Some(_) => {
             let mut r = error(StatusCode::UNAUTHORIZED, "The access token is invalid");
@@ -265,17 +301,30 @@ fn gate(shared: &Shared<Config>, headers: &HeaderMap, n: u64, host: Option<&str>
             return Err(r);
         }
         None if config.require_token => {
-            return Err(error(StatusCode::UNAUTHORIZED, "This API requires an authenticated user"));
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "This API requires an authenticated user",
+            ));
         }
         None => false,
     };
     match config.faults.for_request(n) {
         Some(Fault::RateLimited) => {
-            let reset = now + time::Duration::seconds(i64::try_from(config.faults.rate_limit_reset_secs).unwrap_or(i64::MAX / 2));
-            return Err(with_rate_headers(error(StatusCode::TOO_MANY_REQUESTS, "Too many requests"), 0, reset));
+            let reset = now
+                + time::Duration::seconds(
+                    i64::try_from(config.faults.rate_limit_reset_secs).unwrap_or(i64::MAX / 2),
+                );
+            return Err(with_rate_headers(
+                error(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
+                0,
+                reset,
+            ));
         }
         Some(Fault::ServerError) => {
-            return Err(error(StatusCode::SERVICE_UNAVAILABLE, "Remote data could not be fetched"));
+            return Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Remote data could not be fetched",
+            ));
         }
         None => {}
     }
@@ -283,23 +332,44 @@ fn gate(shared: &Shared<Config>, headers: &HeaderMap, n: u64, host: Option<&str>
         Some(o) => o.trim_end_matches('/').to_owned(),
         None => format!("http://{}", host.unwrap_or("127.0.0.1")),
     };
-    Ok(Ctx { config, origin, authed, n })
+    Ok(Ctx {
+        config,
+        origin,
+        authed,
+        n,
+    })
 }
 
 impl Ctx {
     fn ok(&self, body: Value) -> Response {
         let now = OffsetDateTime::now_utc();
         let secs = now.unix_timestamp();
-        let reset = OffsetDateTime::from_unix_timestamp(secs - secs.rem_euclid(300) + 300).unwrap_or(now);
-        with_rate_headers((StatusCode::OK, Json(body)).into_response(), RATE_LIMIT.saturating_sub(self.n % RATE_LIMIT), reset)
+        let reset =
+            OffsetDateTime::from_unix_timestamp(secs - secs.rem_euclid(300) + 300).unwrap_or(now);
+        with_rate_headers(
+            (StatusCode::OK, Json(body)).into_response(),
+            RATE_LIMIT.saturating_sub(self.n % RATE_LIMIT),
+            reset,
+        )
     }
 
     fn account_json(&self, a: &Account) -> Value {
         let (url, uri) = match a.domain {
-            Some(d) => (format!("https://{d}/@{}", a.username), format!("https://{d}/users/{}", a.username)),
-            None => (format!("{}/@{}", self.origin, a.username), format!("{}/users/{}", self.origin, a.username)),
+            Some(d) => (
+                format!("https://{d}/@{}", a.username),
+                format!("https://{d}/users/{}", a.username),
+            ),
+            None => (
+                format!("{}/@{}", self.origin, a.username),
+                format!("{}/users/{}", self.origin, a.username),
+            ),
         };
-        let media = |kind: &str| format!("https://files.mastodon.example/accounts/{kind}/{}.png", a.id);
+        let media = |kind: &str| {
+            format!(
+                "https://files.mastodon.example/accounts/{kind}/{}.png",
+                a.id
+            )
+        };
         json!({
             "id": a.id, "username": a.username, "acct": a.acct, "display_name": a.display_name,
             "locked": false, "bot": a.bot, "discoverable": true, "indexable": true, "group": false,
@@ -327,10 +397,24 @@ impl Ctx {
         }
     }
 
-    fn status_json(&self, id: &str, account: &Account, in_reply_to: Option<(&str, &str)>, content: &str, created_at: &str, counts: (usize, usize, usize)) -> Value {
+    fn status_json(
+        &self,
+        id: &str,
+        account: &Account,
+        in_reply_to: Option<(&str, &str)>,
+        content: &str,
+        created_at: &str,
+        counts: (usize, usize, usize),
+    ) -> Value {
         let (url, uri) = match account.domain {
-            Some(d) => (format!("https://{d}/@{}/{id}", account.username), format!("https://{d}/users/{}/statuses/{id}", account.username)),
-            None => (format!("{}/@{}/{id}", self.origin, account.username), format!("{}/users/{}/statuses/{id}", self.origin, account.username)),
+            Some(d) => (
+                format!("https://{d}/@{}/{id}", account.username),
+                format!("https://{d}/users/{}/statuses/{id}", account.username),
+            ),
+            None => (
+                format!("{}/@{}/{id}", self.origin, account.username),
+                format!("{}/users/{}/statuses/{id}", self.origin, account.username),
+            ),
         };
         let mentions = if in_reply_to.is_some() {
             json!([{ "id": "109300000000000001", "username": AUTHOR, "url": format!("{}/@{AUTHOR}", self.origin), "acct": AUTHOR }])
@@ -407,9 +491,20 @@ async fn context(
             let to_account = if r.in_reply_to_id == ctx.config.status_id {
                 author_id.clone()
             } else {
-                replies.iter().find(|p| p.id == r.in_reply_to_id).map(|p| p.account.id.clone()).unwrap_or_default()
+                replies
+                    .iter()
+                    .find(|p| p.id == r.in_reply_to_id)
+                    .map(|p| p.account.id.clone())
+                    .unwrap_or_default()
             };
-            ctx.status_json(&r.id, &r.account, Some((&r.in_reply_to_id, &to_account)), &r.content, &r.created_at, (0, 0, 0))
+            ctx.status_json(
+                &r.id,
+                &r.account,
+                Some((&r.in_reply_to_id, &to_account)),
+                &r.content,
+                &r.created_at,
+                (0, 0, 0),
+            )
         })
         .collect();
     ctx.ok(json!({ "ancestors": [], "descendants": descendants }))
@@ -425,9 +520,21 @@ async fn favourited_by(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    accounts_page(&shared, n, &id, &headers, raw.as_deref(), "favourited_by", |c| {
-        c.favourited_by().into_iter().enumerate().map(|(i, a)| (90_000_000 + 17 * (c.favourites - i) as u64, a)).collect()
-    })
+    accounts_page(
+        &shared,
+        n,
+        &id,
+        &headers,
+        raw.as_deref(),
+        "favourited_by",
+        |c| {
+            c.favourited_by()
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| (90_000_000 + 17 * (c.favourites - i) as u64, a))
+                .collect()
+        },
+    )
 }
 
 async fn reblogged_by(
@@ -437,13 +544,21 @@ async fn reblogged_by(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    accounts_page(&shared, n, &id, &headers, raw.as_deref(), "reblogged_by", |c| {
-        c.reblogged_by()
-            .into_iter()
-            .enumerate()
-            .map(|(i, a)| ((POST_MS as u64 + 7_000 * (c.reblogs - i) as u64) << 16, a))
-            .collect()
-    })
+    accounts_page(
+        &shared,
+        n,
+        &id,
+        &headers,
+        raw.as_deref(),
+        "reblogged_by",
+        |c| {
+            c.reblogged_by()
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| ((POST_MS as u64 + 7_000 * (c.reblogs - i) as u64) << 16, a))
+                .collect()
+        },
+    )
 }
 
 /// One page of a `Link`-paginated account list. `records` lists newest first.
@@ -464,10 +579,17 @@ fn accounts_page(
         return error(StatusCode::NOT_FOUND, "Record not found");
     }
     let query = raw.map(decode_query).unwrap_or_default();
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     // Mastodon: `[params[:limit].to_i.abs, DEFAULT * 2].min`, default 40.
     let limit_given = param("limit");
-    let limit = limit_given.map_or(40, |l| l.trim().parse::<i64>().unwrap_or(0).unsigned_abs().min(80) as usize);
+    let limit = limit_given.map_or(40, |l| {
+        l.trim().parse::<i64>().unwrap_or(0).unsigned_abs().min(80) as usize
+    });
     let id_param = |name: &str| param(name).and_then(|v| v.parse::<u64>().ok());
     let all = records(&ctx.config);
     let page: Vec<&Record> = if let Some(min) = id_param("min_id") {
@@ -486,15 +608,23 @@ fn accounts_page(
     let body: Vec<Value> = page.iter().map(|(_, a)| ctx.account_json(a)).collect();
     let mut r = ctx.ok(json!(body));
     let base = format!("{}/api/v1/statuses/{id}/{endpoint}", ctx.origin);
-    let limit_part = limit_given.map(|l| format!("limit={}&", super::percent_encode(l))).unwrap_or_default();
+    let limit_part = limit_given
+        .map(|l| format!("limit={}&", super::percent_encode(l)))
+        .unwrap_or_default();
     let mut links = Vec::new();
     // Mastodon links a next page whenever this one is full, so a list whose
     // length is a multiple of the limit ends with an empty page.
     if let (Some(last), true) = (page.last(), page.len() == limit && limit > 0) {
-        links.push(format!("<{base}?{limit_part}max_id={}>; rel=\"next\"", last.0));
+        links.push(format!(
+            "<{base}?{limit_part}max_id={}>; rel=\"next\"",
+            last.0
+        ));
     }
     if let Some(first) = page.first() {
-        links.push(format!("<{base}?{limit_part}since_id={}>; rel=\"prev\"", first.0));
+        links.push(format!(
+            "<{base}?{limit_part}since_id={}>; rel=\"prev\"",
+            first.0
+        ));
     }
     if !links.is_empty()
         && let Ok(v) = HeaderValue::from_str(&links.join(", "))
@@ -511,51 +641,94 @@ mod tests {
 
     /// The `rel="next"` URL of a Link header.
     fn next_link(link: Option<&str>) -> Option<String> {
-        link?.split(", ").find(|l| l.ends_with("rel=\"next\"")).map(|l| l[1..l.find('>').unwrap_or(1)].to_owned())
+        link?
+            .split(", ")
+            .find(|l| l.ends_with("rel=\"next\""))
+            .map(|l| l[1..l.find('>').unwrap_or(1)].to_owned())
     }
 
     #[test]
     fn favourites_page_by_link_header_and_end_on_an_empty_page() {
-        let m = start_blocking(Config { favourites: 80, ..Config::default() });
+        let m = start_blocking(Config {
+            favourites: 80,
+            ..Config::default()
+        });
         let auth = format!("Bearer {TOKEN}");
-        let mut url = format!("{}/api/v1/statuses/{STATUS_ID}/favourited_by?limit=40", m.origin);
+        let mut url = format!(
+            "{}/api/v1/statuses/{STATUS_ID}/favourited_by?limit=40",
+            m.origin
+        );
         let mut ids = Vec::new();
         let mut sizes = Vec::new();
         loop {
             let r = http::get(&url, &[("Authorization", &auth)]).expect("request");
             assert_eq!(r.status, 200, "{}", r.text());
             assert_eq!(r.header("x-ratelimit-limit"), Some("300"));
-            assert!(r.header("x-ratelimit-reset").is_some_and(|v| v.ends_with('Z') && v.len() == 27), "{:?}", r.header("x-ratelimit-reset"));
+            assert!(
+                r.header("x-ratelimit-reset")
+                    .is_some_and(|v| v.ends_with('Z') && v.len() == 27),
+                "{:?}",
+                r.header("x-ratelimit-reset")
+            );
             let page = r.json().expect("json");
             let page = page.as_array().expect("array of accounts");
             sizes.push(page.len());
-            ids.extend(page.iter().map(|a| a["id"].as_str().expect("string id").to_owned()));
+            ids.extend(
+                page.iter()
+                    .map(|a| a["id"].as_str().expect("string id").to_owned()),
+            );
             match next_link(r.header("link")) {
                 Some(next) => {
-                    assert!(next.starts_with(&format!("{}/api/v1/statuses/{STATUS_ID}/favourited_by?limit=40&max_id=", m.origin)), "{next}");
+                    assert!(
+                        next.starts_with(&format!(
+                            "{}/api/v1/statuses/{STATUS_ID}/favourited_by?limit=40&max_id=",
+                            m.origin
+                        )),
+                        "{next}"
+                    );
                     url = next;
                 }
                 None => {
-                    assert!(page.is_empty() || r.header("link").is_some_and(|l| l.contains("rel=\"prev\"")));
+                    assert!(
+                        page.is_empty()
+                            || r.header("link").is_some_and(|l| l.contains("rel=\"prev\""))
+                    );
                     break;
                 }
             }
         }
         // 80 = 2 × 40: the second page is full, so a third, empty one ends the list.
         assert_eq!(sizes, [40, 40, 0]);
-        let expected: Vec<_> = m.config().favourited_by().into_iter().map(|a| a.id).collect();
+        let expected: Vec<_> = m
+            .config()
+            .favourited_by()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
         assert_eq!(ids, expected);
-        assert_eq!(m.credentials_seen().into_iter().collect::<Vec<_>>(), [auth.clone(), TOKEN.to_owned()]);
+        assert_eq!(
+            m.credentials_seen().into_iter().collect::<Vec<_>>(),
+            [auth.clone(), TOKEN.to_owned()]
+        );
     }
 
     #[test]
     fn reblogs_default_limit_and_public_origin_in_links() {
-        let m = start_blocking(Config { reblogs: 50, public_origin: Some(PRODUCTION_ORIGIN.into()), ..Config::default() });
-        let r = http::get(&format!("{}/api/v1/statuses/{STATUS_ID}/reblogged_by", m.origin), &[]).expect("request");
+        let m = start_blocking(Config {
+            reblogs: 50,
+            public_origin: Some(PRODUCTION_ORIGIN.into()),
+            ..Config::default()
+        });
+        let r = http::get(
+            &format!("{}/api/v1/statuses/{STATUS_ID}/reblogged_by", m.origin),
+            &[],
+        )
+        .expect("request");
         assert_eq!(r.status, 200);
         assert_eq!(r.json().expect("json").as_array().map(Vec::len), Some(40));
         let next = next_link(r.header("link")).expect("next link");
-        let prefix = format!("{PRODUCTION_ORIGIN}/api/v1/statuses/{STATUS_ID}/reblogged_by?max_id=");
+        let prefix =
+            format!("{PRODUCTION_ORIGIN}/api/v1/statuses/{STATUS_ID}/reblogged_by?max_id=");
         assert!(next.starts_with(&prefix), "{next}");
         let local = next.replace(PRODUCTION_ORIGIN, &m.origin);
         let r2 = http::get(&local, &[]).expect("request");
@@ -565,34 +738,65 @@ mod tests {
         let expected = m.config().reblogged_by();
         assert_eq!(page2[9]["id"], json!(expected[49].id));
         // limit is capped at 80.
-        let r = http::get(&format!("{}/api/v1/statuses/{STATUS_ID}/reblogged_by?limit=500", m.origin), &[]).expect("request");
+        let r = http::get(
+            &format!(
+                "{}/api/v1/statuses/{STATUS_ID}/reblogged_by?limit=500",
+                m.origin
+            ),
+            &[],
+        )
+        .expect("request");
         assert_eq!(r.json().expect("json").as_array().map(Vec::len), Some(50));
     }
 
     #[test]
     fn context_is_a_depth_first_tree_cut_at_60_without_a_token() {
-        let m = start_blocking(Config { replies: 70, ..Config::default() });
+        let m = start_blocking(Config {
+            replies: 70,
+            ..Config::default()
+        });
         let url = format!("{}/api/v1/statuses/{STATUS_ID}/context", m.origin);
         let anon = http::get(&url, &[]).expect("request").json().expect("json");
         assert_eq!(anon["ancestors"], json!([]));
         assert_eq!(anon["descendants"].as_array().map(Vec::len), Some(60));
-        let authed = http::get(&url, &[("Authorization", &format!("Bearer {TOKEN}"))]).expect("request").json().expect("json");
+        let authed = http::get(&url, &[("Authorization", &format!("Bearer {TOKEN}"))])
+            .expect("request")
+            .json()
+            .expect("json");
         let d = authed["descendants"].as_array().expect("descendants");
         assert_eq!(d.len(), 70);
         assert_eq!(d[0]["in_reply_to_id"], STATUS_ID);
         assert_eq!(d[0]["in_reply_to_account_id"], "109300000000000001");
         assert_eq!(d[3]["in_reply_to_id"], d[2]["id"]);
         assert_eq!(d[3]["in_reply_to_account_id"], d[2]["account"]["id"]);
-        assert!(d[0]["content"].as_str().is_some_and(|c| c.starts_with("<p>") && c.contains("&amp;")));
+        assert!(
+            d[0]["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("<p>") && c.contains("&amp;"))
+        );
         assert_eq!(d[1]["account"]["acct"], "fan7@social.example");
         assert_eq!(d[0]["created_at"], "2026-03-01T12:00:53.011Z");
-        for key in ["id", "created_at", "visibility", "url", "uri", "account", "mentions", "tags", "replies_count"] {
+        for key in [
+            "id",
+            "created_at",
+            "visibility",
+            "url",
+            "uri",
+            "account",
+            "mentions",
+            "tags",
+            "replies_count",
+        ] {
             assert!(d[0].get(key).is_some(), "status lacks {key}");
         }
         // Account ids are strings; creation dates let rules check account age.
         let a = &d[0]["account"];
         assert!(a["id"].is_string());
-        assert!(a["created_at"].as_str().is_some_and(|c| c.ends_with("T00:00:00.000Z")));
+        assert!(
+            a["created_at"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("T00:00:00.000Z"))
+        );
     }
 
     #[test]
@@ -601,9 +805,18 @@ mod tests {
         let url = format!("{}/api/v1/statuses/{STATUS_ID}/favourited_by", m.origin);
         let r = http::get(&url, &[("Authorization", "Bearer revoked")]).expect("request");
         assert_eq!(r.status, 401);
-        assert_eq!(r.json().expect("json"), json!({ "error": "The access token is invalid" }));
+        assert_eq!(
+            r.json().expect("json"),
+            json!({ "error": "The access token is invalid" })
+        );
 
-        m.configure(|c| c.faults = Faults { rate_limit_first: 2, rate_limit_reset_secs: 90, ..Faults::default() });
+        m.configure(|c| {
+            c.faults = Faults {
+                rate_limit_first: 2,
+                rate_limit_reset_secs: 90,
+                ..Faults::default()
+            }
+        });
         m.reset();
         let before = OffsetDateTime::now_utc();
         let r = http::get(&url, &[]).expect("request");
@@ -612,35 +825,57 @@ mod tests {
         assert_eq!(r.header("retry-after"), None);
         assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
         let reset = r.header("x-ratelimit-reset").expect("reset header");
-        let reset = OffsetDateTime::parse(reset, &time::format_description::well_known::Rfc3339).expect("ISO 8601");
+        let reset = OffsetDateTime::parse(reset, &time::format_description::well_known::Rfc3339)
+            .expect("ISO 8601");
         let wait = (reset - before).whole_seconds();
         assert!((89..=91).contains(&wait), "{wait}");
-        assert_eq!(r.json().expect("json"), json!({ "error": "Too many requests" }));
+        assert_eq!(
+            r.json().expect("json"),
+            json!({ "error": "Too many requests" })
+        );
         assert_eq!(http::get(&url, &[]).expect("request").status, 429);
         assert_eq!(http::get(&url, &[]).expect("request").status, 200);
 
-        m.configure(|c| c.faults = Faults { fail_every: Some(2), ..Faults::default() });
+        m.configure(|c| {
+            c.faults = Faults {
+                fail_every: Some(2),
+                ..Faults::default()
+            }
+        });
         m.reset();
         assert_eq!(http::get(&url, &[]).expect("request").status, 200);
         assert_eq!(http::get(&url, &[]).expect("request").status, 503);
 
-        let r = http::get(&format!("{}/api/v1/statuses/1/context", m.origin), &[]).expect("request");
+        let r =
+            http::get(&format!("{}/api/v1/statuses/1/context", m.origin), &[]).expect("request");
         assert_eq!(r.status, 404);
-        assert_eq!(r.json().expect("json"), json!({ "error": "Record not found" }));
+        assert_eq!(
+            r.json().expect("json"),
+            json!({ "error": "Record not found" })
+        );
 
         m.configure(|c| c.require_token = true);
         let r = http::get(&url, &[]).expect("request");
-        assert_eq!((r.status, r.json().expect("json")), (401, json!({ "error": "This API requires an authenticated user" })));
+        assert_eq!(
+            (r.status, r.json().expect("json")),
+            (
+                401,
+                json!({ "error": "This API requires an authenticated user" })
+            )
+        );
     }
 
     #[test]
     fn pools_overlap_but_lists_are_distinct() {
         let c = Config::default();
-        let favs: std::collections::BTreeSet<_> = c.favourited_by().into_iter().map(|a| a.id).collect();
+        let favs: std::collections::BTreeSet<_> =
+            c.favourited_by().into_iter().map(|a| a.id).collect();
         assert_eq!(favs.len(), c.favourites);
-        let boosts: std::collections::BTreeSet<_> = c.reblogged_by().into_iter().map(|a| a.id).collect();
+        let boosts: std::collections::BTreeSet<_> =
+            c.reblogged_by().into_iter().map(|a| a.id).collect();
         assert_eq!(boosts.len(), c.reblogs);
-        let repliers: std::collections::BTreeSet<_> = c.descendants().into_iter().map(|r| r.account.id).collect();
+        let repliers: std::collections::BTreeSet<_> =
+            c.descendants().into_iter().map(|r| r.account.id).collect();
         assert!(!favs.is_disjoint(&boosts) && !favs.is_disjoint(&repliers));
     }
 }

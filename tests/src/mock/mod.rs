@@ -90,13 +90,19 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every credential the request carried, as sent: the `key` and
@@ -105,9 +111,19 @@ impl RecordedRequest {
     pub fn credentials(&self) -> Vec<String> {
         let mut out = Vec::new();
         for name in ["key", "access_token"] {
-            out.extend(self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()));
+            out.extend(
+                self.query
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone()),
+            );
         }
-        out.extend(self.headers.iter().filter(|(k, _)| k == "x-goog-api-key").map(|(_, v)| v.clone()));
+        out.extend(
+            self.headers
+                .iter()
+                .filter(|(k, _)| k == "x-goog-api-key")
+                .map(|(_, v)| v.clone()),
+        );
         for (_, v) in self.headers.iter().filter(|(k, _)| k == "authorization") {
             out.push(v.clone());
             if let Some(token) = bearer_token(v) {
@@ -139,7 +155,10 @@ impl<C> MockHandle<C> {
     /// [`RecordedRequest::credentials`]). Tests use it to check that the
     /// host attached the key it was configured with.
     pub fn credentials_seen(&self) -> BTreeSet<String> {
-        lock(&self.shared.log).iter().flat_map(RecordedRequest::credentials).collect()
+        lock(&self.shared.log)
+            .iter()
+            .flat_map(RecordedRequest::credentials)
+            .collect()
     }
 
     /// Changes the configuration of the running server; the next request sees it.
@@ -224,7 +243,11 @@ impl Faults {
 pub(crate) struct RequestNo(pub(crate) u64);
 
 /// Records the request and tags it with its number.
-async fn record<C: Send + 'static>(State(shared): State<Arc<Shared<C>>>, mut req: Request, next: Next) -> Response {
+async fn record<C: Send + 'static>(
+    State(shared): State<Arc<Shared<C>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let recorded = {
         // Number and log under one lock, so numbers follow log order.
         let mut log = lock(&shared.log);
@@ -234,9 +257,20 @@ async fn record<C: Send + 'static>(State(shared): State<Arc<Shared<C>>>, mut req
         let headers = req
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let r = RecordedRequest { number, method: req.method().to_string(), path: uri.path().to_owned(), query, headers };
+        let r = RecordedRequest {
+            number,
+            method: req.method().to_string(),
+            path: uri.path().to_owned(),
+            query,
+            headers,
+        };
         log.push(r.clone());
         r
     };
@@ -258,7 +292,9 @@ pub(crate) fn decode_query(q: &str) -> Vec<(String, String)> {
 
 fn percent_decode(s: &str) -> String {
     fn hex_digit(b: u8) -> Option<u8> {
-        char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -266,7 +302,8 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2])) {
+            b'%' if i + 2 < bytes.len() => match (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2]))
+            {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
                     i += 3;
@@ -303,9 +340,16 @@ pub(crate) async fn serve<C: Send + 'static>(
     config: C,
     app: impl FnOnce(Arc<Shared<C>>) -> Router,
 ) -> MockHandle<C> {
-    let shared = Arc::new(Shared { config: Mutex::new(config), log: Mutex::new(Vec::new()), counter: AtomicU64::new(0) });
-    let router = app(shared.clone()).layer(middleware::from_fn_with_state(shared.clone(), record::<C>));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let shared = Arc::new(Shared {
+        config: Mutex::new(config),
+        log: Mutex::new(Vec::new()),
+        counter: AtomicU64::new(0),
+    });
+    let router =
+        app(shared.clone()).layer(middleware::from_fn_with_state(shared.clone(), record::<C>));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address of the mock");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -317,7 +361,14 @@ pub(crate) async fn serve<C: Send + 'static>(
             _ = rx => {}
         }
     });
-    MockHandle { origin: format!("http://{addr}"), addr, shared, shutdown: Some(tx), task: Some(task), thread: None }
+    MockHandle {
+        origin: format!("http://{addr}"),
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task: Some(task),
+        thread: None,
+    }
 }
 
 /// Runs `start` on a new thread with its own runtime and returns the
@@ -335,7 +386,10 @@ where
     let thread = std::thread::Builder::new()
         .name("mock-server".into())
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime for a mock");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime for a mock");
             rt.block_on(async move {
                 let mut handle = start().await;
                 let task = handle.task.take();
@@ -360,10 +414,29 @@ mod tests {
 
     #[test]
     fn faults_by_request_number() {
-        let f = Faults { rate_limit_first: 2, fail_first: 1, fail_every: Some(5), ..Faults::default() };
+        let f = Faults {
+            rate_limit_first: 2,
+            fail_first: 1,
+            fail_every: Some(5),
+            ..Faults::default()
+        };
         let got: Vec<_> = (1..=10).map(|n| f.for_request(n)).collect();
         use Fault::*;
-        assert_eq!(got, [Some(RateLimited), Some(RateLimited), Some(ServerError), None, Some(ServerError), None, None, None, None, Some(ServerError)]);
+        assert_eq!(
+            got,
+            [
+                Some(RateLimited),
+                Some(RateLimited),
+                Some(ServerError),
+                None,
+                Some(ServerError),
+                None,
+                None,
+                None,
+                None,
+                Some(ServerError)
+            ]
+        );
         assert_eq!(Faults::default().for_request(1), None);
     }
 
@@ -371,8 +444,14 @@ mod tests {
     fn query_decoding() {
         assert_eq!(
             decode_query("a=1&b=x%2By+z&c&d=%zz&e=%4"),
-            [("a", "1"), ("b", "x+y z"), ("c", ""), ("d", "%zz"), ("e", "%4")]
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            [
+                ("a", "1"),
+                ("b", "x+y z"),
+                ("c", ""),
+                ("d", "%zz"),
+                ("e", "%4")
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
         );
         assert_eq!(percent_encode("a b+/=é"), "a%20b%2B%2F%3D%C3%A9");
     }

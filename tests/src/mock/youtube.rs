@@ -127,9 +127,16 @@ impl Config {
     }
 
     fn thread(&self, k: usize) -> Thread {
-        let author = if self.authors == 0 { k } else { k % self.authors };
+        let author = if self.authors == 0 {
+            k
+        } else {
+            k % self.authors
+        };
         let published = NEWEST_UNIX - 97 * k as i64;
-        let id = format!("Ugx{}4AaABAg", id_chars(mix(k as u64 ^ 0x7468_7265_6164), 19));
+        let id = format!(
+            "Ugx{}4AaABAg",
+            id_chars(mix(k as u64 ^ 0x7468_7265_6164), 19)
+        );
         let top = Comment {
             id: id.clone(),
             author_channel_id: channel_id(author),
@@ -202,8 +209,10 @@ fn comment_text(k: usize) -> String {
 }
 
 fn rfc3339(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// `textDisplay` with `textFormat=html` (the default): HTML-escaped, links
@@ -248,8 +257,16 @@ fn app(shared: Arc<Shared<Config>>) -> Router {
 }
 
 async fn not_found(req: Request) -> Response {
-    let body = format!("<!DOCTYPE html><title>Error 404 (Not Found)!!1</title><p>The requested URL <code>{}</code> was not found on this server.", req.uri().path());
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], body).into_response()
+    let body = format!(
+        "<!DOCTYPE html><title>Error 404 (Not Found)!!1</title><p>The requested URL <code>{}</code> was not found on this server.",
+        req.uri().path()
+    );
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// A Google JSON error envelope.
@@ -260,12 +277,18 @@ fn google_error(code: u16, status: Option<&str>, message: &str, error: Value) ->
     if let Some(s) = status {
         body["error"]["status"] = json!(s);
     }
-    json_response(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body)
+    json_response(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        body,
+    )
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
     let mut r = (status, Json(body)).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
     r
 }
 
@@ -299,15 +322,30 @@ fn invalid_token() -> Response {
     );
     r.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\""),
+        HeaderValue::from_static(
+            "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"",
+        ),
     );
     r
 }
 
 /// Checks credentials, then the injected faults and quota. `None`: go on.
-fn gate(config: &Config, headers: &HeaderMap, query: &[(String, String)], n: u64) -> Option<Response> {
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
+fn gate(
+    config: &Config,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    n: u64,
+) -> Option<Response> {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
     let key = param("key").or_else(|| headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()));
     if let Some(token) = bearer {
         if config.oauth_token.as_deref() != Some(token) {
@@ -329,7 +367,12 @@ fn gate(config: &Config, headers: &HeaderMap, query: &[(String, String)], n: u64
         Some(Fault::RateLimited) => {
             let code = config.rate_limit_status;
             let status = (code == 429).then_some("RESOURCE_EXHAUSTED");
-            return Some(google_error(code, status, "Rate Limit Exceeded", json!({ "domain": "usageLimits", "reason": "rateLimitExceeded" })));
+            return Some(google_error(
+                code,
+                status,
+                "Rate Limit Exceeded",
+                json!({ "domain": "usageLimits", "reason": "rateLimitExceeded" }),
+            ));
         }
         Some(Fault::ServerError) => {
             return Some(google_error(
@@ -343,7 +386,12 @@ fn gate(config: &Config, headers: &HeaderMap, query: &[(String, String)], n: u64
     }
     if config.quota_exceeded {
         let msg = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
-        return Some(google_error(403, None, msg, json!({ "domain": "youtube.quota", "reason": "quotaExceeded" })));
+        return Some(google_error(
+            403,
+            None,
+            msg,
+            json!({ "domain": "youtube.quota", "reason": "quotaExceeded" }),
+        ));
     }
     None
 }
@@ -374,11 +422,15 @@ fn max_results(param: Option<&str>) -> Result<usize, Response> {
 /// Page tokens: base64 of a prefix (as real tokens start) and an inner
 /// base64url `scope|offset`, so a token only works for the list it came from.
 fn encode_token(prefix: &str, scope: &str, offset: usize) -> String {
-    STANDARD_NO_PAD.encode(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(format!("{scope}|{offset}"))))
+    STANDARD_NO_PAD.encode(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(format!("{scope}|{offset}"))
+    ))
 }
 
 fn decode_token(token: &str, scope: &str) -> Option<usize> {
-    let outer = String::from_utf8(STANDARD_NO_PAD.decode(token.trim_end_matches('=')).ok()?).ok()?;
+    let outer =
+        String::from_utf8(STANDARD_NO_PAD.decode(token.trim_end_matches('=')).ok()?).ok()?;
     let inner = outer.rsplit("--").next()?;
     let inner = String::from_utf8(URL_SAFE_NO_PAD.decode(inner).ok()?).ok()?;
     let (s, offset) = inner.rsplit_once('|')?;
@@ -395,7 +447,9 @@ fn invalid_page_token() -> Response {
 }
 
 fn etag(seed: &str) -> String {
-    let h = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| mix(h ^ u64::from(b)));
+    let h = seed
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| mix(h ^ u64::from(b)));
     id_chars(h, 27)
 }
 
@@ -436,8 +490,15 @@ async fn comment_threads(
     if let Some(r) = gate(&config, &headers, &query, n) {
         return r;
     }
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let Some(part) = param("part") else { return missing_part() };
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(part) = param("part") else {
+        return missing_part();
+    };
     let Some(video_id) = param("videoId") else {
         return google_error(
             400,
@@ -466,7 +527,11 @@ async fn comment_threads(
         Ok(m) => m,
         Err(r) => return r,
     };
-    let prefix = if param("order") == Some("time") { "get_newest_first--" } else { "get_ranked_streams--" };
+    let prefix = if param("order") == Some("time") {
+        "get_newest_first--"
+    } else {
+        "get_ranked_streams--"
+    };
     let offset = match param("pageToken").filter(|t| !t.is_empty()) {
         None => 0,
         Some(t) => match decode_token(t, video_id) {
@@ -521,7 +586,12 @@ async fn comments(
     if let Some(r) = gate(&config, &headers, &query, n) {
         return r;
     }
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if param("part").is_none() {
         return missing_part();
     }
@@ -533,7 +603,10 @@ async fn comments(
             json!({ "domain": "youtube.parameter", "reason": "missingRequiredParameter", "location": "parameters.", "locationType": "other" }),
         );
     };
-    let Some(thread) = (0..config.comments).map(|k| config.thread(k)).find(|t| t.top.id == parent) else {
+    let Some(thread) = (0..config.comments)
+        .map(|k| config.thread(k))
+        .find(|t| t.top.id == parent)
+    else {
         return google_error(
             404,
             Some("NOT_FOUND"),
@@ -555,7 +628,10 @@ async fn comments(
     };
     let html = param("textFormat") != Some("plainText");
     let end = (offset + max).min(total);
-    let items: Vec<Value> = thread.replies[offset..end].iter().map(|c| comment_json(c, &config, html)).collect();
+    let items: Vec<Value> = thread.replies[offset..end]
+        .iter()
+        .map(|c| comment_json(c, &config, html))
+        .collect();
     let mut body = json!({ "kind": "youtube#commentListResponse", "etag": etag(&format!("{parent}{offset}{max}")) });
     if end < total {
         body["nextPageToken"] = json!(encode_token("get_replies--", parent, end));
@@ -571,21 +647,33 @@ mod tests {
     use crate::mock::http;
 
     fn threads_url(origin: &str, extra: &str) -> String {
-        format!("{origin}/youtube/v3/commentThreads?part=snippet,replies&videoId={VIDEO_ID}&maxResults=100&order=time&key={API_KEY}{extra}")
+        format!(
+            "{origin}/youtube/v3/commentThreads?part=snippet,replies&videoId={VIDEO_ID}&maxResults=100&order=time&key={API_KEY}{extra}"
+        )
     }
 
     #[test]
     fn pages_through_all_threads_with_next_page_token() {
-        let yt = start_blocking(Config { comments: 230, ..Config::default() });
+        let yt = start_blocking(Config {
+            comments: 230,
+            ..Config::default()
+        });
         let expected = yt.config().threads();
         let mut ids = Vec::new();
         let mut token = String::new();
         let mut pages = 0;
         loop {
-            let extra = if token.is_empty() { String::new() } else { format!("&pageToken={}", super::super::percent_encode(&token)) };
+            let extra = if token.is_empty() {
+                String::new()
+            } else {
+                format!("&pageToken={}", super::super::percent_encode(&token))
+            };
             let r = http::get(&threads_url(&yt.origin, &extra), &[]).expect("request");
             assert_eq!(r.status, 200, "{}", r.text());
-            assert_eq!(r.header("content-type"), Some("application/json; charset=UTF-8"));
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/json; charset=UTF-8")
+            );
             let body = r.json().expect("json");
             assert_eq!(body["kind"], "youtube#commentThreadListResponse");
             let items = body["items"].as_array().expect("items");
@@ -609,78 +697,198 @@ mod tests {
             }
         }
         assert_eq!(pages, 3);
-        assert_eq!(ids, expected.iter().map(|t| t.top.id.clone()).collect::<Vec<_>>());
+        assert_eq!(
+            ids,
+            expected
+                .iter()
+                .map(|t| t.top.id.clone())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(yt.request_count(), 3);
-        assert_eq!(yt.credentials_seen().into_iter().collect::<Vec<_>>(), [API_KEY]);
+        assert_eq!(
+            yt.credentials_seen().into_iter().collect::<Vec<_>>(),
+            [API_KEY]
+        );
     }
 
     #[test]
     fn comment_shape_matches_the_real_api() {
-        let yt = start_blocking(Config { comments: 10, ..Config::default() });
+        let yt = start_blocking(Config {
+            comments: 10,
+            ..Config::default()
+        });
         let r = http::get(&threads_url(&yt.origin, "&maxResults=5"), &[]).expect("request");
         let body = r.json().expect("json");
         // Fields of the real sample, no more, no fewer.
         let thread = &body["items"][3];
-        let mut keys: Vec<_> = thread["snippet"].as_object().expect("snippet").keys().cloned().collect();
-        keys.sort();
-        assert_eq!(keys, ["canReply", "channelId", "isPublic", "topLevelComment", "totalReplyCount", "videoId"]);
-        let c = &thread["snippet"]["topLevelComment"]["snippet"];
-        let mut keys: Vec<_> = c.as_object().expect("comment snippet").keys().cloned().collect();
+        let mut keys: Vec<_> = thread["snippet"]
+            .as_object()
+            .expect("snippet")
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         assert_eq!(
             keys,
             [
-                "authorChannelId", "authorChannelUrl", "authorDisplayName", "authorProfileImageUrl", "canRate", "channelId",
-                "likeCount", "publishedAt", "textDisplay", "textOriginal", "updatedAt", "videoId", "viewerRating"
+                "canReply",
+                "channelId",
+                "isPublic",
+                "topLevelComment",
+                "totalReplyCount",
+                "videoId"
             ]
         );
-        assert!(c["authorChannelId"]["value"].as_str().expect("channel").starts_with("UC"));
+        let c = &thread["snippet"]["topLevelComment"]["snippet"];
+        let mut keys: Vec<_> = c
+            .as_object()
+            .expect("comment snippet")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "authorChannelId",
+                "authorChannelUrl",
+                "authorDisplayName",
+                "authorProfileImageUrl",
+                "canRate",
+                "channelId",
+                "likeCount",
+                "publishedAt",
+                "textDisplay",
+                "textOriginal",
+                "updatedAt",
+                "videoId",
+                "viewerRating"
+            ]
+        );
+        assert!(
+            c["authorChannelId"]["value"]
+                .as_str()
+                .expect("channel")
+                .starts_with("UC")
+        );
         assert_eq!(c["publishedAt"], "2026-03-01T17:55:09Z");
         // Thread 3 has 3 replies, all inlined; thread 0 has none and no `replies` key.
         assert_eq!(thread["snippet"]["totalReplyCount"], 3);
-        assert_eq!(thread["replies"]["comments"].as_array().map(Vec::len), Some(3));
-        assert_eq!(thread["replies"]["comments"][0]["snippet"]["parentId"], thread["id"]);
+        assert_eq!(
+            thread["replies"]["comments"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert_eq!(
+            thread["replies"]["comments"][0]["snippet"]["parentId"],
+            thread["id"]
+        );
         assert!(body["items"][0].get("replies").is_none());
         // HTML by default; raw text stays in textOriginal.
         let t2 = &body["items"][2]["snippet"]["topLevelComment"]["snippet"];
         assert_eq!(t2["textOriginal"], "<b>not bold</b> & \"quoted\" 2");
-        assert_eq!(t2["textDisplay"], "&lt;b&gt;not bold&lt;/b&gt; &amp; &quot;quoted&quot; 2");
-        let plain = http::get(&threads_url(&yt.origin, "&textFormat=plainText"), &[]).expect("request").json().expect("json");
-        assert_eq!(plain["items"][2]["snippet"]["topLevelComment"]["snippet"]["textDisplay"], "<b>not bold</b> & \"quoted\" 2");
+        assert_eq!(
+            t2["textDisplay"],
+            "&lt;b&gt;not bold&lt;/b&gt; &amp; &quot;quoted&quot; 2"
+        );
+        let plain = http::get(&threads_url(&yt.origin, "&textFormat=plainText"), &[])
+            .expect("request")
+            .json()
+            .expect("json");
+        assert_eq!(
+            plain["items"][2]["snippet"]["topLevelComment"]["snippet"]["textDisplay"],
+            "<b>not bold</b> & \"quoted\" 2"
+        );
         // Fewer than a page: no nextPageToken at all.
         assert!(plain.get("nextPageToken").is_none());
     }
 
     #[test]
     fn replies_beyond_the_inline_five_come_from_comments_list() {
-        let yt = start_blocking(Config { comments: 8, ..Config::default() });
+        let yt = start_blocking(Config {
+            comments: 8,
+            ..Config::default()
+        });
         let thread = &yt.config().threads()[7];
         assert_eq!(thread.replies.len(), 7);
-        let r = http::get(&threads_url(&yt.origin, ""), &[]).expect("request").json().expect("json");
-        assert_eq!(r["items"][7]["replies"]["comments"].as_array().map(Vec::len), Some(5));
+        let r = http::get(&threads_url(&yt.origin, ""), &[])
+            .expect("request")
+            .json()
+            .expect("json");
+        assert_eq!(
+            r["items"][7]["replies"]["comments"]
+                .as_array()
+                .map(Vec::len),
+            Some(5)
+        );
         assert_eq!(r["items"][7]["snippet"]["totalReplyCount"], 7);
 
-        let url = |extra: &str| format!("{}/youtube/v3/comments?part=snippet&parentId={}&maxResults=4&key={API_KEY}{extra}", yt.origin, thread.top.id);
-        let p1 = http::get(&url(""), &[]).expect("request").json().expect("json");
+        let url = |extra: &str| {
+            format!(
+                "{}/youtube/v3/comments?part=snippet&parentId={}&maxResults=4&key={API_KEY}{extra}",
+                yt.origin, thread.top.id
+            )
+        };
+        let p1 = http::get(&url(""), &[])
+            .expect("request")
+            .json()
+            .expect("json");
         assert_eq!(p1["kind"], "youtube#commentListResponse");
         assert_eq!(p1["items"].as_array().map(Vec::len), Some(4));
         let token = p1["nextPageToken"].as_str().expect("next page");
-        let p2 = http::get(&url(&format!("&pageToken={}", super::super::percent_encode(token))), &[]).expect("request").json().expect("json");
+        let p2 = http::get(
+            &url(&format!(
+                "&pageToken={}",
+                super::super::percent_encode(token)
+            )),
+            &[],
+        )
+        .expect("request")
+        .json()
+        .expect("json");
         assert_eq!(p2["items"].as_array().map(Vec::len), Some(3));
         assert!(p2.get("nextPageToken").is_none());
-        let ids: Vec<_> = p1["items"].as_array().into_iter().chain(p2["items"].as_array()).flatten().map(|c| c["id"].clone()).collect();
-        assert_eq!(ids, thread.replies.iter().map(|c| json!(c.id)).collect::<Vec<_>>());
-        assert!(ids.iter().all(|id| id.as_str().is_some_and(|s| s.starts_with(&format!("{}.", thread.top.id)))));
+        let ids: Vec<_> = p1["items"]
+            .as_array()
+            .into_iter()
+            .chain(p2["items"].as_array())
+            .flatten()
+            .map(|c| c["id"].clone())
+            .collect();
+        assert_eq!(
+            ids,
+            thread
+                .replies
+                .iter()
+                .map(|c| json!(c.id))
+                .collect::<Vec<_>>()
+        );
+        assert!(ids.iter().all(|id| {
+            id.as_str()
+                .is_some_and(|s| s.starts_with(&format!("{}.", thread.top.id)))
+        }));
         // A token of another list is refused.
-        let wrong = http::get(&threads_url(&yt.origin, &format!("&pageToken={}", super::super::percent_encode(token))), &[]).expect("request");
+        let wrong = http::get(
+            &threads_url(
+                &yt.origin,
+                &format!("&pageToken={}", super::super::percent_encode(token)),
+            ),
+            &[],
+        )
+        .expect("request");
         assert_eq!(wrong.status, 400);
-        assert_eq!(wrong.json().expect("json")["error"]["errors"][0]["reason"], "invalidPageToken");
+        assert_eq!(
+            wrong.json().expect("json")["error"]["errors"][0]["reason"],
+            "invalidPageToken"
+        );
     }
 
     #[test]
     fn credentials_errors_have_the_real_bodies() {
         let yt = start_blocking(Config::default());
-        let base = format!("{}/youtube/v3/commentThreads?part=snippet&videoId={VIDEO_ID}", yt.origin);
+        let base = format!(
+            "{}/youtube/v3/commentThreads?part=snippet&videoId={VIDEO_ID}",
+            yt.origin
+        );
 
         let r = http::get(&format!("{base}&key=wrong"), &[]).expect("request");
         assert_eq!(r.status, 400);
@@ -693,22 +901,40 @@ mod tests {
 
         let r = http::get(&base, &[("Authorization", "Bearer expired")]).expect("request");
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\""));
-        assert_eq!(r.json().expect("json")["error"]["errors"][0]["message"], "Invalid Credentials");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"")
+        );
+        assert_eq!(
+            r.json().expect("json")["error"]["errors"][0]["message"],
+            "Invalid Credentials"
+        );
 
         let r = http::get(&base, &[]).expect("request");
         assert_eq!(r.status, 403);
-        assert_eq!(r.json().expect("json")["error"]["errors"][0]["reason"], "forbidden");
+        assert_eq!(
+            r.json().expect("json")["error"]["errors"][0]["reason"],
+            "forbidden"
+        );
 
         let seen = yt.credentials_seen();
-        assert!(seen.contains("wrong") && seen.contains(API_KEY) && seen.contains("expired") && seen.contains("Bearer expired"));
+        assert!(
+            seen.contains("wrong")
+                && seen.contains(API_KEY)
+                && seen.contains("expired")
+                && seen.contains("Bearer expired")
+        );
         assert_eq!(yt.request_count(), 4);
     }
 
     #[test]
     fn quota_rate_limits_and_server_errors() {
         let yt = start_blocking(Config {
-            faults: Faults { rate_limit_first: 2, fail_first: 1, ..Faults::default() },
+            faults: Faults {
+                rate_limit_first: 2,
+                fail_first: 1,
+                ..Faults::default()
+            },
             ..Config::default()
         });
         let url = threads_url(&yt.origin, "");
@@ -716,11 +942,17 @@ mod tests {
             let r = http::get(&url, &[]).expect("request");
             assert_eq!(r.status, 403);
             assert_eq!(r.header("retry-after"), None);
-            assert_eq!(r.json().expect("json")["error"]["errors"][0]["reason"], "rateLimitExceeded");
+            assert_eq!(
+                r.json().expect("json")["error"]["errors"][0]["reason"],
+                "rateLimitExceeded"
+            );
         }
         let r = http::get(&url, &[]).expect("request");
         assert_eq!(r.status, 503);
-        assert_eq!(r.json().expect("json")["error"]["errors"][0]["reason"], "backendError");
+        assert_eq!(
+            r.json().expect("json")["error"]["errors"][0]["reason"],
+            "backendError"
+        );
         assert_eq!(http::get(&url, &[]).expect("request").status, 200);
 
         yt.configure(|c| c.quota_exceeded = true);
@@ -743,34 +975,96 @@ mod tests {
     #[test]
     fn bad_parameters() {
         let yt = start_blocking(Config::default());
-        let get = |q: &str| http::get(&format!("{}/youtube/v3/commentThreads?key={API_KEY}{q}", yt.origin), &[]).expect("request");
-        let reason = |r: http::Response| (r.status, r.json().expect("json")["error"]["errors"][0]["reason"].clone());
-        assert_eq!(reason(get(&format!("&videoId={VIDEO_ID}"))), (400, json!("required")));
-        assert_eq!(reason(get("&part=snippet")), (400, json!("missingRequiredParameter")));
-        assert_eq!(reason(get("&part=snippet&videoId=nope")), (404, json!("videoNotFound")));
-        assert_eq!(reason(get(&format!("&part=snippet&videoId={VIDEO_ID}&maxResults=101"))), (400, json!("invalidParameter")));
-        assert_eq!(reason(get(&format!("&part=snippet&videoId={VIDEO_ID}&pageToken=garbage"))), (400, json!("invalidPageToken")));
+        let get = |q: &str| {
+            http::get(
+                &format!("{}/youtube/v3/commentThreads?key={API_KEY}{q}", yt.origin),
+                &[],
+            )
+            .expect("request")
+        };
+        let reason = |r: http::Response| {
+            (
+                r.status,
+                r.json().expect("json")["error"]["errors"][0]["reason"].clone(),
+            )
+        };
+        assert_eq!(
+            reason(get(&format!("&videoId={VIDEO_ID}"))),
+            (400, json!("required"))
+        );
+        assert_eq!(
+            reason(get("&part=snippet")),
+            (400, json!("missingRequiredParameter"))
+        );
+        assert_eq!(
+            reason(get("&part=snippet&videoId=nope")),
+            (404, json!("videoNotFound"))
+        );
+        assert_eq!(
+            reason(get(&format!(
+                "&part=snippet&videoId={VIDEO_ID}&maxResults=101"
+            ))),
+            (400, json!("invalidParameter"))
+        );
+        assert_eq!(
+            reason(get(&format!(
+                "&part=snippet&videoId={VIDEO_ID}&pageToken=garbage"
+            ))),
+            (400, json!("invalidPageToken"))
+        );
         yt.configure(|c| c.comments_disabled = true);
-        assert_eq!(reason(get(&format!("&part=snippet&videoId={VIDEO_ID}"))), (403, json!("commentsDisabled")));
-        assert_eq!(http::get(&format!("{}/youtube/v3/videos", yt.origin), &[]).expect("request").status, 404);
+        assert_eq!(
+            reason(get(&format!("&part=snippet&videoId={VIDEO_ID}"))),
+            (403, json!("commentsDisabled"))
+        );
+        assert_eq!(
+            http::get(&format!("{}/youtube/v3/videos", yt.origin), &[])
+                .expect("request")
+                .status,
+            404
+        );
     }
 
     #[test]
     fn generation_is_deterministic_and_authors_repeat_on_request() {
-        let a = Config { comments: 50, authors: 10, ..Config::default() }.threads();
-        assert_eq!(a, Config { comments: 50, authors: 10, ..Config::default() }.threads());
-        let authors: std::collections::BTreeSet<_> = a.iter().map(|t| t.top.author_channel_id.clone()).collect();
+        let a = Config {
+            comments: 50,
+            authors: 10,
+            ..Config::default()
+        }
+        .threads();
+        assert_eq!(
+            a,
+            Config {
+                comments: 50,
+                authors: 10,
+                ..Config::default()
+            }
+            .threads()
+        );
+        let authors: std::collections::BTreeSet<_> =
+            a.iter().map(|t| t.top.author_channel_id.clone()).collect();
         assert_eq!(authors.len(), 10);
         let ids: std::collections::BTreeSet<_> = a.iter().map(|t| t.top.id.clone()).collect();
         assert_eq!(ids.len(), 50);
-        assert!(a.windows(2).all(|w| w[0].top.published_at > w[1].top.published_at));
+        assert!(
+            a.windows(2)
+                .all(|w| w[0].top.published_at > w[1].top.published_at)
+        );
     }
 
     #[tokio::test]
     async fn async_start_serves_on_the_callers_runtime() {
-        let yt = start(Config { comments: 1, ..Config::default() }).await;
+        let yt = start(Config {
+            comments: 1,
+            ..Config::default()
+        })
+        .await;
         let url = threads_url(&yt.origin, "");
-        let r = tokio::task::spawn_blocking(move || http::get(&url, &[])).await.expect("join").expect("request");
+        let r = tokio::task::spawn_blocking(move || http::get(&url, &[]))
+            .await
+            .expect("join")
+            .expect("request");
         assert_eq!(r.status, 200);
         assert_eq!(yt.request_count(), 1);
     }
