@@ -153,18 +153,68 @@ pub(crate) mod v0_1 {
         }
     }
 
-    /// An engine entry as a WIT entry (for filters).
-    pub(crate) fn entry_from_engine(e: &OwnedEntry) -> types::Entry {
-        types::Entry {
-            platform: e.platform.to_string(),
-            user_id: e.user_id.to_string(),
-            handle: e.handle.to_string(),
-            display_name: e.display_name.to_string(),
-            text: e.text.to_string(),
-            created_at: e.created_at.to_string(),
-            followers: e.followers,
-            account_created_at: e.account_created_at.as_ref().map(|s| s.to_string()),
+    /// An engine entry lent to a filter as the WIT `entry` record.
+    ///
+    /// The generated `types::Entry` owns its strings, so passing a batch
+    /// through it would copy every string of every entry once more before
+    /// wasmtime copies it into the guest (and free it after): about a fifth
+    /// of a 10,000-entry `check`. This record borrows the engine's strings
+    /// and is lowered straight from them. wasmtime checks its fields against
+    /// the component's `entry` type when [`filter_check`] looks the export up.
+    #[derive(wasmtime::component::ComponentType, wasmtime::component::Lower)]
+    #[component(record)]
+    pub(crate) struct EntryRef<'a> {
+        platform: &'a str,
+        #[component(name = "user-id")]
+        user_id: &'a str,
+        handle: &'a str,
+        #[component(name = "display-name")]
+        display_name: &'a str,
+        text: &'a str,
+        #[component(name = "created-at")]
+        created_at: &'a str,
+        followers: Option<u64>,
+        #[component(name = "account-created-at")]
+        account_created_at: Option<&'a str>,
+    }
+
+    impl<'a> From<&'a OwnedEntry> for EntryRef<'a> {
+        fn from(e: &'a OwnedEntry) -> Self {
+            EntryRef {
+                platform: &e.platform,
+                user_id: &e.user_id,
+                handle: &e.handle,
+                display_name: &e.display_name,
+                text: &e.text,
+                created_at: &e.created_at,
+                followers: e.followers,
+                account_created_at: e.account_created_at.as_deref(),
+            }
         }
+    }
+
+    /// `fairdraw:plugin/filter.check` typed with borrowed entries.
+    pub(crate) type CheckFunc<'a> = wasmtime::component::TypedFunc<
+        (&'a [EntryRef<'a>], &'a str),
+        (Result<Vec<filter_api::Verdict>, types::PluginError>,),
+    >;
+
+    /// Looks up the `check` export of a filter instance, typed with
+    /// [`EntryRef`] (the generated `call_check` takes owned entries).
+    /// Fails if the export is missing or its type is not WIT 0.1's.
+    pub(crate) fn filter_check<'a, T: 'static>(
+        store: &mut wasmtime::Store<T>,
+        instance: &wasmtime::component::Instance,
+    ) -> wasmtime::Result<CheckFunc<'a>> {
+        let interface = format!("{PACKAGE}/filter@{VERSION}");
+        let missing = || wasmtime::format_err!("the component does not export `{interface}#check`");
+        let iface = instance
+            .get_export_index(&mut *store, None, &interface)
+            .ok_or_else(missing)?;
+        let check = instance
+            .get_export_index(&mut *store, Some(&iface), "check")
+            .ok_or_else(missing)?;
+        instance.get_typed_func(store, check)
     }
 
     impl From<filter_api::Verdict> for host::Verdict {

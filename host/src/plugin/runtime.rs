@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasData, HasSelf, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap,
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
+    Trap,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -669,6 +670,9 @@ fn chain(e: &wasmtime::Error) -> String {
     parts.join(": ")
 }
 
+/// Linear memory kept mapped per pool slot between calls (see [`new_engine`]).
+const KEEP_RESIDENT_BYTES: usize = 16 << 20;
+
 fn new_engine() -> Result<Engine, LoadError> {
     let mut config = Config::new();
     config
@@ -682,6 +686,18 @@ fn new_engine() -> Result<Engine, LoadError> {
         .total_tables(1_000)
         .total_core_instances(1_000)
         .max_memory_size(usize::try_from(Limits::MAX.memory_mb << 20).unwrap_or(usize::MAX));
+    // Every call runs in a fresh instance in a recycled pool slot. By default
+    // the slot's memory goes back to the kernel (madvise) after each call and
+    // the next call faults it in again, page by page: a 10,000-entry filter
+    // batch took ~1,000 page faults. With PAGEMAP_SCAN (Linux 6.7+) wasmtime
+    // instead zeroes just the pages the call dirtied, up to this many bytes
+    // per slot, and they stay mapped (host/BENCHMARKS.md). Without the scan it
+    // would memset the whole low range of every slot on every call, which
+    // costs more than the faults, so it stays off.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .pagemap_scan(Enabled::Yes);
+    }
     let mut pooled = config.clone();
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     // The pooling allocator reserves address space up front; where that is
@@ -1324,15 +1340,17 @@ impl FilterPlugin {
         entries: &[fairdraw_engine::entry::OwnedEntry],
         config_json: &str,
     ) -> CallResult<Vec<Verdict>> {
-        let wit_entries: Vec<v0_1::types::Entry> =
-            entries.iter().map(v0_1::entry_from_engine).collect();
+        // Borrowed, not copied: see `EntryRef`.
+        let wit_entries: Vec<v0_1::EntryRef<'_>> = entries.iter().map(Into::into).collect();
         let result = self.plugin.call(|store, pre| {
             let Pre::Filter(pre) = pre else {
                 return Err(unexpected_kind());
             };
-            let b = pre.instantiate(&mut *store)?;
-            b.fairdraw_plugin_filter()
-                .call_check(&mut *store, &wit_entries, config_json)
+            let instance = pre.instance_pre().instantiate(&mut *store)?;
+            let check = v0_1::filter_check(store, &instance)?;
+            check
+                .call(&mut *store, (&wit_entries, config_json))
+                .map(|(r,)| r)
         })?;
         match result {
             Err(e) => Ok(Err(e.into())),

@@ -22,3 +22,6 @@ mod first_party;
 
 /// Install, list, inspect, the compile cache.
 mod lifecycle;
+
+/// The benchmark plugin `bench/empty`.
+mod bench;
