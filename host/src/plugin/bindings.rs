@@ -153,68 +153,43 @@ pub(crate) mod v0_1 {
         }
     }
 
-    /// An engine entry lent to a filter as the WIT `entry` record.
-    ///
-    /// The generated `types::Entry` owns its strings, so passing a batch
-    /// through it would copy every string of every entry once more before
-    /// wasmtime copies it into the guest (and free it after): about a fifth
-    /// of a 10,000-entry `check`. This record borrows the engine's strings
-    /// and is lowered straight from them. wasmtime checks its fields against
-    /// the component's `entry` type when [`filter_check`] looks the export up.
-    #[derive(wasmtime::component::ComponentType, wasmtime::component::Lower)]
-    #[component(record)]
-    pub(crate) struct EntryRef<'a> {
-        platform: &'a str,
-        #[component(name = "user-id")]
-        user_id: &'a str,
-        handle: &'a str,
-        #[component(name = "display-name")]
-        display_name: &'a str,
-        text: &'a str,
-        #[component(name = "created-at")]
-        created_at: &'a str,
-        followers: Option<u64>,
-        #[component(name = "account-created-at")]
-        account_created_at: Option<&'a str>,
-    }
-
-    impl<'a> From<&'a OwnedEntry> for EntryRef<'a> {
-        fn from(e: &'a OwnedEntry) -> Self {
-            EntryRef {
-                platform: &e.platform,
-                user_id: &e.user_id,
-                handle: &e.handle,
-                display_name: &e.display_name,
-                text: &e.text,
-                created_at: &e.created_at,
-                followers: e.followers,
-                account_created_at: e.account_created_at.as_deref(),
+    /// Engine entries as the `entry-batch` a filter receives (its layout is
+    /// documented in the WIT). `None` when the strings exceed the 4 GiB a
+    /// `u32` offset can address.
+    pub(crate) fn entry_batch(entries: &[OwnedEntry]) -> Option<types::EntryBatch> {
+        /// `known` bits.
+        const FOLLOWERS: u8 = 1;
+        const ACCOUNT_CREATED_AT: u8 = 2;
+        let mut batch = types::EntryBatch {
+            strings: String::new(),
+            ends: Vec::with_capacity(entries.len() * 7),
+            followers: Vec::with_capacity(entries.len()),
+            known: Vec::with_capacity(entries.len()),
+        };
+        for e in entries {
+            for s in [
+                &*e.platform,
+                &e.user_id,
+                &e.handle,
+                &e.display_name,
+                &e.text,
+                &e.created_at,
+                e.account_created_at.as_deref().unwrap_or(""),
+            ] {
+                batch.strings.push_str(s);
+                batch.ends.push(u32::try_from(batch.strings.len()).ok()?);
             }
+            batch.followers.push(e.followers.unwrap_or(0));
+            batch.known.push(
+                if e.followers.is_some() { FOLLOWERS } else { 0 }
+                    | if e.account_created_at.is_some() {
+                        ACCOUNT_CREATED_AT
+                    } else {
+                        0
+                    },
+            );
         }
-    }
-
-    /// `fairdraw:plugin/filter.check` typed with borrowed entries.
-    pub(crate) type CheckFunc<'a> = wasmtime::component::TypedFunc<
-        (&'a [EntryRef<'a>], &'a str),
-        (Result<Vec<filter_api::Verdict>, types::PluginError>,),
-    >;
-
-    /// Looks up the `check` export of a filter instance, typed with
-    /// [`EntryRef`] (the generated `call_check` takes owned entries).
-    /// Fails if the export is missing or its type is not WIT 0.1's.
-    pub(crate) fn filter_check<'a, T: 'static>(
-        store: &mut wasmtime::Store<T>,
-        instance: &wasmtime::component::Instance,
-    ) -> wasmtime::Result<CheckFunc<'a>> {
-        let interface = format!("{PACKAGE}/filter@{VERSION}");
-        let missing = || wasmtime::format_err!("the component does not export `{interface}#check`");
-        let iface = instance
-            .get_export_index(&mut *store, None, &interface)
-            .ok_or_else(missing)?;
-        let check = instance
-            .get_export_index(&mut *store, Some(&iface), "check")
-            .ok_or_else(missing)?;
-        instance.get_typed_func(store, check)
+        Some(batch)
     }
 
     impl From<filter_api::Verdict> for host::Verdict {

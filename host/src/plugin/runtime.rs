@@ -1340,17 +1340,24 @@ impl FilterPlugin {
         entries: &[fairdraw_engine::entry::OwnedEntry],
         config_json: &str,
     ) -> CallResult<Vec<Verdict>> {
-        // Borrowed, not copied: see `EntryRef`.
-        let wit_entries: Vec<v0_1::EntryRef<'_>> = entries.iter().map(Into::into).collect();
+        let Some(batch) = v0_1::entry_batch(entries) else {
+            return Err(Fault {
+                plugin: self.plugin.manifest.id.clone(),
+                kind: FaultKind::Host {
+                    message: format!(
+                        "a batch of {} entries holds more than 4 GiB of text: split it",
+                        entries.len()
+                    ),
+                },
+            });
+        };
         let result = self.plugin.call(|store, pre| {
             let Pre::Filter(pre) = pre else {
                 return Err(unexpected_kind());
             };
-            let instance = pre.instance_pre().instantiate(&mut *store)?;
-            let check = v0_1::filter_check(store, &instance)?;
-            check
-                .call(&mut *store, (&wit_entries, config_json))
-                .map(|(r,)| r)
+            let b = pre.instantiate(&mut *store)?;
+            b.fairdraw_plugin_filter()
+                .call_check(&mut *store, &batch, config_json)
         })?;
         match result {
             Err(e) => Ok(Err(e.into())),

@@ -133,3 +133,22 @@ fn every_plugin_has_a_host_test() {
         "plugins without a host test in host/tests/plugins: {untested:?}"
     );
 }
+
+/// Released WIT is never edited (wit/README.md): plugins built against it
+/// must keep loading. A change to the contract goes in a new version folder.
+#[test]
+fn released_wit_is_frozen() {
+    use sha2::{Digest, Sha256};
+    const RELEASED: &[(&str, &str)] = &[(
+        "wit/v0.1/plugin.wit",
+        "c1de924586cf674d4e2ed96084fa0aad9cb4665a0518c3c1ee014ec9fc209a44",
+    )];
+    for (path, sha256) in RELEASED {
+        let bytes = std::fs::read(repo().join(path)).expect("read the WIT");
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            *sha256,
+            "{path} was edited, but released WIT is frozen: add a new version instead"
+        );
+    }
+}

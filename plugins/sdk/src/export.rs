@@ -104,13 +104,13 @@ macro_rules! export_source {
 /// Use it once, at the crate root:
 ///
 /// ```
-/// use fairdraw_plugin_sdk::{Entry, Filter, Verdict};
+/// use fairdraw_plugin_sdk::{EntryRef, Filter, Verdict};
 ///
 /// pub struct NoBots;
 ///
 /// impl Filter for NoBots {
 ///     type Config = ();
-///     fn verdict(entry: &Entry, _: &()) -> Verdict {
+///     fn verdict(entry: &EntryRef<'_>, _: &()) -> Verdict {
 ///         if entry.handle.ends_with("bot") {
 ///             Verdict::Exclude("looks like a bot".into())
 ///         } else {
@@ -146,12 +146,11 @@ macro_rules! export_filter {
 
             impl __wit::Guest for __FairdrawBridge {
                 fn check(
-                    entries: ::std::vec::Vec<__wit::Entry>,
+                    batch: __wit::EntryBatch,
                     config: ::std::string::String,
                 ) -> ::core::result::Result<::std::vec::Vec<__wit::Verdict>, __wit::PluginError> {
-                    let entries: ::std::vec::Vec<$crate::Entry> =
-                        entries.into_iter().map(::core::convert::Into::into).collect();
-                    $crate::__private::run_filter::<$ty>(&entries, &config)
+                    $crate::__private::unpack_batch(&batch)
+                        .and_then(|entries| $crate::__private::run_filter::<$ty>(&entries, &config))
                         .map(|verdicts| {
                             verdicts
                                 .into_iter()

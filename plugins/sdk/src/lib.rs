@@ -16,7 +16,9 @@ pub mod time;
 mod wasm;
 
 pub use error::{PluginError, RateLimit};
-pub use types::{BeaconRound, Collection, Entry, Info, Page, Post, UnsupportedCheck, Verdict};
+pub use types::{
+    BeaconRound, Collection, Entry, EntryRef, Info, Page, Post, UnsupportedCheck, Verdict,
+};
 
 /// A social platform (world `source-plugin`). Export it with
 /// [`export_source!`].
@@ -68,14 +70,14 @@ pub trait Filter {
     }
 
     /// Decides one entry. The default keeps it.
-    fn verdict(entry: &Entry, config: &Self::Config) -> Verdict {
+    fn verdict(entry: &EntryRef<'_>, config: &Self::Config) -> Verdict {
         let _ = (entry, config);
         Verdict::Keep
     }
 
     /// Decides a batch: one verdict per entry, in order. The default applies
     /// [`Filter::verdict`] to each.
-    fn check(entries: &[Entry], config: &Self::Config) -> Result<Vec<Verdict>, PluginError> {
+    fn check(entries: &[EntryRef<'_>], config: &Self::Config) -> Result<Vec<Verdict>, PluginError> {
         Ok(entries.iter().map(|e| Self::verdict(e, config)).collect())
     }
 }
@@ -91,17 +93,17 @@ pub trait Beacon {
 /// Used by the export macros; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    use crate::{Beacon, Entry, Filter, PluginError, Source, Verdict};
+    use crate::{Beacon, EntryRef, Filter, PluginError, Source, Verdict};
 
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasm::bindings;
+    pub use crate::wasm::{bindings, unpack_batch};
     #[cfg(target_arch = "wasm32")]
     pub use wit_bindgen;
 
     /// Runs a filter on a batch: parses the config, checks, and makes sure
     /// there is one verdict per entry.
     pub fn run_filter<F: Filter>(
-        entries: &[Entry],
+        entries: &[EntryRef<'_>],
         config: &str,
     ) -> Result<Vec<Verdict>, PluginError> {
         let config = F::parse_config(config)?;

@@ -344,7 +344,8 @@ pub fn check_filter<F: crate::Filter>(
     entries: &[crate::Entry],
     config_json: &str,
 ) -> Result<Vec<crate::Verdict>, crate::PluginError> {
-    crate::__private::run_filter::<F>(entries, config_json)
+    let entries: Vec<crate::EntryRef<'_>> = entries.iter().map(Into::into).collect();
+    crate::__private::run_filter::<F>(&entries, config_json)
 }
 
 /// Every line logged on this thread so far (and clears the record).

@@ -42,6 +42,44 @@ pub struct Entry {
     pub account_created_at: Option<String>,
 }
 
+/// An [`Entry`] borrowed from the batch a filter receives (WIT
+/// `packed-entry`): the same fields as `&str`, so deciding a batch copies
+/// no string. `From<&Entry>` makes one from an owned entry (in tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// Platform name, e.g. `youtube`.
+    pub platform: &'a str,
+    /// The platform's stable account id: the identity of an entrant.
+    pub user_id: &'a str,
+    /// The account's handle at fetch time, e.g. `@alice`.
+    pub handle: &'a str,
+    /// The account's display name (may be empty).
+    pub display_name: &'a str,
+    /// The text of the action (empty for likes and follows).
+    pub text: &'a str,
+    /// When the action happened, RFC 3339.
+    pub created_at: &'a str,
+    /// Follower count, if the platform gives one.
+    pub followers: Option<u64>,
+    /// When the account was created, RFC 3339, if the platform gives it.
+    pub account_created_at: Option<&'a str>,
+}
+
+impl<'a> From<&'a Entry> for EntryRef<'a> {
+    fn from(e: &'a Entry) -> Self {
+        EntryRef {
+            platform: &e.platform,
+            user_id: &e.user_id,
+            handle: &e.handle,
+            display_name: &e.display_name,
+            text: &e.text,
+            created_at: &e.created_at,
+            followers: e.followers,
+            account_created_at: e.account_created_at.as_deref(),
+        }
+    }
+}
+
 /// The collections a source may list for a post (WIT `collection`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Collection {

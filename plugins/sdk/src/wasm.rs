@@ -7,7 +7,7 @@
 
 use crate::http::{Header, HttpError, Request, Response};
 use crate::log::Level;
-use crate::{Collection, Entry, PluginError, RateLimit};
+use crate::{Collection, Entry, EntryRef, PluginError, RateLimit};
 
 /// The generated bindings of the imports.
 #[allow(
@@ -107,19 +107,67 @@ impl From<Entry> for wit::Entry {
     }
 }
 
-impl From<wit::Entry> for Entry {
-    fn from(e: wit::Entry) -> Self {
-        Entry {
-            platform: e.platform,
-            user_id: e.user_id,
-            handle: e.handle,
-            display_name: e.display_name,
-            text: e.text,
-            created_at: e.created_at,
-            followers: e.followers,
-            account_created_at: e.account_created_at,
-        }
+/// The entries of a filter's batch (layout in the WIT's `entry-batch`),
+/// borrowed from its `strings`. A malformed batch (a broken host) is
+/// [`PluginError::InvalidInput`] naming the problem, never a panic.
+pub fn unpack_batch(batch: &wit::EntryBatch) -> Result<Vec<EntryRef<'_>>, PluginError> {
+    const FIELDS: usize = 7;
+    const KNOWN_FOLLOWERS: u8 = 1;
+    const KNOWN_ACCOUNT_CREATED_AT: u8 = 2;
+    let bad = |what: String| PluginError::InvalidInput(format!("malformed entry batch: {what}"));
+    let count = batch.known.len();
+    if batch.followers.len() != count || batch.ends.len() != count * FIELDS {
+        return Err(bad(format!(
+            "{} string ends, {} follower counts and {} flags do not describe the same entries",
+            batch.ends.len(),
+            batch.followers.len(),
+            count
+        )));
     }
+    // Check every offset once, so that slicing below cannot fail.
+    let strings = batch.strings.as_str();
+    let mut start = 0;
+    for (i, &end) in batch.ends.iter().enumerate() {
+        let end = end as usize;
+        if end < start || !strings.is_char_boundary(end) {
+            return Err(bad(format!(
+                "string {i} spans bytes {start}..{end} of {}, not a run of whole characters",
+                strings.len()
+            )));
+        }
+        start = end;
+    }
+    let mut start = 0;
+    let mut next = |end: &u32| {
+        let s = strings.get(start..*end as usize).unwrap_or_default();
+        start = *end as usize;
+        s
+    };
+    let mut entries = Vec::with_capacity(count);
+    let (ends, _) = batch.ends.as_chunks::<FIELDS>();
+    for ((ends, &followers), &known) in ends.iter().zip(&batch.followers).zip(&batch.known) {
+        let [
+            platform,
+            user_id,
+            handle,
+            display_name,
+            text,
+            created_at,
+            account_created_at,
+        ] = ends;
+        entries.push(EntryRef {
+            platform: next(platform),
+            user_id: next(user_id),
+            handle: next(handle),
+            display_name: next(display_name),
+            text: next(text),
+            created_at: next(created_at),
+            followers: (known & KNOWN_FOLLOWERS != 0).then_some(followers),
+            account_created_at: Some(next(account_created_at))
+                .filter(|_| known & KNOWN_ACCOUNT_CREATED_AT != 0),
+        });
+    }
+    Ok(entries)
 }
 
 impl From<Collection> for wit::Collection {

@@ -28,7 +28,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use fairdraw_plugin_sdk::{Entry, Filter, PluginError, Verdict, time};
+use fairdraw_plugin_sdk::{EntryRef, Filter, PluginError, Verdict, time};
 use serde::Deserialize;
 
 /// The filter's configuration.
@@ -79,7 +79,7 @@ impl Filter for SpamFilter {
         Ok(config)
     }
 
-    fn check(entries: &[Entry], config: &Config) -> Result<Vec<Verdict>, PluginError> {
+    fn check(entries: &[EntryRef<'_>], config: &Config) -> Result<Vec<Verdict>, PluginError> {
         Ok(check(entries, config))
     }
 }
@@ -100,51 +100,68 @@ enum Kind {
 /// Accounts that posted one normalised text.
 #[derive(Clone, Copy)]
 struct Group {
-    first_account: u64,
+    /// The index of the text's first entry.
+    first: u32,
     accounts: u32,
 }
+
+/// The group of an entry whose text is not checked for copies.
+const NO_GROUP: u32 = u32::MAX;
 
 type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
 /// Decides a batch: one verdict per entry, in order.
-pub fn check(entries: &[Entry], config: &Config) -> Vec<Verdict> {
+pub fn check(entries: &[EntryRef<'_>], config: &Config) -> Vec<Verdict> {
     let duplicates = config.duplicate_text_accounts;
-    let mut texts: Vec<(u64, Kind)> = Vec::with_capacity(entries.len());
-    let mut groups: IdMap<u64, Group> = IdMap::default();
+    // Per entry: what its text holds and its group (an index in `groups`).
+    let mut texts: Vec<(Kind, u32)> = Vec::with_capacity(entries.len());
+    let mut group_of_text: IdMap<u64, u32> = IdMap::default();
+    let mut groups: Vec<Group> = Vec::new();
     let mut pairs: IdSet<u128> = IdSet::default();
     if duplicates >= 2 {
-        groups.reserve(entries.len());
+        group_of_text.reserve(entries.len());
     }
-    for entry in entries {
-        let (key, kind) = scan(&entry.text);
-        texts.push((key, kind));
+    for (i, entry) in entries.iter().enumerate() {
+        let (key, kind) = scan(entry.text);
         if duplicates < 2 || kind == Kind::Empty {
+            texts.push((kind, NO_GROUP));
             continue;
         }
-        let account = account_key(entry);
-        let group = groups.entry(key).or_insert(Group {
-            first_account: account,
-            accounts: 1,
-        });
-        if group.first_account == account {
+        // Cannot truncate: a plugin's memory (at most 1 GiB) holds far
+        // fewer than 4 G entries.
+        let new = groups.len() as u32;
+        let g = *group_of_text.entry(key).or_insert(new);
+        texts.push((kind, g));
+        if g == new {
+            groups.push(Group {
+                first: i as u32,
+                accounts: 1,
+            });
+            continue;
+        }
+        let group = &mut groups[g as usize];
+        let first = &entries[group.first as usize];
+        if first.user_id == entry.user_id && first.platform == entry.platform {
             continue;
         }
         // A second account for this text: only now track who posted it.
         if group.accounts == 1 {
-            pairs.insert(pair(key, group.first_account));
+            pairs.insert(pair(key, account_key(first)));
         }
-        if pairs.insert(pair(key, account)) {
+        if pairs.insert(pair(key, account_key(entry))) {
             group.accounts += 1;
         }
     }
 
     let min_age = i64::from(config.min_account_age_days) * 86_400;
     let mut dates = [DateMemo::default(), DateMemo::default()];
+    // Excluded copies share a few reasons: format each once.
+    let mut copy_reasons: IdMap<u32, String> = IdMap::default();
     entries
         .iter()
         .zip(&texts)
-        .map(|(entry, &(key, kind))| {
+        .map(|(entry, &(kind, group))| {
             if min_age > 0
                 && !clearly_old(entry, config.min_account_age_days, &mut dates)
                 && let Some(age) = account_age(entry)
@@ -159,13 +176,16 @@ pub fn check(entries: &[Entry], config: &Config) -> Vec<Verdict> {
             if kind == Kind::Symbols && config.emoji_only {
                 return Verdict::Exclude("the comment is only emoji or punctuation".into());
             }
-            if duplicates >= 2 && kind != Kind::Empty {
-                let accounts = groups.get(&key).map_or(1, |g| g.accounts);
+            if let Some(g) = groups.get(group as usize) {
+                let accounts = g.accounts;
                 if accounts >= duplicates {
-                    return Verdict::Exclude(format!(
-                        "the same comment came from {accounts} accounts (at most {} allowed)",
-                        duplicates - 1
-                    ));
+                    let reason = copy_reasons.entry(accounts).or_insert_with(|| {
+                        format!(
+                            "the same comment came from {accounts} accounts (at most {} allowed)",
+                            duplicates - 1
+                        )
+                    });
+                    return Verdict::Exclude(reason.clone());
                 }
             }
             Verdict::Keep
@@ -177,7 +197,7 @@ pub fn check(entries: &[Entry], config: &Config) -> Vec<Verdict> {
 /// `min_days` old (or there is no creation time): dates in any offset are
 /// within a day of UTC, so a gap of `min_days + 3` dates is enough. Most
 /// entries are decided here without parsing times.
-fn clearly_old(entry: &Entry, min_days: u32, dates: &mut [DateMemo; 2]) -> bool {
+fn clearly_old(entry: &EntryRef<'_>, min_days: u32, dates: &mut [DateMemo; 2]) -> bool {
     let Some(created) = entry.account_created_at.as_deref() else {
         return true;
     };
@@ -209,7 +229,7 @@ impl DateMemo {
 
 /// Whole seconds between account creation and the entry (rounded down),
 /// when both are known.
-fn account_age(entry: &Entry) -> Option<i64> {
+fn account_age(entry: &EntryRef<'_>) -> Option<i64> {
     let (created, created_nanos) = time::parse_rfc3339(entry.account_created_at.as_deref()?)?;
     let (entered, entered_nanos) = time::parse_rfc3339(&entry.created_at)?;
     Some(entered - created - i64::from(created_nanos > entered_nanos))
@@ -378,7 +398,7 @@ impl Packer {
 }
 
 /// The hash of an entrant: `(platform, user_id)`.
-fn account_key(entry: &Entry) -> u64 {
+fn account_key(entry: &EntryRef<'_>) -> u64 {
     let h = hash_bytes(SEED, entry.platform.as_bytes());
     fmix(hash_bytes(step(h, 0xff), entry.user_id.as_bytes()))
 }
@@ -457,10 +477,10 @@ mod tests {
 
     #[test]
     fn accounts_differ_by_platform_and_id() {
-        let e = |platform: &str, user: &str| Entry {
-            platform: platform.into(),
-            user_id: user.into(),
-            ..Entry::default()
+        let e = |platform: &'static str, user: &'static str| EntryRef {
+            platform,
+            user_id: user,
+            ..EntryRef::default()
         };
         assert_eq!(
             account_key(&e("youtube", "UC1")),

@@ -32,7 +32,9 @@ mod bindings {
         generate_all,
     });
 
-    use exports::fairdraw::plugin::filter::{Entry, Guest as FilterGuest, PluginError, Verdict};
+    use exports::fairdraw::plugin::filter::{
+        EntryBatch, Guest as FilterGuest, PluginError, Verdict,
+    };
 
     struct Empty;
 
@@ -41,8 +43,8 @@ mod bindings {
     }
 
     impl FilterGuest for Empty {
-        fn check(entries: Vec<Entry>, _config: String) -> Result<Vec<Verdict>, PluginError> {
-            Ok(entries.iter().map(|_| Verdict::Keep).collect())
+        fn check(batch: EntryBatch, _config: String) -> Result<Vec<Verdict>, PluginError> {
+            Ok(batch.known.iter().map(|_| Verdict::Keep).collect())
         }
     }
 
