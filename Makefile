@@ -41,3 +41,4 @@ fuzz: setup
 bench: setup
 	bash scripts/bench-verify.sh
 	$(CARGO) bench -p fairdraw-engine --bench engine
+	$(CARGO) bench -p fairdraw-host --bench plugins

@@ -118,7 +118,7 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, HexError> {
     {
         return Err(HexError::Character { found, position });
     }
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(HexError::OddLength(s.len()));
     }
     // Cannot fail: every character was checked above and the length is even.
