@@ -160,8 +160,17 @@ pub(crate) mod v0_1 {
         /// `known` bits.
         const FOLLOWERS: u8 = 1;
         const ACCOUNT_CREATED_AT: u8 = 2;
+        let size = entries.iter().fold(0, |n: usize, e| {
+            n + e.platform.len()
+                + e.user_id.len()
+                + e.handle.len()
+                + e.display_name.len()
+                + e.text.len()
+                + e.created_at.len()
+                + e.account_created_at.as_deref().map_or(0, str::len)
+        });
         let mut batch = types::EntryBatch {
-            strings: String::new(),
+            strings: String::with_capacity(size),
             ends: Vec::with_capacity(entries.len() * 7),
             followers: Vec::with_capacity(entries.len()),
             known: Vec::with_capacity(entries.len()),

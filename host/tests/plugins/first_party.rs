@@ -243,6 +243,52 @@ fn spam_filter_checks_a_batch() {
     assert!(rt.source("spam-filter").is_err());
 }
 
+/// The `entry-batch` layout end to end: every field of every entry reaches
+/// the plugin as sent (`testing/echo` excludes each entry with the entry,
+/// as the SDK decoded it, as the reason).
+#[test]
+fn filters_receive_every_field_of_every_entry() {
+    let (rt, _) = runtime(Setup::default());
+    rt.load(repo().join("plugins/testing/echo/plugin.toml"))
+        .expect("testing-echo loads");
+    let f = rt.filter("testing-echo").expect("filter");
+    let mut entries = vec![
+        entry("a", "Great video, thanks!"),
+        entry("", ""),
+        entry("日本", "🎉 e\u{301} ﬁ \"quoted\"\n"),
+    ];
+    entries[0].followers = Some(u64::MAX);
+    entries[0].account_created_at = Some(Cow::Borrowed("2020-02-29T12:00:00+01:00"));
+    entries[1].platform = Cow::Borrowed("mastodon");
+    entries[1].followers = Some(0);
+    entries[2].display_name = Cow::Borrowed("Ünïcödé 👩‍👩‍👧");
+    entries[2].account_created_at = Some(Cow::Borrowed(""));
+    // Batches of 0, 1 and 3 entries, and one large enough to need memory growth.
+    let many: Vec<OwnedEntry> = (0..5_000)
+        .map(|i| entry(&format!("u{i}"), &"x".repeat(i % 300)))
+        .collect();
+    for batch in [&entries[..0], &entries[..1], &entries[..], &many[..]] {
+        let verdicts = f.check(batch, "").expect("no fault").expect("ok");
+        let expected: Vec<Verdict> = batch
+            .iter()
+            .map(|e| {
+                Verdict::Exclude(format!(
+                    "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                    e.platform,
+                    e.user_id,
+                    e.handle,
+                    e.display_name,
+                    e.text,
+                    e.created_at,
+                    e.followers,
+                    e.account_created_at.as_deref()
+                ))
+            })
+            .collect();
+        assert_eq!(verdicts, expected);
+    }
+}
+
 #[test]
 fn mastodon_describes_and_parses_urls() {
     let (rt, _) = runtime(Setup::default());

@@ -110,7 +110,12 @@ fn every_plugin_has_a_host_test() {
         .collect();
     let plugins = repo().join("plugins");
     let mut crates = Vec::new();
-    for (dir, prefix) in [(plugins.clone(), ""), (plugins.join("hostile"), "hostile-")] {
+    for (dir, prefix) in [
+        (plugins.clone(), ""),
+        (plugins.join("hostile"), "hostile-"),
+        (plugins.join("bench"), "bench-"),
+        (plugins.join("testing"), "testing-"),
+    ] {
         for e in std::fs::read_dir(&dir).expect("plugins") {
             let path = e.expect("entry").path();
             let name = path
@@ -123,7 +128,7 @@ fn every_plugin_has_a_host_test() {
             }
         }
     }
-    assert!(crates.len() >= 13, "{crates:?}");
+    assert!(crates.len() >= 15, "{crates:?}");
     let untested: Vec<&String> = crates
         .iter()
         .filter(|c| !sources.contains(&format!("\"{c}\"")))
