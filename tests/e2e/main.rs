@@ -8,6 +8,11 @@
 mod bin;
 /// The binary's files checked by the engine, and the engine's by the binary.
 mod cross_part;
+/// The plugin commands with the first-party plugins against the mock platforms.
 mod plugins;
 /// The README's worked example, run as written.
 mod readme;
+/// Markdown code blocks, and shell scripts run as a reader would.
+mod script;
+/// The plugin SDK's walk-through, run as written.
+mod sdk_walkthrough;

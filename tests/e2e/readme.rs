@@ -8,10 +8,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::bin::{fairdraw, workspace};
+use crate::bin::workspace;
+use crate::script::{Outcome, fenced_blocks, run_bash};
 
 /// The comment line that marks the worked example.
 const MARKER: &str = "# worked-example";
@@ -24,34 +24,21 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 /// Fails, naming the problem, when there is no such block, more than one, or
 /// one that is never closed.
 pub fn worked_example(markdown: &str) -> Result<String, String> {
-    let mut found = Vec::new();
-    let mut lines = markdown.lines().enumerate();
-    while let Some((n, line)) = lines.next() {
-        let Some(info) = line.trim_start().strip_prefix("```") else {
-            continue;
-        };
-        let is_shell = matches!(info.trim(), "sh" | "bash" | "shell");
-        let mut body = Vec::new();
-        let mut closed = false;
-        for (_, l) in lines.by_ref() {
-            if l.trim_start().starts_with("```") {
-                closed = true;
-                break;
-            }
-            body.push(l);
-        }
-        if is_shell && body.first().map(|l| l.trim()) == Some(MARKER) {
-            if !closed {
-                return Err(format!(
-                    "the `{MARKER}` block opened on line {} is never closed",
-                    n + 1
-                ));
-            }
-            found.push(body.join("\n") + "\n");
-        }
+    let mut found: Vec<_> = fenced_blocks(markdown)
+        .into_iter()
+        .filter(|b| {
+            matches!(b.info, "sh" | "bash" | "shell")
+                && b.body.lines().next().map(str::trim) == Some(MARKER)
+        })
+        .collect();
+    if let Some(open) = found.iter().find(|b| !b.closed) {
+        return Err(format!(
+            "the `{MARKER}` block opened on line {} is never closed",
+            open.line
+        ));
     }
     match found.len() {
-        1 => Ok(found.remove(0)),
+        1 => Ok(found.remove(0).body),
         0 => Err(format!(
             "no fenced ```sh block whose first line is `{MARKER}`"
         )),
@@ -88,41 +75,11 @@ fn readme_worked_example_runs() {
         &workspace().join("tests/fixtures"),
         &dir.path().join("tests/fixtures"),
     );
-    let script_path = dir.path().join("worked-example.sh");
-    fs::write(&script_path, &script).expect("write the script");
-    let (stdout_path, stderr_path) = (dir.path().join(".stdout"), dir.path().join(".stderr"));
-
-    let bin_dir = fairdraw().parent().expect("binary directory");
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_owned()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .expect("PATH");
-    let mut child = Command::new("bash")
-        .args(["-euo", "pipefail"])
-        .arg(&script_path)
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env("RUST_BACKTRACE", "1")
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&stdout_path).expect("stdout file"))
-        .stderr(fs::File::create(&stderr_path).expect("stderr file"))
-        .spawn()
-        .expect("run bash");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for bash") {
-            break Some(status);
-        }
-        if started.elapsed() > TIMEOUT {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = fs::read_to_string(&stdout_path).unwrap_or_default();
-    let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
-    let report = format!("--- script\n{script}--- stdout\n{stdout}--- stderr\n{stderr}");
+    let Outcome {
+        status,
+        report,
+        stderr,
+    } = run_bash(dir.path(), &script, &[], TIMEOUT);
     let Some(status) = status else {
         panic!("the worked example ran longer than {TIMEOUT:?}\n{report}")
     };
