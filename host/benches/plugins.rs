@@ -18,8 +18,8 @@
 //! * **Below the runtime** (`instantiate/*`, `call/empty`,
 //!   `per_call/replica`): the runtime keeps its `InstancePre` and store type
 //!   private, so these use a replica of what `LoadedPlugin::call` does per
-//!   call, the same engine configuration as `runtime.rs`'s `new_engine`
-//!   (keep the two in sync), the same WASI and store limits. Comparing
+//!   call, with the runtime's own engine (`runtime::new_engine`) and the
+//!   same WASI and store limits. Comparing
 //!   `per_call/replica` with `per_call/runtime` checks the replica: they
 //!   differ only by the runtime's bookkeeping (stdio capture, fault
 //!   mapping).
@@ -37,9 +37,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
 use fairdraw_tests::mock::youtube;
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
-};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 #[path = "../src/plugin/mod.rs"]
@@ -123,27 +121,10 @@ fn runtime(dev_map: &str, credentials: &[(&str, &str)]) -> PluginRuntime {
 // ---------------------------------------------------------------------------
 // The replica of one call's store (see the crate docs)
 
-/// As `runtime.rs`'s `new_engine`: fuel, epochs, 1 MiB stack, pooling with
-/// dirtied memory kept resident where PAGEMAP_SCAN is available.
+/// The runtime's own engine configuration: fuel, epochs, 1 MiB stack,
+/// pooling with dirtied memory kept resident where PAGEMAP_SCAN is available.
 fn replica_engine() -> Engine {
-    let mut config = Config::new();
-    config
-        .consume_fuel(true)
-        .epoch_interruption(true)
-        .max_wasm_stack(1 << 20)
-        .cranelift_opt_level(OptLevel::Speed);
-    let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(128)
-        .total_memories(128)
-        .total_tables(1_000)
-        .total_core_instances(1_000)
-        .max_memory_size(usize::try_from(Limits::MAX.memory_mb << 20).unwrap_or(usize::MAX));
-    if PoolingAllocationConfig::is_pagemap_scan_available() {
-        pool.linear_memory_keep_resident(16 << 20)
-            .pagemap_scan(wasmtime::Enabled::Yes);
-    }
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config).expect("engine")
+    plugin::runtime::new_engine().expect("engine")
 }
 
 /// As `runtime.rs`'s `CallState`, minus the HTTP budget and log counter.

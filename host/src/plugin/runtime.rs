@@ -673,7 +673,7 @@ fn chain(e: &wasmtime::Error) -> String {
 /// Linear memory kept mapped per pool slot between calls (see [`new_engine`]).
 const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 
-fn new_engine() -> Result<Engine, LoadError> {
+pub(crate) fn new_engine() -> Result<Engine, LoadError> {
     let mut config = Config::new();
     config
         .consume_fuel(true)
