@@ -16,3 +16,14 @@ mod readme;
 mod script;
 /// The plugin SDK's walk-through, run as written.
 mod sdk_walkthrough;
+
+/// Bluesky plugin against its mock.
+mod bluesky;
+/// Facebook plugin against its mock.
+mod facebook;
+/// Instagram plugin against its mock.
+mod instagram;
+/// TikTok plugin against its mock.
+mod tiktok;
+/// X plugin against its mock.
+mod x;

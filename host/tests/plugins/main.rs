@@ -25,3 +25,10 @@ mod lifecycle;
 
 /// The benchmark plugin `bench/empty`.
 mod bench;
+
+/// Platform source plugins against their mock servers, one module each.
+mod platform_bluesky;
+mod platform_facebook;
+mod platform_instagram;
+mod platform_tiktok;
+mod platform_x;

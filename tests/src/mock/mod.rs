@@ -38,6 +38,12 @@ pub mod http;
 pub mod mastodon;
 pub mod youtube;
 
+pub mod bluesky;
+pub mod facebook;
+pub mod instagram;
+pub mod tiktok;
+pub mod x;
+
 /// A running mock server. Dropping it stops the server.
 #[derive(Debug)]
 pub struct MockHandle<C> {

@@ -1,0 +1,1 @@
+//! Host tests of the facebook plugin (being written).

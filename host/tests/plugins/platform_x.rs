@@ -1,0 +1,1 @@
+//! Host tests of the x plugin (being written).

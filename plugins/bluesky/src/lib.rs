@@ -1,0 +1,1 @@
+//! The bluesky source plugin (being written).

@@ -1,0 +1,1 @@
+//! The facebook source plugin (being written).

@@ -1,0 +1,1 @@
+//! The instagram source plugin (being written).

@@ -1,0 +1,1 @@
+//! The tiktok source plugin (being written).

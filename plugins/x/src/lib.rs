@@ -1,0 +1,1 @@
+//! The x source plugin (being written).

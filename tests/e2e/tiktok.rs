@@ -1,0 +1,1 @@
+//! End-to-end tests of the tiktok plugin (being written).

@@ -1,0 +1,1 @@
+//! Mock bluesky server (being written).

@@ -1,0 +1,1 @@
+//! Mock facebook server (being written).

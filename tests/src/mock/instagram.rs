@@ -1,0 +1,1 @@
+//! Mock instagram server (being written).

@@ -1,0 +1,1 @@
+//! Mock tiktok server (being written).

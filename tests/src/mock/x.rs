@@ -1,0 +1,1 @@
+//! Mock x server (being written).
