@@ -16,7 +16,7 @@ setup:
 	@rustup target add wasm32-unknown-unknown wasm32-wasip2 >/dev/null
 
 run: setup
-	$(CARGO) build --release -p fairdraw-host --bin fairdraw
+	$(CARGO) build --release -p fairdraw-cli --bin fairdraw
 	FAIRDRAW=target/release/fairdraw bash scripts/install-plugins.sh
 	FAIRDRAW=target/release/fairdraw DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
 
@@ -41,4 +41,4 @@ fuzz: setup
 bench: setup
 	bash scripts/bench-verify.sh
 	$(CARGO) bench -p fairdraw-engine --bench engine
-	$(CARGO) bench -p fairdraw-host --bench plugins
+	$(CARGO) bench -p fairdraw-runtime --bench plugins

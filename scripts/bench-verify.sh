@@ -30,7 +30,7 @@ fi
 
 # FAIRDRAW=/path/to/fairdraw measures a binary built elsewhere.
 if [[ -z "${FAIRDRAW:-}" ]]; then
-  cargo build --release --quiet -p fairdraw-host --bin fairdraw
+  cargo build --release --quiet -p fairdraw-cli --bin fairdraw
   FAIRDRAW="$TARGET_DIR/release/fairdraw"
 fi
 mkdir -p "$DATA"

@@ -19,7 +19,7 @@ case $fairdraw in /*) ;; *) fairdraw=$root/$fairdraw ;; esac
 
 if [ ! -x "$fairdraw" ]; then
   echo "building $fairdraw" >&2
-  (cd "$root" && "$cargo" build --release -p fairdraw-host --bin fairdraw)
+  (cd "$root" && "$cargo" build --release -p fairdraw-cli --bin fairdraw)
 fi
 
 # First-party plugins: a directory directly under plugins/ with a manifest.

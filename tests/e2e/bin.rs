@@ -3,8 +3,8 @@
 //! Cargo gives `CARGO_BIN_EXE_*` only to the tests of the package that owns
 //! the binary, so this crate looks where Cargo puts it: the test executable is
 //! `<target>/<profile>/deps/e2e-<hash>`, the binary `<target>/<profile>/fairdraw`.
-//! If it is missing, or older than a source file under `host/src` or `engine/src`,
-//! it is built first with `cargo build -p fairdraw-host --bin fairdraw` into
+//! If it is missing, or older than a source file under `host/*/src` or `engine/src`,
+//! it is built first with `cargo build -p fairdraw-cli --bin fairdraw` into
 //! the same target directory and profile.
 
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ fn locate_or_build() -> PathBuf {
     }
     assert!(
         bin.is_file(),
-        "`cargo build -p fairdraw-host --bin fairdraw` did not produce {}",
+        "`cargo build -p fairdraw-cli --bin fairdraw` did not produce {}",
         bin.display()
     );
     bin
@@ -56,7 +56,7 @@ fn rebuild_reason(bin: &Path) -> Option<String> {
     // one always means a stale binary (a manifest change may not).
     let root = workspace();
     let mut sources = Vec::new();
-    for dir in ["host/src", "engine/src"] {
+    for dir in ["host/cli/src", "host/runtime/src", "engine/src"] {
         collect_files(&root.join(dir), &mut sources);
     }
     let newer = sources
@@ -100,13 +100,13 @@ fn build(profile_dir: &Path, why: &str) {
     let target_dir = profile_dir.parent().expect("target directory");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!(
-        "e2e: {why}; running cargo build -p fairdraw-host --bin fairdraw --profile {profile}"
+        "e2e: {why}; running cargo build -p fairdraw-cli --bin fairdraw --profile {profile}"
     );
     let status = Command::new(&cargo)
         .args([
             "build",
             "-p",
-            "fairdraw-host",
+            "fairdraw-cli",
             "--bin",
             "fairdraw",
             "--profile",
@@ -119,6 +119,6 @@ fn build(profile_dir: &Path, why: &str) {
         .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build the fairdraw binary: {e}"));
     assert!(
         status.success(),
-        "cargo build -p fairdraw-host --bin fairdraw failed ({status})"
+        "cargo build -p fairdraw-cli --bin fairdraw failed ({status})"
     );
 }

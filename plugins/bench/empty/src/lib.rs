@@ -3,7 +3,7 @@
 //! It is a valid `filter-plugin` (its `check` keeps every entry and ignores
 //! the configuration), so the runtime loads it like any filter, and it also
 //! exports a root function `empty: func()` that does nothing. The host's
-//! benchmarks (`host/benches/plugins.rs`) time instantiation and calls with
+//! benchmarks (`host/runtime/benches/plugins.rs`) time instantiation and calls with
 //! it: whatever they measure is the host's cost, not the plugin's work.
 //!
 //! It uses wit-bindgen directly rather than the SDK, because the SDK's export

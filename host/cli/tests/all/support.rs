@@ -18,7 +18,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_fairdraw");
 
 /// The demo fixture: entries, rules and the beacon of drand default round 2634945.
 pub fn giveaway_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/giveaway")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/giveaway")
 }
 
 /// Lock time of the demo draw: 9.5 minutes before drand default round 2634945.
@@ -176,7 +176,7 @@ impl Scratch {
 /// as a relay would return it (source notes and null fields dropped).
 pub fn beacon(chain: &str, round: u64) -> Value {
     let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/vectors/drand_beacons.json");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engine/tests/vectors/drand_beacons.json");
     let vectors: Value = serde_json::from_slice(&fs::read(&path).expect("read the drand vectors"))
         .expect("vectors are JSON");
     let found = vectors["chains"][chain]["beacons"]

@@ -13,8 +13,9 @@ use crate::plugin::{
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
+        .ancestors()
+        .nth(2)
+        .expect("host/runtime/ is two levels down")
         .to_owned()
 }
 

@@ -1,10 +1,10 @@
 //! Plugin-runtime benchmarks: instantiation, an empty call, the whole
 //! per-call cost, a filter's throughput and a source against a mock server.
-//! Figures and how to read them: `host/BENCHMARKS.md`.
+//! Figures and how to read them: `host/runtime/BENCHMARKS.md`.
 //!
 //! ```text
-//! cargo bench -p fairdraw-host --bench plugins                 # everything (~3 min)
-//! cargo bench -p fairdraw-host --bench plugins -- instantiate  # one group
+//! cargo bench -p fairdraw-runtime --bench plugins                 # everything (~3 min)
+//! cargo bench -p fairdraw-runtime --bench plugins -- instantiate  # one group
 //! ```
 //!
 //! The components are built first (`cargo build` of `plugins/`, a no-op
@@ -40,9 +40,7 @@ use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-#[path = "../src/plugin/mod.rs"]
-#[allow(unused_imports, reason = "the benchmarks use part of the runtime")]
-mod plugin;
+use fairdraw_runtime as plugin;
 
 use plugin::limits::{Limits, MAX_TRANSFER_BYTES, StoreLimiter};
 use plugin::{
@@ -55,12 +53,13 @@ use plugin::{
 /// The repository root.
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
+        .ancestors()
+        .nth(2)
+        .expect("host/runtime/ is two levels down")
         .to_owned()
 }
 
-/// Builds the plugin components (as `host/tests/plugins/support.rs` does)
+/// Builds the plugin components (as `host/runtime/tests/all/support.rs` does)
 /// and returns the path of one, e.g. `bench-empty`.
 fn component(crate_name: &str) -> PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();

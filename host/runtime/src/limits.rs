@@ -149,7 +149,8 @@ pub const MAX_REDIRECTS: u32 = 5;
 /// component's memories), tables and instances, and remembers that the
 /// memory limit was hit so the resulting trap is reported as such.
 #[derive(Debug)]
-pub(crate) struct StoreLimiter {
+#[doc(hidden)]
+pub struct StoreLimiter {
     memory_limit: usize,
     memory_used: usize,
     pub(crate) memory_limit_hit: bool,
@@ -161,7 +162,7 @@ pub(crate) struct StoreLimiter {
 pub(crate) struct MemoryLimitExceeded(pub(crate) u64);
 
 impl StoreLimiter {
-    pub(crate) fn new(memory_mb: u64) -> StoreLimiter {
+    pub fn new(memory_mb: u64) -> StoreLimiter {
         let limit = usize::try_from(memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         StoreLimiter {
             memory_limit: limit,

@@ -27,7 +27,8 @@ mod commands;
 mod entries;
 mod files;
 mod keyfile;
-mod plugin;
+
+use fairdraw_runtime as plugin;
 
 /// Exit codes scripts can rely on.
 pub mod exit {

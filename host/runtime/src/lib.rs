@@ -7,7 +7,7 @@
 //! # API
 //!
 //! ```ignore
-//! use plugin::{PluginRuntime, default_data_dir, pagination::{fetch_all, FetchOptions}};
+//! use fairdraw_runtime::{PluginRuntime, default_data_dir, pagination::{fetch_all, FetchOptions}};
 //!
 //! let rt = PluginRuntime::new(default_data_dir().expect("no home"))?;  // reads FAIRDRAW_* env
 //! rt.install("plugins/youtube/plugin.toml")?;      // validate, copy to <data_dir>/plugins/youtube/
@@ -64,11 +64,6 @@
 //!   Data copied out of an instance is capped (wasmtime hostcall fuel), and
 //!   a page may hold at most [`limits::MAX_PAGE_ENTRIES`] entries.
 
-#![allow(
-    dead_code,
-    reason = "the CLI commands (fetch, beacon, plugin) that use this API land separately"
-)]
-
 mod bindings;
 pub mod cache;
 pub mod http;
@@ -78,21 +73,15 @@ pub mod pagination;
 pub mod runtime;
 pub mod types;
 
-// The API surface, re-exported for the CLI commands.
-#[allow(unused_imports)]
+// The API surface.
 pub use cache::CacheStatus;
-#[allow(unused_imports)]
 pub use http::DevOriginMap;
-#[allow(unused_imports)]
 pub use limits::Limits;
-#[allow(unused_imports)]
 pub use manifest::{Manifest, PluginKind};
-#[allow(unused_imports)]
 pub use runtime::{
     BeaconPlugin, CredentialSource, FilterPlugin, ListedPlugin, LoadError, LogSink, PluginInfo,
     PluginRuntime, RuntimeOptions, SourcePlugin, default_data_dir, stderr_log_sink,
 };
-#[allow(unused_imports)]
 pub use types::{
     BeaconRound, CallResult, Collection, Fault, FaultKind, LogLevel, LogRecord, LogSource, Page,
     PluginError, Post, RateLimit, SourceInfo, Verdict,

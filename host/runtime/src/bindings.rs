@@ -20,7 +20,7 @@ pub(crate) mod v0_1 {
     /// `config` interfaces that the other worlds reuse.
     pub(crate) mod source {
         wasmtime::component::bindgen!({
-            path: "../wit/v0.1",
+            path: "../../wit/v0.1",
             world: "source-plugin",
         });
     }
@@ -28,7 +28,7 @@ pub(crate) mod v0_1 {
     /// `filter-plugin`.
     pub(crate) mod filter {
         wasmtime::component::bindgen!({
-            path: "../wit/v0.1",
+            path: "../../wit/v0.1",
             world: "filter-plugin",
             with: {
                 "fairdraw:plugin/types": super::source::fairdraw::plugin::types,
@@ -41,7 +41,7 @@ pub(crate) mod v0_1 {
     /// `beacon-plugin`.
     pub(crate) mod beacon {
         wasmtime::component::bindgen!({
-            path: "../wit/v0.1",
+            path: "../../wit/v0.1",
             world: "beacon-plugin",
             with: {
                 "fairdraw:plugin/types": super::source::fairdraw::plugin::types,

@@ -1,12 +1,7 @@
 //! Plugin-runtime integration tests: the real first-party components and the
 //! hostile ones under `plugins/hostile/`, built from source by `support`.
-//!
-//! The host crate is a binary, so the runtime module is compiled into this
-//! test crate from its source file.
 
-#[path = "../../src/plugin/mod.rs"]
-#[allow(unused_imports, reason = "tests use part of the API")]
-mod plugin;
+use fairdraw_runtime as plugin;
 
 /// Building components, runtimes with captured logs, manifests, a mock server.
 mod support;

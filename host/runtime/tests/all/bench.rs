@@ -1,4 +1,4 @@
-//! The benchmark plugin `plugins/bench/empty` (used by host/benches/plugins.rs)
+//! The benchmark plugin `plugins/bench/empty` (used by host/runtime/benches/plugins.rs)
 //! loads as a filter, keeps every entry, and exports the root `empty`
 //! function the call benchmark times.
 

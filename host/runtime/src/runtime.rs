@@ -673,7 +673,8 @@ fn chain(e: &wasmtime::Error) -> String {
 /// Linear memory kept mapped per pool slot between calls (see [`new_engine`]).
 const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 
-pub(crate) fn new_engine() -> Result<Engine, LoadError> {
+#[doc(hidden)]
+pub fn new_engine() -> Result<Engine, LoadError> {
     let mut config = Config::new();
     config
         .consume_fuel(true)
@@ -691,7 +692,7 @@ pub(crate) fn new_engine() -> Result<Engine, LoadError> {
     // the next call faults it in again, page by page: a 10,000-entry filter
     // batch took ~1,000 page faults. With PAGEMAP_SCAN (Linux 6.7+) wasmtime
     // instead zeroes just the pages the call dirtied, up to this many bytes
-    // per slot, and they stay mapped (host/BENCHMARKS.md). Without the scan it
+    // per slot, and they stay mapped (host/runtime/BENCHMARKS.md). Without the scan it
     // would memset the whole low range of every slot on every call, which
     // costs more than the faults, so it stays off.
     if PoolingAllocationConfig::is_pagemap_scan_available() {

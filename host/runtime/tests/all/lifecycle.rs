@@ -103,7 +103,7 @@ fn runtime_new_reads_the_data_dir_it_is_given() {
 fn every_plugin_has_a_host_test() {
     // As wasmtime's test-programs: a plugin crate no test here names fails
     // the suite, so a new hostile plugin cannot go untested.
-    let tests_dir = repo().join("host/tests/plugins");
+    let tests_dir = repo().join("host/runtime/tests/all");
     let sources: String = std::fs::read_dir(&tests_dir)
         .expect("tests")
         .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
@@ -135,7 +135,7 @@ fn every_plugin_has_a_host_test() {
         .collect();
     assert!(
         untested.is_empty(),
-        "plugins without a host test in host/tests/plugins: {untested:?}"
+        "plugins without a host test in host/runtime/tests/all: {untested:?}"
     );
 }
 
