@@ -18,7 +18,7 @@ use crate::encoding::{FieldHasher, Hash32};
 use crate::entry::{Entry, EntryError, OwnedEntry};
 use crate::merkle::{RootBuilder, leaf_hash};
 use crate::randomness::{Declared, Material, RandomnessError, Realised, drand, rfc3797};
-use crate::receipt::{ReceiptError, Signed, Signer};
+use crate::receipt::{ReceiptError, Sign, Signed};
 use crate::rules::{Eligible, Evaluation, Evaluator, Exclusion, RuleError, Rules};
 use crate::select::{ChaChaPicker, Picker, SelectError, TicketTree, derive_seed};
 use crate::time::Timestamp;
@@ -70,12 +70,65 @@ pub enum DrawError {
     /// A receipt could not be signed or verified.
     #[error(transparent)]
     Receipt(#[from] ReceiptError),
-    /// An argument is out of range (draw id, title, times).
-    #[error("{0}")]
-    Invalid(String),
-    /// The lock file does not match its own entries.
+    /// The draw id is not 1 to 64 characters of `A-Z a-z 0-9 _ -`.
+    #[error("draw id {0:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")]
+    DrawId(String),
+    /// The title is longer than 200 characters.
+    #[error("title is longer than 200 characters")]
+    TitleTooLong,
+    /// The title contains control or bidirectional-override characters.
+    #[error("title contains control or bidirectional-override characters")]
+    TitleControls,
+    /// The bundle already carries an execution receipt.
+    #[error("this draw has already been executed")]
+    AlreadyExecuted,
+    /// The signer given to [`execute`] is not the key that signed the lock.
+    #[error("the lock was signed by key {lock_key}, but the signing key given is {given}")]
+    WrongSigningKey {
+        /// Key id of the lock receipt.
+        lock_key: Hash32,
+        /// Key id of the signer given.
+        given: Hash32,
+    },
+    /// Execution before the declared randomness can exist.
+    #[error(
+        "execution time {executed_at} is before {earliest}, when the randomness became available"
+    )]
+    TooEarly {
+        /// The execution time given.
+        executed_at: Timestamp,
+        /// The earliest allowed (PROTOCOL.md §8).
+        earliest: Timestamp,
+    },
+    /// An entry inside a bundle carries a `collection` field (bundles group
+    /// entries by collection, one spelling per bundle).
+    #[error(
+        "the lock receipt does not match the entries it carries: entry {index} of collection `{collection}` carries a `collection` field; entries inside a bundle must not"
+    )]
+    CollectionFieldInBundle {
+        /// Collection name.
+        collection: String,
+        /// 0-based position.
+        index: u64,
+    },
+    /// An entry names another collection than the one it is in.
+    #[error(
+        "the lock receipt does not match the entries it carries: entry {index} of collection `{collection}` says it belongs to `{says}`"
+    )]
+    WrongCollection {
+        /// Collection it is in.
+        collection: String,
+        /// 0-based position.
+        index: u64,
+        /// Collection it names.
+        says: String,
+    },
+    /// The lock receipt's commitments differ from what its entries give.
     #[error("the lock receipt does not match the entries it carries: {0}")]
-    Inconsistent(String),
+    LockMismatch(String),
+    /// A pick names a leaf that no eligible entrant has.
+    #[error("the lock receipt does not match the entries it carries: {0}")]
+    MissingLeaf(String),
 }
 
 /// The result of applying the rules to the collections and committing.
@@ -153,9 +206,10 @@ impl<'a> EntrySource<'a> for BTreeMap<String, &'a RawValue> {
         stream_entries(name, raw.get(), &mut |entry| {
             // Bundles group entries by collection; one spelling per bundle.
             if entry.collection.is_some() {
-                return Err(DrawError::Inconsistent(format!(
-                    "entry {index} of collection `{name}` carries a `collection` field; entries inside a bundle must not"
-                )));
+                return Err(DrawError::CollectionFieldInBundle {
+                    collection: name.to_owned(),
+                    index,
+                });
             }
             index += 1;
             f(entry)
@@ -331,11 +385,11 @@ impl<'n> CollectionHasher<'n> {
         };
         entry.validate().map_err(err)?;
         if entry.collection.as_deref().is_some_and(|c| c != self.name) {
-            return Err(DrawError::Inconsistent(format!(
-                "entry {index} of collection `{}` says it belongs to `{}`",
-                self.name,
-                entry.collection_name()
-            )));
+            return Err(DrawError::WrongCollection {
+                collection: self.name.to_owned(),
+                index,
+                says: entry.collection_name().to_owned(),
+            });
         }
         let h = entry.hash();
         self.hasher.digest(&h);
@@ -383,7 +437,7 @@ pub struct Locked<'a> {
 /// Fails when the rules or entries are invalid, when fewer entrants are
 /// eligible than winners + alternates, or when the draw id or title is out of
 /// range.
-pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &Signer) -> Result<Locked<'a>, DrawError> {
+pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &dyn Sign) -> Result<Locked<'a>, DrawError> {
     check_identity(&req.draw_id, &req.title)?;
     req.rules.validate()?;
     let tally = tally(&req.rules, &req.collections, None)?;
@@ -439,19 +493,13 @@ pub fn check_identity(id: &str, title: &str) -> Result<(), DrawError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !id_ok {
-        return Err(DrawError::Invalid(format!(
-            "draw id {id:?} must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
-        )));
+        return Err(DrawError::DrawId(id.to_owned()));
     }
     if title.chars().count() > 200 {
-        return Err(DrawError::Invalid(
-            "title is longer than 200 characters".into(),
-        ));
+        return Err(DrawError::TitleTooLong);
     }
     if title.chars().any(|c| c.is_control() || is_bidi_control(c)) {
-        return Err(DrawError::Invalid(
-            "title contains control or bidirectional-override characters".into(),
-        ));
+        return Err(DrawError::TitleControls);
     }
     Ok(())
 }
@@ -528,7 +576,7 @@ pub fn check_lock<'a>(bundle: &ParsedBundle<'a>) -> Result<Tally<'a>, DrawError>
     bundle.lock.verify()?;
     let tally = tally(&lock.rules, &bundle.collections, None)?;
     if let Some(p) = compare_lock(lock, &tally) {
-        return Err(DrawError::Inconsistent(p));
+        return Err(DrawError::LockMismatch(p));
     }
     Ok(tally)
 }
@@ -586,27 +634,25 @@ pub fn execute(
     bundle: &ParsedBundle<'_>,
     realised: Realised,
     executed_at: Timestamp,
-    signer: &Signer,
+    signer: &dyn Sign,
 ) -> Result<BuiltBundle, DrawError> {
     if bundle.execution.is_some() {
-        return Err(DrawError::Invalid(
-            "this draw has already been executed".into(),
-        ));
+        return Err(DrawError::AlreadyExecuted);
     }
     if bundle.lock.key_id != signer.key_id() {
-        return Err(DrawError::Invalid(format!(
-            "the lock was signed by key {}, but the signing key given is {}",
-            bundle.lock.key_id,
-            signer.key_id()
-        )));
+        return Err(DrawError::WrongSigningKey {
+            lock_key: bundle.lock.key_id,
+            given: signer.key_id(),
+        });
     }
     let tally = check_lock(bundle)?;
     let lock = &bundle.lock.payload;
     let earliest = earliest_execution(lock);
     if executed_at < earliest {
-        return Err(DrawError::Invalid(format!(
-            "execution time {executed_at} is before {earliest}, when the randomness became available"
-        )));
+        return Err(DrawError::TooEarly {
+            executed_at,
+            earliest,
+        });
     }
     let lock_hash = bundle.lock.hash()?;
     let (selection, indices) = draw_indices(&lock_hash, lock, &realised, &tally.tickets)?;
@@ -662,7 +708,7 @@ fn picks_for(
         .zip(entries)
         .map(|(&leaf, entry)| {
             let entry = entry
-                .ok_or_else(|| DrawError::Inconsistent("a winner's entry is missing".into()))?;
+                .ok_or_else(|| DrawError::MissingLeaf("a winner's entry is missing".into()))?;
             Ok(Pick {
                 leaf_index: leaf,
                 tickets: eligible[leaf as usize].tickets,

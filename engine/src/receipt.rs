@@ -51,6 +51,37 @@ impl Signer {
     }
 }
 
+/// Something that signs receipts: a [`Signer`] holding the secret in
+/// memory, or a key kept elsewhere (encrypted at rest, a KMS, an HSM).
+///
+/// Signing comes in two steps, as with any remote signer: the engine builds
+/// the exact message ([`signed_message`]), the implementation returns an
+/// Ed25519 signature over it. [`Signed::sign`] checks that signature with
+/// `verify_strict` before it returns a receipt, so a misconfigured signer
+/// cannot produce a receipt that fails verification later.
+pub trait Sign {
+    /// The 32-byte Ed25519 public key.
+    fn public_key(&self) -> [u8; 32];
+
+    /// The 64-byte Ed25519 signature of `message`, or why there is none.
+    fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], ReceiptError>;
+
+    /// The key id: SHA-256 of the public key.
+    fn key_id(&self) -> Hash32 {
+        key_id(&self.public_key())
+    }
+}
+
+impl Sign for Signer {
+    fn public_key(&self) -> [u8; 32] {
+        Signer::public_key(self)
+    }
+
+    fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], ReceiptError> {
+        Ok(self.0.sign(message).to_bytes())
+    }
+}
+
 /// A key id: SHA-256 of the 32-byte public key.
 pub fn key_id(public_key: &[u8]) -> Hash32 {
     sha256(public_key)
@@ -128,6 +159,9 @@ pub enum ReceiptError {
     /// The signature does not verify.
     #[error("Ed25519 signature does not verify for key {0}")]
     BadSignature(Hash32),
+    /// The signer could not sign (a [`Sign`] implementation's own failure).
+    #[error("the signer failed: {0}")]
+    Signer(String),
 }
 
 /// The largest integer a receipt may hold, `2^53 − 1`: JCS writes numbers as
@@ -165,16 +199,22 @@ pub fn signed_message<T: Payload>(payload: &T) -> Result<Vec<u8>, ReceiptError> 
 }
 
 impl<T: Payload> Signed<T> {
-    /// Signs a payload.
-    pub fn sign(payload: T, signer: &Signer) -> Result<Self, ReceiptError> {
+    /// Signs a payload with any [`Sign`] implementation.
+    ///
+    /// Fails if the payload is not canonical JSON, if the signer fails, or
+    /// if the signature it returns does not verify strictly for its public
+    /// key ([`ReceiptError::BadSignature`]).
+    pub fn sign(payload: T, signer: &dyn Sign) -> Result<Self, ReceiptError> {
         let msg = signed_message(&payload)?;
-        let signature = signer.0.sign(&msg);
-        Ok(Signed {
+        let signature = signer.sign_message(&msg)?;
+        let signed = Signed {
             payload,
             key_id: signer.key_id(),
             public_key: HexBytes(signer.public_key().to_vec()),
-            signature: HexBytes(signature.to_bytes().to_vec()),
-        })
+            signature: HexBytes(signature.to_vec()),
+        };
+        signed.verify()?;
+        Ok(signed)
     }
 
     /// Checks the key id and the signature, with `verify_strict` (which

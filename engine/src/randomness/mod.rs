@@ -29,6 +29,7 @@
 pub mod commit_reveal;
 pub mod drand;
 pub mod rfc3797;
+pub mod spec;
 
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,9 @@ use fairdraw_engine::encoding::HexBytes;
 use fairdraw_engine::randomness::Realised;
 
 use crate::commands::execute::print_executed;
-use crate::commands::lock::{Inputs, Spec, lock_inputs, print_locked};
+use fairdraw_engine::randomness::spec::Spec;
+
+use crate::commands::lock::{Inputs, lock_inputs, print_locked};
 use crate::{files, keyfile};
 
 /// Lock and execute in one step, with commit-reveal randomness.

@@ -2,18 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use fairdraw_engine::draw::{LockRequest, Locked, lock};
-use fairdraw_engine::randomness::{Declared, commit_reveal, drand};
+use fairdraw_engine::randomness::Declared;
+use fairdraw_engine::randomness::spec::Spec;
 use fairdraw_engine::receipt::Signer;
 use fairdraw_engine::rules::Rules;
 use fairdraw_engine::time::Timestamp;
 
 use crate::{entries, files, keyfile};
-
-/// drand rounds are chosen at least this long after the lock, so that no
-/// one can have seen the beacon when the entries were locked.
-pub const DRAND_MARGIN_SECONDS: i64 = 60;
 
 /// The inputs `lock` and `draw` share.
 #[derive(clap::Args, Debug)]
@@ -53,84 +50,14 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// How the randomness was asked for.
-pub enum Spec {
-    Drand {
-        chain: &'static drand::Chain,
-        round: Option<u64>,
-    },
-    Secret,
-    Rfc3797(String),
-}
-
-impl Spec {
-    pub fn parse(s: &str) -> Result<Spec> {
-        let chains = || {
-            drand::chains()
-                .iter()
-                .map(|c| c.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if let Some(rest) = s.strip_prefix("drand:") {
-            let (name, round) = match rest.split_once(':') {
-                Some((n, r)) => {
-                    let round = r.parse::<u64>().ok().filter(|r| *r >= 1).with_context(|| {
-                        format!("--randomness {s:?}: round {r:?} is not a positive whole number")
-                    })?;
-                    (n, Some(round))
-                }
-                None => (rest, None),
-            };
-            let chain = drand::chain(name).with_context(|| {
-                format!(
-                    "--randomness {s:?}: unknown drand chain {name:?} (known: {})",
-                    chains()
-                )
-            })?;
-            return Ok(Spec::Drand { chain, round });
-        }
-        if s == "secret" {
-            return Ok(Spec::Secret);
-        }
-        if let Some(desc) = s.strip_prefix("rfc3797:") {
-            let desc = desc.trim();
-            if desc.is_empty() {
-                bail!(
-                    "--randomness rfc3797: needs a description of the public sources, e.g. rfc3797:\"EuroMillions of 2026-12-09\""
-                );
-            }
-            return Ok(Spec::Rfc3797(desc.to_owned()));
-        }
-        bail!(
-            "--randomness {s:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, rfc3797:\"sources\""
-        )
-    }
-}
-
-/// The declared randomness, plus the secret for commit-reveal.
+/// The declared randomness, plus the fresh secret for commit-reveal.
 pub fn declare(spec: &Spec, locked_at: Timestamp) -> Result<(Declared, Option<[u8; 32]>)> {
-    Ok(match spec {
-        Spec::Drand { chain, round } => {
-            let round = match round {
-                Some(r) => *r,
-                None => chain.first_round_at_or_after(Timestamp::from_unix(
-                    locked_at.unix() + DRAND_MARGIN_SECONDS,
-                )),
-            };
-            (chain.declare(round), None)
-        }
-        Spec::Secret => {
-            let secret = files::random_bytes::<32>()?;
-            (commit_reveal::declare(&secret)?, Some(secret))
-        }
-        Spec::Rfc3797(sources) => (
-            Declared::Rfc3797 {
-                sources: sources.clone(),
-            },
-            None,
-        ),
-    })
+    let secret = if spec.needs_secret() {
+        Some(files::random_bytes::<32>()?)
+    } else {
+        None
+    };
+    Ok((spec.declare(locked_at, secret.as_ref())?, secret))
 }
 
 /// Reads the key, the rules and the lock time.
@@ -215,7 +142,7 @@ pub fn secret_path(lock_path: &Path) -> PathBuf {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    let spec = Spec::parse(&args.randomness)?;
+    let spec = Spec::parse(&args.randomness).map_err(|e| anyhow::anyhow!("--{e}"))?;
     files::ensure_absent(&args.out)?;
     lock_inputs(&args.inputs, &spec, |locked, secret| {
         if let Some(secret) = secret {

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use fairdraw_engine::bundle::ParsedBundle;
-use fairdraw_engine::draw::{eligible_leaf_hash, tally};
-use fairdraw_engine::merkle::{inclusion_proof, verify_inclusion};
-use fairdraw_engine::rules::normalize_handle;
+use fairdraw_engine::prove::{EntrantProof, prove_entrant};
 
 use crate::{exit, files};
 
@@ -30,121 +28,75 @@ pub fn run(args: Args) -> Result<u8> {
     let bytes = files::read(&args.bundle)?;
     let bundle = ParsedBundle::parse(&bytes)
         .with_context(|| format!("{} is not a fairdraw bundle", args.bundle.display()))?;
-    let lock = &bundle.lock.payload;
-    let wanted = normalize_handle(&args.entrant).into_owned();
-    let is_entrant = |e: &fairdraw_engine::entry::Entry<'_>| {
-        normalize_handle(&e.handle) == wanted || e.user_id == args.entrant
-    };
-    let t = tally(&lock.rules, &bundle.collections, Some(&is_entrant))?;
-    let collection = lock.rules.primary_collection();
-    if t.watched.is_empty() {
-        eprintln!(
-            "no entry from {:?} in collection `{collection}`",
-            args.entrant
-        );
-        return Ok(exit::NO_ENTRY);
+    let proof = prove_entrant(&bundle, &args.entrant)?;
+    if args.json {
+        outln!("{}", serde_json::to_string(&proof)?);
     }
-    let leaves: Vec<_> = t
-        .evaluation
-        .eligible
-        .iter()
-        .map(eligible_leaf_hash)
-        .collect();
-    let counted = t.watched.iter().find(|w| w.exclusion.is_none());
-    let Some(counted) = counted else {
-        let reasons: Vec<serde_json::Value> = t
-            .watched
-            .iter()
-            .map(|w| serde_json::json!({"entry": w.index, "rule": w.exclusion.as_ref().map(|x| x.rule()), "reason": w.exclusion.as_ref().map(|x| x.to_string())}))
-            .collect();
-        if args.json {
-            outln!(
-                "{}",
-                serde_json::json!({"entrant": args.entrant, "eligible": false, "excluded": reasons})
+    match &proof {
+        EntrantProof::NoEntry { collection, .. } => {
+            eprintln!(
+                "no entry from {:?} in collection `{collection}`",
+                args.entrant
             );
-        } else {
-            outln!("{} is not in the draw:", args.entrant);
-            for w in &t.watched {
-                if let Some(x) = &w.exclusion {
-                    outln!("  entry {} excluded by rule `{}`: {x}", w.index, x.rule());
+            Ok(exit::NO_ENTRY)
+        }
+        EntrantProof::Excluded { excluded, .. } => {
+            if !args.json {
+                outln!("{} is not in the draw:", args.entrant);
+                for x in excluded {
+                    outln!(
+                        "  entry {} excluded by rule `{}`: {}",
+                        x.entry,
+                        x.rule,
+                        x.reason
+                    );
                 }
             }
+            Ok(exit::EXCLUDED)
         }
-        return Ok(exit::EXCLUDED);
-    };
-    let (leaf_index, eligible) = t
-        .evaluation
-        .eligible
-        .iter()
-        .enumerate()
-        .find(|(_, e)| e.platform == counted.entry.platform && e.user_id == counted.entry.user_id)
-        .context("the entrant's counted entry has no leaf")?;
-    let proof = inclusion_proof(&leaves, leaf_index as u64)?;
-    let leaf = leaves[leaf_index];
-    let included = verify_inclusion(&leaf, &proof, &lock.merkle_root);
-    let won = bundle.execution.as_ref().and_then(|x| {
-        let p = &x.payload;
-        p.winners
-            .iter()
-            .position(|w| w.leaf_index == leaf_index as u64)
-            .map(|i| format!("winner {}", i + 1))
-            .or_else(|| {
-                p.alternates
-                    .iter()
-                    .position(|w| w.leaf_index == leaf_index as u64)
-                    .map(|i| format!("alternate {}", i + 1))
-            })
-    });
-    if args.json {
-        outln!(
-            "{}",
-            serde_json::json!({
-                "entrant": args.entrant, "eligible": true, "handle": eligible.handle, "user_id": eligible.user_id,
-                "tickets": eligible.tickets, "leaf_hash": leaf, "proof": proof, "merkle_root": lock.merkle_root,
-                "proof_verifies": included, "result": won,
-            })
-        );
-    } else {
-        outln!(
-            "{} ({} on {}) is in the draw with {} ticket(s)",
-            eligible.handle,
-            eligible.user_id,
-            eligible.platform,
-            eligible.tickets
-        );
-        outln!(
-            "  leaf {} of {}: {}",
-            proof.leaf_index,
-            proof.tree_size,
-            leaf
-        );
-        for (i, h) in proof.path.iter().enumerate() {
-            outln!("  path[{i}]: {h}");
-        }
-        outln!(
-            "  Merkle root {}: {}",
-            lock.merkle_root,
-            if included {
-                "proof verifies"
-            } else {
-                "PROOF DOES NOT VERIFY"
-            }
-        );
-        for w in t.watched.iter().filter(|w| w.exclusion.is_some()) {
-            if let Some(x) = &w.exclusion {
+        EntrantProof::Eligible(p) => {
+            if !args.json {
                 outln!(
-                    "  (entry {} did not count: rule `{}`: {x})",
-                    w.index,
-                    x.rule()
+                    "{} ({} on {}) is in the draw with {} ticket(s)",
+                    p.handle,
+                    p.user_id,
+                    p.platform,
+                    p.tickets
                 );
+                outln!(
+                    "  leaf {} of {}: {}",
+                    p.proof.leaf_index,
+                    p.proof.tree_size,
+                    p.leaf_hash
+                );
+                for (i, h) in p.proof.path.iter().enumerate() {
+                    outln!("  path[{i}]: {h}");
+                }
+                outln!(
+                    "  Merkle root {}: {}",
+                    p.merkle_root,
+                    if p.proof_verifies {
+                        "proof verifies"
+                    } else {
+                        "PROOF DOES NOT VERIFY"
+                    }
+                );
+                for x in &p.not_counted {
+                    outln!(
+                        "  (entry {} did not count: rule `{}`: {})",
+                        x.entry,
+                        x.rule,
+                        x.reason
+                    );
+                }
+                if let Some(won) = &p.result {
+                    outln!("  Result: {won}");
+                }
             }
-        }
-        if let Some(won) = &won {
-            outln!("  Result: {won}");
+            if !p.proof_verifies {
+                anyhow::bail!("the inclusion proof does not verify against the lock's Merkle root");
+            }
+            Ok(0)
         }
     }
-    if !included {
-        anyhow::bail!("the inclusion proof does not verify against the lock's Merkle root");
-    }
-    Ok(0)
 }

@@ -26,7 +26,7 @@ fn a_winner_is_in_the_draw_with_a_proof() {
         .run(&["prove", "bundle.json", "--entrant", user_id, "--json"])
         .success()
         .json();
-    assert_eq!(json["eligible"], true);
+    assert_eq!(json["status"], "eligible");
     assert_eq!(json["proof_verifies"], true);
     assert_eq!(json["result"], "winner 1");
     assert_eq!(
@@ -59,7 +59,7 @@ fn an_eligible_loser_exits_0() {
         .run(&["prove", "bundle.json", "--entrant", loser, "--json"])
         .success()
         .json();
-    assert_eq!(json["eligible"], true, "{json:#}");
+    assert_eq!(json["status"], "eligible", "{json:#}");
     assert_eq!(json["result"], serde_json::Value::Null);
 }
 
@@ -79,7 +79,7 @@ fn excluded_entrant_exits_3_naming_the_rule() {
         .run(&["prove", "bundle.json", "--entrant", "@spammer", "--json"])
         .code(3)
         .json();
-    assert_eq!(json["eligible"], false);
+    assert_eq!(json["status"], "excluded");
     assert_eq!(json["excluded"][0]["rule"], "exclude_users", "{json:#}");
     let organizer = s
         .run(&["prove", "bundle.json", "--entrant", "@acme", "--json"])

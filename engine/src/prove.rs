@@ -1,0 +1,179 @@
+//! An entrant's look-up in a bundle: their tickets and Merkle inclusion
+//! proof, or the rule that excluded each of their entries (PROTOCOL.md §5,
+//! §6).
+//!
+//! The CLI's `fairdraw prove`, the server's public entrant route and the
+//! browser verifier all call [`prove_entrant`] and render its
+//! [`EntrantProof`]; none of them re-implements the look-up.
+//!
+//! ```
+//! # fn demo(bundle_bytes: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! use fairdraw_engine::bundle::ParsedBundle;
+//! use fairdraw_engine::prove::{EntrantProof, prove_entrant};
+//!
+//! let bundle = ParsedBundle::parse(bundle_bytes)?;
+//! match prove_entrant(&bundle, "@alice")? {
+//!     EntrantProof::Eligible(p) => assert!(p.proof_verifies),
+//!     EntrantProof::Excluded { excluded, .. } => println!("{} entries excluded", excluded.len()),
+//!     EntrantProof::NoEntry { .. } => println!("no entry"),
+//! }
+//! # Ok(()) }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::ParsedBundle;
+use crate::draw::{DrawError, eligible_leaf_hash, tally};
+use crate::encoding::Hash32;
+use crate::entry::Entry;
+use crate::merkle::{InclusionProof, inclusion_proof, verify_inclusion};
+use crate::rules::normalize_handle;
+
+/// The result of looking an entrant up in a bundle (or a lock file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum EntrantProof {
+    /// At least one of the entrant's entries counted: they hold tickets.
+    Eligible(Box<EligibleProof>),
+    /// The entrant has entries in the primary collection, but the rules
+    /// excluded every one of them.
+    Excluded {
+        /// What was looked up, as given.
+        entrant: String,
+        /// The primary collection.
+        collection: String,
+        /// Each entry and the rule that excluded it.
+        excluded: Vec<ExcludedEntry>,
+    },
+    /// No entry of the primary collection has that handle or user id.
+    NoEntry {
+        /// What was looked up, as given.
+        entrant: String,
+        /// The primary collection.
+        collection: String,
+    },
+}
+
+/// An eligible entrant: their leaf, its audit path and what they won.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EligibleProof {
+    /// What was looked up, as given.
+    pub entrant: String,
+    /// The platform of the counted entry.
+    pub platform: String,
+    /// The handle as committed.
+    pub handle: String,
+    /// The platform user id as committed.
+    pub user_id: String,
+    /// Tickets held.
+    pub tickets: u64,
+    /// The leaf hash (PROTOCOL.md §6.1).
+    pub leaf_hash: Hash32,
+    /// The RFC 6962 audit path of the leaf.
+    pub proof: InclusionProof,
+    /// The lock's Merkle root the proof is checked against.
+    pub merkle_root: Hash32,
+    /// Whether the audit path leads to the lock's root. `false` means the
+    /// bundle is inconsistent; [`crate::verify`] reports it as a failure.
+    pub proof_verifies: bool,
+    /// `winner N` or `alternate N` (1-based) once executed, else `None`.
+    pub result: Option<String>,
+    /// The entrant's other entries that did not count, with the rule.
+    pub not_counted: Vec<ExcludedEntry>,
+}
+
+/// One entry that did not count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedEntry {
+    /// 0-based position in the primary collection.
+    pub entry: u64,
+    /// The rule's field name in the rules JSON, e.g. `min_mentions`.
+    pub rule: String,
+    /// The reason in words.
+    pub reason: String,
+}
+
+impl EntrantProof {
+    /// Whether the entrant holds tickets.
+    pub fn is_eligible(&self) -> bool {
+        matches!(self, EntrantProof::Eligible(_))
+    }
+}
+
+/// Looks an entrant up by handle (with or without `@`, matched as the rules
+/// match handles) or by platform user id.
+///
+/// Re-runs the rules on the bundle's entries ([`tally`]), so the answer is
+/// what any verifier computes, not what the organiser claims. Fails only
+/// when the bundle's entries or rules cannot be evaluated.
+pub fn prove_entrant(bundle: &ParsedBundle<'_>, entrant: &str) -> Result<EntrantProof, DrawError> {
+    let lock = &bundle.lock.payload;
+    let wanted = normalize_handle(entrant).into_owned();
+    let is_entrant =
+        |e: &Entry<'_>| normalize_handle(&e.handle) == wanted || e.user_id == entrant;
+    let t = tally(&lock.rules, &bundle.collections, Some(&is_entrant))?;
+    let collection = lock.rules.primary_collection().to_owned();
+    let excluded = || -> Vec<ExcludedEntry> {
+        t.watched
+            .iter()
+            .filter_map(|w| {
+                let x = w.exclusion.as_ref()?;
+                Some(ExcludedEntry {
+                    entry: w.index,
+                    rule: x.rule().to_owned(),
+                    reason: x.to_string(),
+                })
+            })
+            .collect()
+    };
+    if t.watched.is_empty() {
+        return Ok(EntrantProof::NoEntry {
+            entrant: entrant.to_owned(),
+            collection,
+        });
+    }
+    let Some(counted) = t.watched.iter().find(|w| w.exclusion.is_none()) else {
+        return Ok(EntrantProof::Excluded {
+            entrant: entrant.to_owned(),
+            collection,
+            excluded: excluded(),
+        });
+    };
+    let eligible = &t.evaluation.eligible;
+    let Some((leaf_index, counted_leaf)) = eligible.iter().enumerate().find(|(_, e)| {
+        e.platform == counted.entry.platform && e.user_id == counted.entry.user_id
+    }) else {
+        return Err(DrawError::MissingLeaf(format!(
+            "entry {} of `{collection}` counted but has no leaf",
+            counted.index
+        )));
+    };
+    let leaves: Vec<Hash32> = eligible.iter().map(eligible_leaf_hash).collect();
+    let leaf_index = leaf_index as u64;
+    let proof = inclusion_proof(&leaves, leaf_index)
+        .map_err(|e| DrawError::MissingLeaf(e.to_string()))?;
+    let leaf_hash = eligible_leaf_hash(counted_leaf);
+    let proof_verifies = verify_inclusion(&leaf_hash, &proof, &lock.merkle_root);
+    let result = bundle.execution.as_ref().and_then(|x| {
+        let p = &x.payload;
+        let place = |picks: &[crate::bundle::Pick]| {
+            picks.iter().position(|w| w.leaf_index == leaf_index)
+        };
+        place(&p.winners)
+            .map(|i| format!("winner {}", i + 1))
+            .or_else(|| place(&p.alternates).map(|i| format!("alternate {}", i + 1)))
+    });
+    Ok(EntrantProof::Eligible(Box::new(EligibleProof {
+        entrant: entrant.to_owned(),
+        platform: counted_leaf.platform.to_string(),
+        handle: counted_leaf.handle.to_string(),
+        user_id: counted_leaf.user_id.to_string(),
+        tickets: counted_leaf.tickets,
+        leaf_hash,
+        proof,
+        merkle_root: lock.merkle_root,
+        proof_verifies,
+        result,
+        not_counted: excluded(),
+    })))
+}
