@@ -30,7 +30,7 @@ const PLUGINS: [&str; 3] = ["youtube", "mastodon", "drand"];
 /// Besides the first-party manifests it installs `mastodon-auth`: the same
 /// component with an access-token credential, as the mastodon manifest
 /// documents, so the invalid-token path can be tested.
-fn data_dir() -> &'static Path {
+pub(crate) fn data_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let root = workspace();
@@ -74,7 +74,7 @@ fn data_dir() -> &'static Path {
 
 /// Runs `fairdraw ARGS` in `dir` with no inherited `FAIRDRAW_*` variables
 /// but `env`.
-fn run_in(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+pub(crate) fn run_in(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     let mut cmd = Command::new(fairdraw());
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("FAIRDRAW_") {
@@ -94,14 +94,14 @@ fn run_in(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
 }
 
 /// A scratch directory, and the environment pointing the plugins at mocks.
-struct Scene {
+pub(crate) struct Scene {
     dir: tempfile::TempDir,
     env: Vec<(&'static str, String)>,
 }
 
 impl Scene {
     /// `origins`: (production origin, mock) pairs for FAIRDRAW_DEV_ORIGIN_MAP.
-    fn new(origins: &[(&str, &str)]) -> Scene {
+    pub(crate) fn new(origins: &[(&str, &str)]) -> Scene {
         let map: Vec<String> = origins
             .iter()
             .map(|(prod, mock)| format!("{prod}={mock}"))
@@ -124,17 +124,17 @@ impl Scene {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn set_env(&mut self, key: &'static str, value: &str) {
+    pub(crate) fn set_env(&mut self, key: &'static str, value: &str) {
         self.env.retain(|(k, _)| *k != key);
         self.env.push((key, value.to_owned()));
     }
 
     /// Runs `fairdraw ARGS`; panics unless it exits with `code`.
-    fn run(&self, args: &[&str], code: i32) -> Output {
+    pub(crate) fn run(&self, args: &[&str], code: i32) -> Output {
         let out = run_in(self.dir.path(), &self.env, args);
         assert_eq!(
             out.status.code(),
@@ -147,7 +147,7 @@ impl Scene {
     }
 
     /// The JSON Lines file `name`, one value per line.
-    fn jsonl(&self, name: &str) -> Vec<Value> {
+    pub(crate) fn jsonl(&self, name: &str) -> Vec<Value> {
         fs::read_to_string(self.path(name))
             .unwrap_or_else(|e| panic!("read {name}: {e}"))
             .lines()
@@ -155,12 +155,12 @@ impl Scene {
             .collect()
     }
 
-    fn write(&self, name: &str, text: &str) {
+    pub(crate) fn write(&self, name: &str, text: &str) {
         fs::write(self.path(name), text).expect("write file");
     }
 
     /// keygen, lock ENTRIES with RULES and RANDOMNESS at AT; returns the lock hash.
-    fn lock(&self, entries: &[&str], rules: &str, randomness: &str, at: &str) -> String {
+    pub(crate) fn lock(&self, entries: &[&str], rules: &str, randomness: &str, at: &str) -> String {
         if !self.path("key.json").exists() {
             self.run(&["keygen", "--out", "key.json"], 0);
         }
@@ -191,7 +191,7 @@ impl Scene {
     }
 
     /// execute with BEACON, then verify pinned to the lock hash.
-    fn execute_and_verify(&self, beacon: &str, lock_hash: &str) {
+    pub(crate) fn execute_and_verify(&self, beacon: &str, lock_hash: &str) {
         self.run(
             &[
                 "execute",
@@ -209,11 +209,11 @@ impl Scene {
     }
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
