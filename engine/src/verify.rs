@@ -345,12 +345,12 @@ impl Verifier {
                 "the execution is for draw {:?}, the lock for draw {:?}",
                 exec.draw_id, bundle.lock.payload.draw_id
             ))
-        } else if let Some(published) = expect.lock_hash.filter(|p| *p != lock_hash) {
-            Some(format!(
-                "the lock hashes to {lock_hash}, not to the published lock hash {published}"
-            ))
         } else {
-            None
+            expect.lock_hash.filter(|p| *p != lock_hash).map(|published| {
+                format!(
+                    "the lock hashes to {lock_hash}, not to the published lock hash {published}"
+                )
+            })
         };
         match problem {
             Some(p) => self.fail(Step::Link, p),

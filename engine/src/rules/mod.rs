@@ -30,10 +30,10 @@
 mod evaluate;
 mod mentions;
 mod normalize;
+mod platforms;
 
 use std::collections::BTreeSet;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use evaluate::{
@@ -41,6 +41,7 @@ pub use evaluate::{
 };
 pub use mentions::{Mentions, count_mentions, mentions};
 pub use normalize::{LOWERCASE_UNICODE_VERSION, NFKC_UNICODE_VERSION, normalize, normalize_handle};
+pub use platforms::check_platforms;
 
 use crate::entry::{DEFAULT_COLLECTION, EntryError};
 use crate::time::Timestamp;
@@ -53,6 +54,7 @@ pub const MAX_TICKETS: u64 = (1 << 53) - 1;
 pub const COLLECTION_NAME_PATTERN: &str = "^[a-z0-9_-]+$";
 
 /// The pattern of a window bound: the canonical receipt time (PROTOCOL.md §3).
+#[cfg(feature = "schema")]
 const TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
 
 /// The rules of one contest, as the brand wrote them.
@@ -62,16 +64,17 @@ const TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{
 /// the brand wrote; empty lists are dropped. [`Rules::from_json`] parses and
 /// validates; a `Rules` from anywhere else (a receipt) should be checked
 /// with [`Rules::validate`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(
+#[cfg_attr(feature = "schema", schemars(
     title = "fairdraw contest rules",
     description = "The rules of one fairdraw contest (PROTOCOL.md §5). Every field but \
                    `winners` is optional; leave a field out rather than writing null."
-)]
+))]
 pub struct Rules {
     /// Number of winners to draw; at least 1.
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub winners: u32,
     /// Number of ordered alternates drawn after the winners. Default 0.
     #[serde(
@@ -79,7 +82,7 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "u32")]
+    #[cfg_attr(feature = "schema", schemars(with = "u32"))]
     pub alternates: Option<u32>,
     /// The collection whose entries are the entries of the contest
     /// (`[a-z0-9_-]+`). Default `comments`.
@@ -88,8 +91,8 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(pattern(COLLECTION_NAME_PATTERN))]
-    #[schemars(with = "String")]
+    #[cfg_attr(feature = "schema", schemars(pattern(COLLECTION_NAME_PATTERN)))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub collection: Option<String>,
     /// How many entries of one account count, in collection order; later
     /// qualifying entries are excluded. At least 1; default 1.
@@ -98,8 +101,8 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(range(min = 1))]
-    #[schemars(with = "u32")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(with = "u32"))]
     pub entries_per_user: Option<u32>,
     /// Minimum number of distinct accounts an entry's text must mention with
     /// `@`, not counting the entrant and the organizer. Default 0.
@@ -108,7 +111,7 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "u32")]
+    #[cfg_attr(feature = "schema", schemars(with = "u32"))]
     pub min_mentions: Option<u32>,
     /// Keywords the entry's text must contain (case- and
     /// width-insensitive substring match).
@@ -117,12 +120,12 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Keywords")]
+    #[cfg_attr(feature = "schema", schemars(with = "Keywords"))]
     pub keywords: Option<Keywords>,
     /// Accounts that may not enter: a handle (with or without `@`, compared
     /// normalised) or an exact platform user id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(inner(length(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(inner(length(min = 1))))]
     pub exclude_users: Vec<String>,
     /// The organizer's handle: it may not enter, and mentioning it does not
     /// count toward `min_mentions`.
@@ -131,8 +134,8 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(length(min = 1))]
-    #[schemars(with = "String")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub organizer: Option<String>,
     /// When entries must be posted: `from` ≤ created_at < `until`.
     #[serde(
@@ -140,7 +143,7 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Window")]
+    #[cfg_attr(feature = "schema", schemars(with = "Window"))]
     pub window: Option<Window>,
     /// Minimum follower count of the entrant's account. An entry without a
     /// follower count is excluded.
@@ -149,7 +152,7 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "u64")]
+    #[cfg_attr(feature = "schema", schemars(with = "u64"))]
     pub min_followers: Option<u64>,
     /// Minimum age in days (of 86 400 s) of the entrant's account when the
     /// entry was posted. An entry without an account creation time is
@@ -159,12 +162,12 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "u32")]
+    #[cfg_attr(feature = "schema", schemars(with = "u32"))]
     pub min_account_age_days: Option<u32>,
     /// Other collections (e.g. `likes`) the entrant's account must appear
     /// in, each at least once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(inner(pattern(COLLECTION_NAME_PATTERN)))]
+    #[cfg_attr(feature = "schema", schemars(inner(pattern(COLLECTION_NAME_PATTERN))))]
     pub require_in: Vec<String>,
     /// Extra tickets for mentioning more accounts than `min_mentions`.
     #[serde(
@@ -172,27 +175,29 @@ pub struct Rules {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Bonus")]
+    #[cfg_attr(feature = "schema", schemars(with = "Bonus"))]
     pub bonus: Option<Bonus>,
 }
 
 /// Keyword requirements. An empty list requires nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Keywords {
     /// The text must contain at least one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(inner(length(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(inner(length(min = 1))))]
     pub any: Vec<String>,
     /// The text must contain every one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(inner(length(min = 1)))]
+    #[cfg_attr(feature = "schema", schemars(inner(length(min = 1))))]
     pub all: Vec<String>,
 }
 
 /// The entry window; at least one bound is set. Bounds are UTC times of the
 /// form `YYYY-MM-DDTHH:MM:SSZ`, the one spelling receipts allow.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// Entries posted before this instant are excluded.
@@ -201,8 +206,8 @@ pub struct Window {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(extend("format" = "date-time"), pattern(TIME_PATTERN))]
-    #[schemars(with = "String")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time"), pattern(TIME_PATTERN)))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub from: Option<String>,
     /// Entries posted at or after this instant are excluded.
     #[serde(
@@ -210,22 +215,23 @@ pub struct Window {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(extend("format" = "date-time"), pattern(TIME_PATTERN))]
-    #[schemars(with = "String")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time"), pattern(TIME_PATTERN)))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub until: Option<String>,
 }
 
 /// Bonus tickets: `per_extra_mention` for each distinct mention beyond
 /// `min_mentions`, summed over an account's counted entries and capped at
 /// `max` per account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Bonus {
     /// Tickets per extra mention; 1 to 2^53 − 1.
-    #[schemars(range(min = 1, max = MAX_TICKETS))]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_TICKETS)))]
     pub per_extra_mention: u64,
     /// Most bonus tickets one account can get; 1 to 2^53 − 1.
-    #[schemars(range(min = 1, max = MAX_TICKETS))]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_TICKETS)))]
     pub max: u64,
 }
 
@@ -265,6 +271,79 @@ pub enum RuleError {
     /// The tickets add up to more than [`MAX_TICKETS`].
     #[error("the tickets add up to more than 2^53 - 1")]
     TooManyTickets,
+    /// Lock-time refusal ([`check_platforms`]): a `require_in` collection
+    /// has no entries, so every entrant would be excluded.
+    #[error(
+        "rule `require_in` needs collection `{collection}`, but no entries were given for it{}; \
+         give the `{collection}` entries, or remove `{collection}` from `require_in`",
+        platforms_note(.primary, .platforms)
+    )]
+    RequiredCollectionMissing {
+        /// The required collection.
+        collection: String,
+        /// The primary collection.
+        primary: String,
+        /// The platforms of the primary collection's entries, sorted.
+        platforms: Vec<String>,
+    },
+    /// Lock-time refusal ([`check_platforms`]): a `require_in` collection
+    /// has no entry of some platform the primary collection has entries of.
+    /// An entrant is an account on one platform, so every entrant of those
+    /// platforms would be excluded.
+    #[error(
+        "rule `require_in` cannot be met across platforms: collection `{primary}` has entries \
+         from {}, but `{collection}` has none from {} (only from {}); an entrant is an account \
+         on one platform, so every such entrant would be excluded. Give `{collection}` entries \
+         from the same platforms, remove `{collection}` from `require_in`, or draw each platform \
+         separately",
+        platforms::and_list(.platforms),
+        platforms::and_list(.platforms),
+        platforms::and_list(.found)
+    )]
+    RequireInAcrossPlatforms {
+        /// The required collection.
+        collection: String,
+        /// The primary collection.
+        primary: String,
+        /// The primary collection's platforms that have no entry in
+        /// `collection`, sorted.
+        platforms: Vec<String>,
+        /// The platforms `collection` has entries from, sorted.
+        found: Vec<String>,
+    },
+    /// Lock-time refusal ([`check_platforms`]): a rule needs a field that
+    /// no primary entry of some platform carries (the platform or its
+    /// plugin does not give it), so every entrant of that platform would be
+    /// excluded.
+    #[error(
+        "rule `{rule}` cannot be applied on {}: none of the {} entries of collection \
+         `{collection}` carries `{field}`, so every one would be excluded. Remove `{rule}` \
+         from the rules, or give entries that carry `{field}`",
+        platforms::and_list(.platforms),
+        platforms::and_list(.platforms)
+    )]
+    UnsupportedByPlatform {
+        /// The rule, e.g. `min_followers`.
+        rule: &'static str,
+        /// The entry field it needs, e.g. `followers`.
+        field: &'static str,
+        /// The primary collection.
+        collection: String,
+        /// The platforms none of whose primary entries carry `field`, sorted.
+        platforms: Vec<String>,
+    },
+}
+
+/// `: every entrant of `comments` (from youtube) would be excluded`, or
+/// nothing when the primary collection has no entries.
+fn platforms_note(primary: &str, platforms: &[String]) -> String {
+    if platforms.is_empty() {
+        return String::new();
+    }
+    format!(
+        ": every entrant of `{primary}` (from {}) would be excluded",
+        platforms::and_list(platforms)
+    )
 }
 
 /// Deserialises a present optional field, refusing `null`: leaving a field
@@ -419,7 +498,8 @@ impl Rules {
     }
 
     /// The JSON Schema (draft 2020-12) of the rules; `engine/rules.schema.json`
-    /// is this value, pretty-printed.
+    /// is this value, pretty-printed. Needs the `schema` feature.
+    #[cfg(feature = "schema")]
     pub fn json_schema() -> serde_json::Value {
         schemars::schema_for!(Rules).to_value()
     }
