@@ -8,7 +8,7 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: run test setup fuzz bench schema
+.PHONY: run test lint setup fuzz bench schema
 
 setup:
 	@command -v rustup >/dev/null || { echo "error: rustup is required (https://rustup.rs)"; exit 2; }
@@ -20,16 +20,27 @@ run: setup
 	FAIRDRAW=target/release/fairdraw bash scripts/install-plugins.sh
 	FAIRDRAW=target/release/fairdraw DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
 
-test: setup
+test: setup lint
 	$(CARGO) test --workspace --locked
+	$(CARGO) test -p fairdraw-engine --features schema --test all --locked rules::schema
 	$(CARGO) test --manifest-path plugins/Cargo.toml --locked
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
 	$(CARGO) build --workspace --benches --locked   # benches compile (dev profile; `make bench` runs them)
 	git diff --exit-code -- engine/rules.schema.json
 
+# The gates: formatting, clippy with warnings as errors (the engine's
+# clippy.toml keeps clock, filesystem, environment, threads, network and OS
+# randomness out of it), for both workspaces.
+lint: setup
+	@rustup component add rustfmt clippy >/dev/null 2>&1 || true
+	$(CARGO) fmt --all --check
+	$(CARGO) fmt --all --check --manifest-path plugins/Cargo.toml
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --manifest-path plugins/Cargo.toml --workspace --all-targets --locked -- -D warnings
+
 # Regenerates engine/rules.schema.json from the Rules type.
 schema:
-	BLESS=1 $(CARGO) test -p fairdraw-engine --test all rules::schema
+	BLESS=1 $(CARGO) test -p fairdraw-engine --features schema --test all rules::schema
 
 # A short coverage-guided fuzzing run of bundle parsing and verification.
 fuzz: setup

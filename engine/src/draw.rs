@@ -19,7 +19,7 @@ use crate::entry::{Entry, EntryError, OwnedEntry};
 use crate::merkle::{RootBuilder, leaf_hash};
 use crate::randomness::{Declared, Material, RandomnessError, Realised, drand, rfc3797};
 use crate::receipt::{ReceiptError, Sign, Signed};
-use crate::rules::{Eligible, Evaluation, Evaluator, Exclusion, RuleError, Rules};
+use crate::rules::{Eligible, Evaluation, Evaluator, Exclusion, RuleError, Rules, check_platforms};
 use crate::select::{ChaChaPicker, Picker, SelectError, TicketTree, derive_seed};
 use crate::time::Timestamp;
 
@@ -434,12 +434,14 @@ pub struct Locked<'a> {
 
 /// Applies the rules, commits and signs the lock receipt.
 ///
-/// Fails when the rules or entries are invalid, when fewer entrants are
-/// eligible than winners + alternates, or when the draw id or title is out of
-/// range.
+/// Fails when the rules or entries are invalid, when a rule cannot be met
+/// by the entrants of some platform ([`check_platforms`]: a lock-time
+/// refusal, not a verification step), when fewer entrants are eligible than
+/// winners + alternates, or when the draw id or title is out of range.
 pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &dyn Sign) -> Result<Locked<'a>, DrawError> {
     check_identity(&req.draw_id, &req.title)?;
     req.rules.validate()?;
+    check_platforms(&req.rules, &req.collections)?;
     let tally = tally(&req.rules, &req.collections, None)?;
     let wanted = u64::from(req.rules.winners) + u64::from(req.rules.alternates());
     let eligible = tally.evaluation.eligible.len() as u64;

@@ -60,7 +60,9 @@ impl Format {
     pub fn from_media_type(media_type: &str) -> Option<Format> {
         let essence = media_type.split(';').next().unwrap_or("").trim();
         match essence.to_ascii_lowercase().as_str() {
-            "application/jsonl" | "application/x-ndjson" | "application/x-jsonlines"
+            "application/jsonl"
+            | "application/x-ndjson"
+            | "application/x-jsonlines"
             | "application/jsonlines" => Some(Format::JsonLines),
             "application/json" => Some(Format::JsonArray),
             "text/csv" => Some(Format::Csv),

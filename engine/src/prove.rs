@@ -109,8 +109,7 @@ impl EntrantProof {
 pub fn prove_entrant(bundle: &ParsedBundle<'_>, entrant: &str) -> Result<EntrantProof, DrawError> {
     let lock = &bundle.lock.payload;
     let wanted = normalize_handle(entrant).into_owned();
-    let is_entrant =
-        |e: &Entry<'_>| normalize_handle(&e.handle) == wanted || e.user_id == entrant;
+    let is_entrant = |e: &Entry<'_>| normalize_handle(&e.handle) == wanted || e.user_id == entrant;
     let t = tally(&lock.rules, &bundle.collections, Some(&is_entrant))?;
     let collection = lock.rules.primary_collection().to_owned();
     let excluded = || -> Vec<ExcludedEntry> {
@@ -140,9 +139,11 @@ pub fn prove_entrant(bundle: &ParsedBundle<'_>, entrant: &str) -> Result<Entrant
         });
     };
     let eligible = &t.evaluation.eligible;
-    let Some((leaf_index, counted_leaf)) = eligible.iter().enumerate().find(|(_, e)| {
-        e.platform == counted.entry.platform && e.user_id == counted.entry.user_id
-    }) else {
+    let Some((leaf_index, counted_leaf)) = eligible
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.platform == counted.entry.platform && e.user_id == counted.entry.user_id)
+    else {
         return Err(DrawError::MissingLeaf(format!(
             "entry {} of `{collection}` counted but has no leaf",
             counted.index
@@ -150,15 +151,14 @@ pub fn prove_entrant(bundle: &ParsedBundle<'_>, entrant: &str) -> Result<Entrant
     };
     let leaves: Vec<Hash32> = eligible.iter().map(eligible_leaf_hash).collect();
     let leaf_index = leaf_index as u64;
-    let proof = inclusion_proof(&leaves, leaf_index)
-        .map_err(|e| DrawError::MissingLeaf(e.to_string()))?;
+    let proof =
+        inclusion_proof(&leaves, leaf_index).map_err(|e| DrawError::MissingLeaf(e.to_string()))?;
     let leaf_hash = eligible_leaf_hash(counted_leaf);
     let proof_verifies = verify_inclusion(&leaf_hash, &proof, &lock.merkle_root);
     let result = bundle.execution.as_ref().and_then(|x| {
         let p = &x.payload;
-        let place = |picks: &[crate::bundle::Pick]| {
-            picks.iter().position(|w| w.leaf_index == leaf_index)
-        };
+        let place =
+            |picks: &[crate::bundle::Pick]| picks.iter().position(|w| w.leaf_index == leaf_index);
         place(&p.winners)
             .map(|i| format!("winner {}", i + 1))
             .or_else(|| place(&p.alternates).map(|i| format!("alternate {}", i + 1)))

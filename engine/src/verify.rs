@@ -335,23 +335,24 @@ impl Verifier {
         };
         self.report.lock_hash = Some(lock_hash);
         let exec = &execution.payload;
-        let problem = if exec.lock_hash != lock_hash {
-            Some(format!(
-                "the execution follows lock {}, but this bundle's lock hashes to {lock_hash}",
-                exec.lock_hash
-            ))
-        } else if exec.draw_id != bundle.lock.payload.draw_id {
-            Some(format!(
-                "the execution is for draw {:?}, the lock for draw {:?}",
-                exec.draw_id, bundle.lock.payload.draw_id
-            ))
-        } else {
-            expect.lock_hash.filter(|p| *p != lock_hash).map(|published| {
+        let problem =
+            if exec.lock_hash != lock_hash {
+                Some(format!(
+                    "the execution follows lock {}, but this bundle's lock hashes to {lock_hash}",
+                    exec.lock_hash
+                ))
+            } else if exec.draw_id != bundle.lock.payload.draw_id {
+                Some(format!(
+                    "the execution is for draw {:?}, the lock for draw {:?}",
+                    exec.draw_id, bundle.lock.payload.draw_id
+                ))
+            } else {
+                expect.lock_hash.filter(|p| *p != lock_hash).map(|published| {
                 format!(
                     "the lock hashes to {lock_hash}, not to the published lock hash {published}"
                 )
             })
-        };
+            };
         match problem {
             Some(p) => self.fail(Step::Link, p),
             None => self.pass(

@@ -99,9 +99,7 @@ fn build(profile_dir: &Path, why: &str) {
     };
     let target_dir = profile_dir.parent().expect("target directory");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!(
-        "e2e: {why}; running cargo build -p fairdraw-cli --bin fairdraw --profile {profile}"
-    );
+    eprintln!("e2e: {why}; running cargo build -p fairdraw-cli --bin fairdraw --profile {profile}");
     let status = Command::new(&cargo)
         .args([
             "build",

@@ -67,11 +67,14 @@ const TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", schemars(
-    title = "fairdraw contest rules",
-    description = "The rules of one fairdraw contest (PROTOCOL.md §5). Every field but \
+#[cfg_attr(
+    feature = "schema",
+    schemars(
+        title = "fairdraw contest rules",
+        description = "The rules of one fairdraw contest (PROTOCOL.md §5). Every field but \
                    `winners` is optional; leave a field out rather than writing null."
-))]
+    )
+)]
 pub struct Rules {
     /// Number of winners to draw; at least 1.
     #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
