@@ -11,7 +11,7 @@
 //! use fairdraw_engine::time::Timestamp;
 //!
 //! let spec = Spec::parse("drand:quicknet").expect("known chain");
-//! let locked_at = Timestamp::parse("2026-12-01T12:00:00Z").expect("time");
+//! let locked_at = Timestamp::parse_rfc3339("2026-12-01T12:00:00Z").expect("time");
 //! let declared = spec.declare(locked_at, None).expect("no secret needed");
 //! assert!(declared.describe().contains("quicknet"));
 //! ```
