@@ -17,6 +17,7 @@ pub mod draw;
 pub mod encoding;
 pub mod entry;
 pub mod entry_file;
+pub mod keys;
 pub mod merkle;
 pub mod prove;
 pub mod randomness;

@@ -1,9 +1,12 @@
 //! `fairdraw verify`.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use fairdraw_engine::bundle::ParsedBundle;
 use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
+use fairdraw_engine::keys::KeysDocument;
 use fairdraw_engine::verify::{Expectations, Status, verify_bundle};
 
 use crate::commands::print_picks;
@@ -15,11 +18,17 @@ use crate::{exit, files};
 /// first step that failed.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The proof bundle.
-    bundle: PathBuf,
+    /// The proof bundle: a file, or an `http(s)://` URL (for example
+    /// `https://HOST/v1/public/draws/ID/bundle`).
+    bundle: String,
     /// The organiser's published public key (64 hex characters).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "key_from")]
     key: Option<String>,
+    /// Pin the key from a service's published keys: the URL of its
+    /// `/.well-known/fairdraw-keys.json` (or a file). The bundle's key must be
+    /// listed there and valid when the lock was signed.
+    #[arg(long, value_name = "URL")]
+    key_from: Option<String>,
     /// The lock hash the organiser published before the randomness existed.
     #[arg(long)]
     lock_hash: Option<String>,
@@ -28,14 +37,72 @@ pub struct Args {
     json: bool,
 }
 
+/// The largest document `verify` downloads: a 10M-entry bundle is ~4.3 GB.
+const MAX_DOWNLOAD_BYTES: u64 = 8 << 30;
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// Reads a file, or downloads an `http(s)://` URL (following redirects,
+/// refusing anything but a 200).
+pub fn read_source(source: &str) -> Result<Vec<u8>> {
+    if !is_url(source) {
+        return files::read(Path::new(source));
+    }
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .user_agent(concat!("fairdraw/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent();
+    let mut response = agent
+        .get(source)
+        .call()
+        .with_context(|| format!("cannot fetch {source}"))?;
+    let status = response.status();
+    if status != 200 {
+        let mut body = String::new();
+        let _ = response
+            .body_mut()
+            .as_reader()
+            .take(2_000)
+            .read_to_string(&mut body);
+        bail!("{source} answered {status}: {}", body.trim());
+    }
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_DOWNLOAD_BYTES)
+        .read_to_vec()
+        .with_context(|| format!("cannot read {source}"))
+}
+
+/// The public key a keys document lists for the bundle's lock key, valid
+/// when the lock was signed.
+fn pinned_key(keys_source: &str, bundle: &[u8]) -> Result<[u8; 32]> {
+    let parsed = ParsedBundle::parse(bundle)
+        .context("--key-from: the bundle cannot be read to find its signing key")?;
+    let doc = KeysDocument::parse(&read_source(keys_source)?)
+        .with_context(|| format!("--key-from {keys_source}"))?;
+    doc.key_for(&parsed.lock.key_id, parsed.lock.payload.locked_at)
+        .with_context(|| format!("--key-from {keys_source}"))
+}
+
 pub fn run(args: Args) -> Result<u8> {
+    let bytes = read_source(&args.bundle)?;
+    let public_key = match (&args.key, &args.key_from) {
+        (Some(key), _) => Some(parse_hex_exact::<32>(key).context("--key")?),
+        (None, Some(source)) => {
+            let key = pinned_key(source, &bytes)?;
+            if !args.json {
+                outln!("Key:   {} (pinned from {source})", hex::encode(key));
+            }
+            Some(key)
+        }
+        (None, None) => None,
+    };
     let expect = Expectations {
-        public_key: args
-            .key
-            .as_deref()
-            .map(parse_hex_exact::<32>)
-            .transpose()
-            .context("--key")?,
+        public_key,
         lock_hash: args
             .lock_hash
             .as_deref()
@@ -43,7 +110,6 @@ pub fn run(args: Args) -> Result<u8> {
             .transpose()
             .context("--lock-hash")?,
     };
-    let bytes = files::read(&args.bundle)?;
     let report = verify_bundle(&bytes, &expect);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
