@@ -75,6 +75,10 @@ enum Command {
     Fetch(commands::fetch::Args),
     /// Fetch a drand beacon through a plugin, verify it and write it for `execute`.
     Beacon(commands::beacon::Args),
+    /// Serve the HTTP API (organisations, draws, public proofs).
+    Serve(commands::serve::Args),
+    /// Manage the server's organisations and keys in its database.
+    Admin(commands::admin::Args),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,8 @@ fn main() -> ExitCode {
         Command::Plugin(a) => commands::plugin::run(a),
         Command::Fetch(a) => commands::fetch::run(a),
         Command::Beacon(a) => commands::beacon::run(a),
+        Command::Serve(a) => commands::serve::run(a),
+        Command::Admin(a) => commands::admin::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -10,19 +10,18 @@
 //! The components are built first (`cargo build` of `plugins/`, a no-op
 //! when nothing changed), as the host's tests do.
 //!
-//! Two kinds of measurement:
+//! Two kinds of measurement, both on the runtime's own code:
 //!
-//! * **Through the runtime** (`per_call/runtime`, `filter/*`, `source/*`):
+//! * **Through the handles** (`per_call/runtime`, `filter/*`, `source/*`):
 //!   the public API exactly as the CLI uses it, `PluginRuntime::filter(id)?
 //!   .check(..)` and `SourcePlugin::fetch_page`.
-//! * **Below the runtime** (`instantiate/*`, `call/empty`,
-//!   `per_call/replica`): the runtime keeps its `InstancePre` and store type
-//!   private, so these use a replica of what `LoadedPlugin::call` does per
-//!   call, with the runtime's own engine (`runtime::new_engine`) and the
-//!   same WASI and store limits. Comparing
-//!   `per_call/replica` with `per_call/runtime` checks the replica: they
-//!   differ only by the runtime's bookkeeping (stdio capture, fault
-//!   mapping).
+//! * **Step by step** (`instantiate/*`, `call/empty`, `per_call/probe`):
+//!   `PluginRuntime::probe(id)` gives a `Probe`, whose `instantiate` creates
+//!   the store every call creates (same limits, captured stdio, fault
+//!   mapping) and instantiates the same `InstancePre`; the resulting
+//!   `Instantiated` calls bench-empty's root `empty` export. Comparing
+//!   `per_call/probe` with `per_call/runtime` shows what a typed call adds
+//!   (its export lookup, the argument and result conversions).
 //!
 //! For the latency benchmarks every iteration is timed on its own and the
 //! p50/p99 over the measurement are printed after criterion's line.
@@ -36,15 +35,12 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
 use fairdraw_tests::mock::youtube;
-use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use fairdraw_runtime as plugin;
 
-use plugin::limits::{Limits, MAX_TRANSFER_BYTES, StoreLimiter};
 use plugin::{
-    Collection, CredentialSource, DevOriginMap, LogRecord, PluginRuntime, Post, RuntimeOptions,
+    Collection, CredentialSource, DevOriginMap, LogRecord, PluginRuntime, Post, Probe,
+    RuntimeOptions,
 };
 
 // ---------------------------------------------------------------------------
@@ -118,78 +114,6 @@ fn runtime(dev_map: &str, credentials: &[(&str, &str)]) -> PluginRuntime {
 }
 
 // ---------------------------------------------------------------------------
-// The replica of one call's store (see the crate docs)
-
-/// The runtime's own engine configuration: fuel, epochs, 1 MiB stack,
-/// pooling with dirtied memory kept resident where PAGEMAP_SCAN is available.
-fn replica_engine() -> Engine {
-    plugin::runtime::new_engine().expect("engine")
-}
-
-/// As `runtime.rs`'s `CallState`, minus the HTTP budget and log counter.
-struct State {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limiter: StoreLimiter,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// A linked component: wasmtime-wasi's synchronous WASI 0.2 (a superset of
-/// what the runtime links; these components import only what it grants),
-/// the `fairdraw:plugin` imports stubbed (the benchmarked exports never
-/// call them).
-struct Replica {
-    engine: Engine,
-    pre: InstancePre<State>,
-}
-
-impl Replica {
-    fn new(engine: &Engine, wasm: &Path) -> Replica {
-        let component = Component::from_file(engine, wasm).expect("component");
-        let mut linker: Linker<State> = Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
-        linker
-            .define_unknown_imports_as_traps(&component)
-            .expect("stubs");
-        Replica {
-            engine: engine.clone(),
-            pre: linker.instantiate_pre(&component).expect("instantiate_pre"),
-        }
-    }
-
-    /// A store set up as `LoadedPlugin::call` sets one up.
-    fn store(&self) -> Store<State> {
-        let limits = Limits::DEFAULT;
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(wasmtime_wasi::p2::pipe::SinkOutputStream)
-            .stderr(wasmtime_wasi::p2::pipe::SinkOutputStream)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
-        let state = State {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limiter: StoreLimiter::new(limits.memory_mb),
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_hostcall_fuel(MAX_TRANSFER_BYTES);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(limits.timeout_ms.div_ceil(10) + 1);
-        store.set_fuel(limits.fuel).expect("fuel");
-        store
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Per-iteration latencies
 
 /// Times every iteration of `f` separately for criterion's `iter_custom`
@@ -230,50 +154,41 @@ fn report(name: &str, samples: &Mutex<Vec<Duration>>) {
 // ---------------------------------------------------------------------------
 // Benchmarks
 
-/// The replicas, compiled on first use (so a filter that skips them skips
-/// the compilation): bench-empty, spam-filter, youtube.
-fn replicas() -> &'static [(&'static str, Replica)] {
-    static REPLICAS: OnceLock<Vec<(&'static str, Replica)>> = OnceLock::new();
-    REPLICAS.get_or_init(|| {
-        let engine = replica_engine();
-        ["bench-empty", "spam-filter", "youtube"]
-            .map(|n| (n, Replica::new(&engine, &component(n))))
-            .into()
-    })
-}
+/// The plugins of the step-by-step benchmarks.
+const PROBED: [&str; 3] = ["bench-empty", "spam-filter", "youtube"];
 
-fn replica(name: &str) -> &'static Replica {
-    &replicas()
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("a replica")
-        .1
-}
-
-/// A runtime with bench-empty and spam-filter loaded, made on first use.
-fn filter_runtime() -> &'static PluginRuntime {
+/// A runtime with bench-empty, spam-filter and youtube loaded, made on
+/// first use (so a filter that skips every benchmark using it skips the
+/// loading).
+fn loaded_runtime() -> &'static PluginRuntime {
     static RT: OnceLock<PluginRuntime> = OnceLock::new();
     RT.get_or_init(|| {
         component("bench-empty");
         let rt = runtime("", &[]);
         rt.load(manifest("bench/empty")).expect("bench-empty loads");
         rt.load(manifest("spam-filter")).expect("spam-filter loads");
+        rt.load(manifest("youtube")).expect("youtube loads");
         rt
     })
 }
 
-/// A fresh store + instantiate from `InstancePre` (+ dropping the store,
-/// which returns the pool slot), per component.
+/// A probe of one of [`PROBED`].
+fn probe(id: &str) -> Probe {
+    loaded_runtime().probe(id).expect("a loaded plugin")
+}
+
+/// A fresh call store + instantiation from the plugin's `InstancePre`
+/// (+ dropping it, which logs the call's stdio and returns the pool slot),
+/// per component.
 fn instantiate(c: &mut Criterion) {
     let mut g = c.benchmark_group("instantiate");
-    for name in ["bench-empty", "spam-filter", "youtube"] {
+    for name in PROBED {
         let samples = Mutex::new(Vec::new());
         g.bench_function(name, |b| {
-            let replica = replica(name);
+            let probe = probe(name);
             b.iter_custom(|iters| {
                 timed(&samples, iters, || {
-                    let mut store = replica.store();
-                    let instance = replica.pre.instantiate(&mut store).expect("instantiate");
+                    let instance = probe.instantiate().expect("instantiate");
                     black_box(instance);
                 })
             });
@@ -284,36 +199,33 @@ fn instantiate(c: &mut Criterion) {
 }
 
 /// A call of the root `empty` export of an instance that already exists.
+/// Each sample gets an instance of its own: a call's store keeps the
+/// limits of one call, so one store must not outlive the plugin's timeout.
 fn call(c: &mut Criterion) {
     let mut g = c.benchmark_group("call");
-    let mut instance = None;
     g.bench_function("empty", |b| {
-        let (store, empty) = instance.get_or_insert_with(|| {
-            let replica = replica("bench-empty");
-            let mut store = replica.store();
-            // Millions of calls share this store, where the runtime gives
-            // each call a store of its own; the fuel amount does not change
-            // the cost of a call.
-            store.set_fuel(u64::MAX).expect("fuel");
-            let instance = replica.pre.instantiate(&mut store).expect("instantiate");
-            let empty = instance
-                .get_typed_func::<(), ()>(&mut store, "empty")
-                .expect("the `empty` export");
-            (store, empty)
+        let probe = probe("bench-empty");
+        b.iter_custom(|iters| {
+            let mut instance = probe.instantiate().expect("instantiate");
+            let empty = instance.root_func("empty").expect("the `empty` export");
+            let start = Instant::now();
+            for _ in 0..iters {
+                instance.call(empty).expect("call");
+            }
+            start.elapsed()
         });
-        b.iter(|| empty.call(&mut *store, ()).expect("call"));
     });
     g.finish();
 }
 
-/// The whole cost of one call as the runtime makes it: new store,
-/// instantiate, call, drop. Through the runtime (a filter `check` of zero
-/// entries on `bench-empty`) and through the replica (the `empty` export).
+/// The whole cost of one call: new store, instantiate, call, drop. Through
+/// the runtime's handle (a filter `check` of zero entries on `bench-empty`)
+/// and step by step through a probe (its `empty` export).
 fn per_call(c: &mut Criterion) {
     let mut g = c.benchmark_group("per_call");
     let samples = Mutex::new(Vec::new());
     g.bench_function("runtime", |b| {
-        let filter = filter_runtime().filter("bench-empty").expect("filter");
+        let filter = loaded_runtime().filter("bench-empty").expect("filter");
         b.iter_custom(|iters| {
             timed(&samples, iters, || {
                 let v = filter.check(&[], "").expect("no fault").expect("no error");
@@ -322,20 +234,16 @@ fn per_call(c: &mut Criterion) {
         });
     });
     report("per_call/runtime", &samples);
-    g.bench_function("replica", |b| {
-        let replica = replica("bench-empty");
+    g.bench_function("probe", |b| {
+        let probe = probe("bench-empty");
         b.iter_custom(|iters| {
             timed(&samples, iters, || {
-                let mut store = replica.store();
-                let instance = replica.pre.instantiate(&mut store).expect("instantiate");
-                let empty = instance
-                    .get_typed_func::<(), ()>(&mut store, "empty")
-                    .expect("export");
-                empty.call(&mut store, ()).expect("call");
+                let mut instance = probe.instantiate().expect("instantiate");
+                instance.call_root_export("empty").expect("call");
             })
         });
     });
-    report("per_call/replica", &samples);
+    report("per_call/probe", &samples);
     g.finish();
 }
 
@@ -393,7 +301,7 @@ fn filter(c: &mut Criterion) {
     g.sample_size(30);
     for id in ["spam-filter", "bench-empty"] {
         g.bench_function(format!("{id}/10k"), |b| {
-            let f = filter_runtime().filter(id).expect("filter");
+            let f = loaded_runtime().filter(id).expect("filter");
             let entries = entries.get_or_init(filter_entries);
             b.iter(|| {
                 let v = f

@@ -63,6 +63,34 @@
 //!   Memory: a per-store limiter; the pooling allocator recycles slots.
 //!   Data copied out of an instance is capped (wasmtime hostcall fuel), and
 //!   a page may hold at most [`limits::MAX_PAGE_ENTRIES`] entries.
+//!
+//! # Low-level: one call, step by step
+//!
+//! [`PluginRuntime::probe`] gives a [`Probe`] of a loaded or installed plugin, which runs
+//! the steps of a call separately with the runtime's own code:
+//! [`Probe::instantiate`] creates a call's store and instance,
+//! [`Instantiated::call_root_export`] calls a root `func()` export, dropping
+//! the [`Instantiated`] ends the call. The benchmarks
+//! (`benches/plugins.rs`, `BENCHMARKS.md`) time instantiation and calls
+//! with it.
+//!
+//! # Modules
+//!
+//! * [`runtime`]: [`PluginRuntime`] and the plugin handles. Inside, one
+//!   module per concern: install/list/inspect and the data directory, the
+//!   load-time import policy, the engine and linker (what gets linked, the
+//!   inert WASI), the per-call store with its limits and the mapping of
+//!   traps to [`Fault`]s, the host side of the `http`/`log`/`config`
+//!   imports, the typed handles, and [`Probe`].
+//! * [`http`]: the `http` import, split into the URL and SSRF policy
+//!   (origin allow list, address checks, [`DevOriginMap`], redirects,
+//!   credentials) and the client (ureq, the checking resolver, size, count
+//!   and time bounds).
+//! * [`manifest`]: `plugin.toml`. [`limits`]: per-call limits and the
+//!   host's fixed bounds. [`cache`]: precompiled components. [`types`]: the
+//!   version-independent values plugins exchange with the host, converted
+//!   from each WIT version's generated bindings. [`pagination`]: fetching
+//!   every page of a collection.
 
 mod bindings;
 pub mod cache;
@@ -82,6 +110,8 @@ pub use runtime::{
     BeaconPlugin, CredentialSource, FilterPlugin, ListedPlugin, LoadError, LogSink, PluginInfo,
     PluginRuntime, RuntimeOptions, SourcePlugin, default_data_dir, stderr_log_sink,
 };
+// The low-level API: the steps of one call (benchmarks).
+pub use runtime::{Instantiated, Probe, RootFunc};
 pub use types::{
     BeaconRound, CallResult, Collection, Fault, FaultKind, LogLevel, LogRecord, LogSource, Page,
     PluginError, Post, RateLimit, SourceInfo, Verdict,

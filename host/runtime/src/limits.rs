@@ -149,8 +149,7 @@ pub const MAX_REDIRECTS: u32 = 5;
 /// component's memories), tables and instances, and remembers that the
 /// memory limit was hit so the resulting trap is reported as such.
 #[derive(Debug)]
-#[doc(hidden)]
-pub struct StoreLimiter {
+pub(crate) struct StoreLimiter {
     memory_limit: usize,
     memory_used: usize,
     pub(crate) memory_limit_hit: bool,
@@ -162,7 +161,7 @@ pub struct StoreLimiter {
 pub(crate) struct MemoryLimitExceeded(pub(crate) u64);
 
 impl StoreLimiter {
-    pub fn new(memory_mb: u64) -> StoreLimiter {
+    pub(crate) fn new(memory_mb: u64) -> StoreLimiter {
         let limit = usize::try_from(memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         StoreLimiter {
             memory_limit: limit,

@@ -1,12 +1,25 @@
-//! `fairdraw fetch`: list a post's entries through a source plugin into a
-//! JSON Lines file that `fairdraw lock` and `fairdraw draw` read.
+//! `fairdraw fetch`: list the entries of one or more posts, on one or more
+//! platforms, through source plugins into one JSON Lines file per
+//! collection, the files `fairdraw lock` and `fairdraw draw` read.
+//!
+//! `--post PLUGIN=URL` names a post and the plugin that reads it; a bare
+//! `--post URL` is read by `--plugin`. Both `--post` and `--collection`
+//! repeat, so a giveaway posted on several platforms at once becomes one
+//! draw: each collection goes to one file (`--out FILE` for a single
+//! collection, `DIR/<collection>.jsonl` with `--out-dir DIR`) holding the
+//! entries of every post whose plugin lists it, post by post in the order
+//! given. Entrants stay accounts per platform (`platform` + `user_id`); a
+//! rule that the platforms cannot support is refused later, by `lock`.
 //!
 //! The host drives pagination ([`fetch_all`]), so it shows progress, waits
-//! out rate limits and, when a fetch stops early, keeps what it got:
-//! `OUT.partial` holds the entries so far and `OUT.resume.json` the cursor,
-//! and `--resume` continues from there. `OUT` itself is written only when
-//! the list is complete (or cut at `--max-entries`), never half-fetched.
+//! out rate limits and, when a fetch stops early, keeps what it got: for
+//! each file `OUT`, `OUT.partial` holds the entries so far and
+//! `OUT.resume.json` the state of each of its posts (done, or where to go
+//! on), and `--resume` continues from there without fetching a page twice.
+//! `OUT` itself is written only when all its posts are complete (or cut at
+//! `--max-entries`), never half-fetched.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,42 +27,80 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::commands::plugin::{DataDir, credential_vars};
 use crate::files;
 use crate::plugin::pagination::{
     FetchErrorKind, FetchOptions, Progress, ProgressEvent, RetryPolicy, Stop, fetch_all,
 };
-use crate::plugin::{Collection, Manifest, PluginError, Post};
+use crate::plugin::{
+    Collection, Manifest, PluginError, PluginRuntime, Post, SourceInfo, SourcePlugin,
+};
 
-/// Fetch a post's entries (comments, likes, ...) through a source plugin.
+/// Fetch the entries (comments, likes, ...) of one or more posts through
+/// source plugins, one JSON Lines file per collection.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = AFTER_HELP)]
 pub struct Args {
     #[command(flatten)]
     data: DataDir,
-    /// The source plugin, e.g. `youtube` (see `fairdraw plugin list`).
-    #[arg(long)]
-    plugin: String,
-    /// The post's URL.
-    #[arg(long)]
-    post: String,
-    /// What to list: comments, replies, likes, reposts or followers.
-    #[arg(long, value_parser = parse_collection)]
-    collection: Collection,
-    /// Where to write the entries (JSON Lines).
-    #[arg(long)]
-    out: PathBuf,
-    /// Stop after about this many entries (whole pages are kept); `--resume` continues.
+    /// The source plugin for every bare `--post URL`, e.g. `youtube` (see
+    /// `fairdraw plugin list`).
+    #[arg(long, value_name = "ID")]
+    plugin: Option<String>,
+    /// A post: `PLUGIN=URL` (e.g. `instagram=https://www.instagram.com/p/…`),
+    /// or a bare URL read by `--plugin`. Repeat for several posts, on the
+    /// same or different platforms.
+    #[arg(long = "post", value_name = "[PLUGIN=]URL", required = true)]
+    posts: Vec<String>,
+    /// What to list: comments, replies, likes, reposts or followers. Repeat
+    /// for several collections (with `--out-dir`).
+    #[arg(long = "collection", value_name = "NAME", value_parser = parse_collection, required = true)]
+    collections: Vec<Collection>,
+    /// Where to write the entries (JSON Lines), when one collection is listed.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "out_dir",
+        conflicts_with = "out_dir"
+    )]
+    out: Option<PathBuf>,
+    /// Write each collection to DIR/<collection>.jsonl (DIR is created).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Stop each file after about this many entries (whole pages are kept);
+    /// `--resume` continues.
     #[arg(long, value_name = "N")]
     max_entries: Option<u64>,
-    /// Continue a fetch into OUT that stopped early, from OUT.resume.json.
+    /// Continue a fetch that stopped early, from each OUT.resume.json; files
+    /// already complete are kept, files not started are fetched.
     #[arg(long)]
     resume: bool,
     /// The longest wait, in seconds, for one page across rate-limit and outage retries.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     max_wait: u64,
 }
+
+const AFTER_HELP: &str = "\
+Several posts, several platforms:
+  fairdraw fetch --post instagram=https://www.instagram.com/p/C0de/ \\
+                 --post facebook=https://www.facebook.com/acme/posts/123 \\
+                 --collection comments --out comments.jsonl
+  fairdraw fetch --plugin youtube --post https://youtu.be/VIDEO \\
+                 --post mastodon=https://mastodon.social/@acme/1234 \\
+                 --collection comments --collection likes --out-dir entries
+  Each collection's file holds the entries of every post whose plugin lists
+  it, post by post in the order given; a post whose plugin cannot list a
+  collection is skipped for it, with a note. Then lock all the files at once:
+  fairdraw lock --entries entries/comments.jsonl entries/likes.jsonl ...
+
+Entrants are accounts per platform (platform + user id): the same name on two
+platforms is two entrants. `fairdraw lock` refuses rules the platforms cannot
+support, naming the rule and the platform: `require_in` a collection with no
+entries of an entrant's platform, `min_followers` or `min_account_age_days`
+when no entry of a platform carries `followers` or `account_created_at`.";
 
 fn parse_collection(s: &str) -> Result<Collection, String> {
     Collection::from_name(s).ok_or_else(|| {
@@ -59,6 +110,87 @@ fn parse_collection(s: &str) -> Result<Collection, String> {
             names.join(", ")
         )
     })
+}
+
+/// A `--post` argument: the plugin and what it is given (a URL or an id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PostArg {
+    plugin: String,
+    url: String,
+}
+
+/// Splits `PLUGIN=URL`; a bare URL (whatever precedes its first `=` is not
+/// a plugin id, `[a-z0-9-]+`, as in `https://…?v=…`) goes to `default`.
+fn parse_post(arg: &str, default: Option<&str>) -> Result<PostArg> {
+    let is_id = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if let Some((plugin, url)) = arg.split_once('=').filter(|(p, _)| is_id(p)) {
+        if url.is_empty() {
+            bail!("--post {arg:?} names plugin `{plugin}` but no post after the `=`");
+        }
+        return Ok(PostArg {
+            plugin: plugin.to_owned(),
+            url: url.to_owned(),
+        });
+    }
+    match default {
+        Some(plugin) => Ok(PostArg {
+            plugin: plugin.to_owned(),
+            url: arg.to_owned(),
+        }),
+        None => bail!(
+            "--post {arg:?} names no plugin: write --post PLUGIN={arg}, or give --plugin for bare URLs"
+        ),
+    }
+}
+
+/// An installed source plugin, loaded once however many posts it reads.
+struct Source {
+    id: String,
+    plugin: SourcePlugin,
+    manifest: Manifest,
+    info: SourceInfo,
+}
+
+impl Source {
+    fn load(rt: &PluginRuntime, id: &str) -> Result<Source> {
+        let plugin = rt.source(id)?;
+        let manifest = plugin.manifest().clone();
+        let info = plugin
+            .describe()
+            .with_context(|| format!("plugin `{id}` failed to describe itself"))?;
+        Ok(Source {
+            id: id.to_owned(),
+            plugin,
+            manifest,
+            info,
+        })
+    }
+
+    fn lists(&self) -> String {
+        let can: Vec<_> = self.info.collections.iter().map(|c| c.name()).collect();
+        if can.is_empty() {
+            "nothing".to_owned()
+        } else {
+            can.join(", ")
+        }
+    }
+}
+
+/// A post, parsed by its plugin.
+struct Target<'s> {
+    source: &'s Source,
+    post: Post,
+}
+
+/// One output file and the posts whose entries go into it.
+struct Output<'s> {
+    collection: Collection,
+    path: PathBuf,
+    targets: Vec<&'s Target<'s>>,
 }
 
 /// `OUT.partial` and `OUT.resume.json`.
@@ -97,70 +229,134 @@ fn read_jsonl(path: &Path) -> Result<Vec<OwnedEntry>> {
         .collect()
 }
 
-/// What `OUT.resume.json` records.
+/// What `OUT.resume.json` records: the collection and, for each of its
+/// posts in order, how far it got. `OUT.partial` holds the entries of the
+/// posts in the same order, `entries` of each.
+#[derive(Debug, Serialize, Deserialize)]
 struct ResumeState {
-    cursor: Option<String>,
-    pages: u64,
+    collection: String,
+    posts: Vec<PostState>,
+    entries: u64,
 }
 
-fn write_resume(
-    args: &Args,
-    post: &Post,
-    entries: &[OwnedEntry],
-    cursor: Option<&str>,
+/// How far one post of a file got.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PostState {
+    plugin: String,
+    post: String,
+    post_id: String,
+    /// Every page was fetched.
+    done: bool,
+    /// Where to go on when not done; `None`: from the first page.
+    cursor: Option<String>,
     pages: u64,
-) -> Result<()> {
-    let (partial, state) = side_files(&args.out);
+    entries: u64,
+}
+
+impl PostState {
+    fn new(t: &Target<'_>) -> PostState {
+        PostState {
+            plugin: t.source.id.clone(),
+            post: t.post.url.clone(),
+            post_id: t.post.id.clone(),
+            done: false,
+            cursor: None,
+            pages: 0,
+            entries: 0,
+        }
+    }
+}
+
+fn write_resume(out: &Output<'_>, posts: &[PostState], entries: &[OwnedEntry]) -> Result<()> {
+    let (partial, state) = side_files(&out.path);
     files::write(&partial, &to_jsonl(entries)?, false)?;
-    let doc = json!({
-        "plugin": args.plugin,
-        "post": post.url,
-        "post_id": post.id,
-        "collection": args.collection.name(),
-        "cursor": cursor,
-        "pages": pages,
-        "entries": entries.len(),
-    });
+    let doc = ResumeState {
+        collection: out.collection.name().to_owned(),
+        posts: posts.to_vec(),
+        entries: entries.len() as u64,
+    };
     let mut bytes = serde_json::to_vec_pretty(&doc).context("cannot encode the resume state")?;
     bytes.push(b'\n');
     files::write(&state, &bytes, false)
 }
 
-fn read_resume(args: &Args, post: &Post) -> Result<(ResumeState, Vec<OwnedEntry>)> {
-    let (partial, state) = side_files(&args.out);
-    if !state.exists() {
-        bail!(
-            "nothing to resume: {} does not exist (run without --resume to start a fetch)",
-            state.display()
-        );
-    }
+/// Reads `OUT.resume.json` (also the single-post form of earlier versions)
+/// and `OUT.partial`, and checks they are a fetch of the same posts and
+/// collection, with as many entries as recorded.
+fn read_resume(out: &Output<'_>) -> Result<(Vec<PostState>, Vec<OwnedEntry>)> {
+    let (partial, state) = side_files(&out.path);
     let doc: Value = serde_json::from_slice(&files::read(&state)?)
         .with_context(|| format!("{} is not JSON", state.display()))?;
-    let field = |k: &str| {
-        doc.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+    let field = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or_default();
+    let saved: ResumeState = if doc.get("posts").is_some() {
+        serde_json::from_value(doc.clone())
+            .with_context(|| format!("{} is not a fetch's resume state", state.display()))?
+    } else {
+        // One post, as written before several posts were supported.
+        let cursor = doc.get("cursor").and_then(Value::as_str).map(str::to_owned);
+        let entries = doc.get("entries").and_then(Value::as_u64).unwrap_or(0);
+        ResumeState {
+            collection: field("collection").to_owned(),
+            posts: vec![PostState {
+                plugin: field("plugin").to_owned(),
+                post: field("post").to_owned(),
+                post_id: field("post_id").to_owned(),
+                done: false,
+                cursor,
+                pages: doc.get("pages").and_then(Value::as_u64).unwrap_or(0),
+                entries,
+            }],
+            entries,
+        }
     };
-    for (what, saved, now) in [
-        ("--plugin", field("plugin"), args.plugin.clone()),
-        ("post", field("post_id"), post.id.clone()),
-        (
-            "--collection",
-            field("collection"),
-            args.collection.name().to_owned(),
-        ),
-    ] {
+    let mismatch = |what: &str, saved: String, now: String| -> Result<()> {
         if saved != now {
             bail!(
                 "{} is a fetch of {what} {saved:?}, not {now:?}; resume it with the same arguments, or delete it",
                 state.display()
             );
         }
+        Ok(())
+    };
+    mismatch(
+        "--collection",
+        saved.collection.clone(),
+        out.collection.name().to_owned(),
+    )?;
+    let list = |posts: &mut dyn Iterator<Item = (&str, &str)>| {
+        posts
+            .map(|(plugin, id)| format!("{plugin}={id}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if saved.posts.len() != out.targets.len() {
+        mismatch(
+            "posts",
+            list(&mut saved.posts.iter().map(|p| (&*p.plugin, &*p.post_id))),
+            list(
+                &mut out
+                    .targets
+                    .iter()
+                    .map(|t| (&*t.source.id, &*t.post.id)),
+            ),
+        )?;
     }
-    let cursor = doc.get("cursor").and_then(Value::as_str).map(str::to_owned);
-    let pages = doc.get("pages").and_then(Value::as_u64).unwrap_or(0);
-    Ok((ResumeState { cursor, pages }, read_jsonl(&partial)?))
+    for (s, t) in saved.posts.iter().zip(&out.targets) {
+        mismatch("--plugin", s.plugin.clone(), t.source.id.clone())?;
+        mismatch("post", s.post_id.clone(), t.post.id.clone())?;
+    }
+    let entries = read_jsonl(&partial)?;
+    let counted: u64 = saved.posts.iter().map(|p| p.entries).sum();
+    let broken = saved.posts.iter().any(|p| !p.done && p.cursor.is_none() && p.entries > 0);
+    if entries.len() as u64 != counted || broken {
+        bail!(
+            "{} does not match {} ({} entries, the state records {counted}); delete both and fetch again",
+            partial.display(),
+            state.display(),
+            entries.len()
+        );
+    }
+    Ok((saved.posts, entries))
 }
 
 fn remove_resume(out: &Path) {
@@ -297,154 +493,340 @@ fn bar_style() -> ProgressStyle {
     .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-pub fn run(args: Args) -> Result<u8> {
-    let (partial, state) = side_files(&args.out);
-    if !args.resume {
-        files::ensure_absent(&args.out)?;
-        if state.exists() {
-            bail!(
-                "an earlier fetch into {} stopped early ({} holds its state): continue it with --resume, or delete {} and {}",
-                args.out.display(),
-                state.display(),
-                state.display(),
-                partial.display()
-            );
+/// The output files: `--out` for one collection, or `DIR/<collection>.jsonl`.
+fn output_paths(args: &Args) -> Result<Vec<(Collection, PathBuf)>> {
+    let mut seen = Vec::new();
+    for c in &args.collections {
+        if seen.contains(c) {
+            bail!("--collection {c} is given twice");
         }
+        seen.push(*c);
     }
-    let rt = args.data.runtime()?;
-    let source = rt.source(&args.plugin)?;
-    let manifest = source.manifest().clone();
-    let info = source
-        .describe()
-        .with_context(|| format!("plugin `{}` failed to describe itself", args.plugin))?;
-    if !info.collections.contains(&args.collection) {
-        let can: Vec<_> = info.collections.iter().map(|c| c.name()).collect();
-        bail!(
-            "plugin `{}` ({}) cannot list {}; it lists: {}",
-            args.plugin,
-            info.platform,
-            args.collection,
-            if can.is_empty() {
-                "nothing".to_owned()
-            } else {
-                can.join(", ")
-            }
-        );
-    }
-    for (name, var, set) in credential_vars(&manifest) {
-        if !set {
-            eprintln!(
-                "warning: {var} is not set: plugin `{}` runs without its {name} credential",
-                args.plugin
-            );
-        }
-    }
-    let post = match source
-        .parse_url(&args.post)
-        .with_context(|| format!("plugin `{}` failed", args.plugin))?
-    {
-        Ok(p) => p,
-        Err(e) => bail!(
-            "plugin `{}` does not accept the post {:?}: {e}",
-            args.plugin,
-            args.post
-        ),
-    };
-
-    let (cursor, prior, prior_pages) = if args.resume {
-        let (s, prior) = read_resume(&args, &post)?;
-        eprintln!("Resuming after {} entries ({} pages)", prior.len(), s.pages);
-        (s.cursor, prior, s.pages)
-    } else {
-        (None, Vec::new(), 0)
-    };
-    let options = FetchOptions {
-        cursor,
-        max_pages: None,
-        max_entries: args
-            .max_entries
-            .map(|m| m.saturating_sub(prior.len() as u64)),
-        retry: RetryPolicy {
-            max_wait: Duration::from_secs(args.max_wait),
-            ..RetryPolicy::default()
-        },
-    };
-    let label = format!("{} {}", info.platform, args.collection);
-    let mut reporter = Reporter::new(label, prior_pages, prior.len() as u64);
-    let result = fetch_all(&source, &post, args.collection, &options, |p| {
-        reporter.update(p)
-    });
-    reporter.finish();
-
-    let mut entries = prior;
-    match result {
-        Ok(fetched) => {
-            let pages = prior_pages + fetched.pages;
-            entries.extend(fetched.entries);
-            files::write(&args.out, &to_jsonl(&entries)?, false)?;
-            let what = format!(
-                "{} {} from {} ({pages} pages)",
-                entries.len(),
-                args.collection,
-                post.url
-            );
-            match (fetched.stop, fetched.next_cursor) {
-                (Stop::Complete, _) | (_, None) => {
-                    remove_resume(&args.out);
-                    outln!("Fetched {what} with plugin `{}`", args.plugin);
-                }
-                (_, Some(next)) => {
-                    write_resume(&args, &post, &entries, Some(&next), pages)?;
-                    outln!(
-                        "Fetched the first {what}: stopped at --max-entries, more remain; continue with --resume"
-                    );
-                }
-            }
-            outln!("Wrote {}", args.out.display());
-            Ok(0)
-        }
-        Err(e) => {
-            let pages = prior_pages + e.pages;
-            entries.extend(e.entries);
-            // Keep what was fetched, and where to go on, unless nothing was.
-            let kept = if entries.is_empty() && e.resume_cursor.is_none() {
-                remove_resume(&args.out);
-                "Nothing was fetched".to_owned()
-            } else {
-                write_resume(&args, &post, &entries, e.resume_cursor.as_deref(), pages)?;
-                format!(
-                    "The {} entries fetched ({pages} pages) are kept in {}; `--resume` continues from where it stopped",
-                    entries.len(),
-                    partial.display()
+    match (&args.out, &args.out_dir) {
+        (Some(out), _) => match seen.as_slice() {
+            [one] => Ok(vec![(*one, out.clone())]),
+            several => {
+                let files: Vec<_> = several.iter().map(|c| format!("DIR/{c}.jsonl")).collect();
+                bail!(
+                    "--out names one file, but {} collections are listed; use --out-dir DIR (it writes {})",
+                    several.len(),
+                    files.join(", ")
                 )
-            };
-            match e.kind {
-                FetchErrorKind::Unauthorized(m) => bail!(
-                    "{} refused the credentials of plugin `{}`: {}. {}. {kept}.",
-                    info.platform,
-                    args.plugin,
-                    m.trim_end_matches('.'),
-                    credential_hint(&manifest)
-                ),
-                FetchErrorKind::GaveUp {
-                    error,
-                    retries,
-                    waited,
-                    why,
-                } => bail!(
-                    "gave up after {retries} retries and {} s of waiting ({why}): {}. {kept}.",
-                    waited.as_secs(),
-                    error.to_string().trim_end_matches('.')
-                ),
-                FetchErrorKind::Plugin(err) => bail!(
-                    "plugin `{}`: {}. {kept}.",
-                    args.plugin,
-                    err.to_string().trim_end_matches('.')
-                ),
-                FetchErrorKind::Fault(f) => {
-                    bail!("{}. {kept}.", f.to_string().trim_end_matches('.'))
-                }
             }
-        }
+        },
+        (None, Some(dir)) => Ok(seen
+            .iter()
+            .map(|c| (*c, dir.join(format!("{c}.jsonl"))))
+            .collect()),
+        (None, None) => bail!("give --out FILE or --out-dir DIR"),
     }
 }
+
+/// Before anything is fetched: without `--resume` no output or stopped
+/// fetch may exist; with it, there must be something to continue.
+fn check_outputs(args: &Args, paths: &[(Collection, PathBuf)]) -> Result<()> {
+    let states: Vec<_> = paths.iter().map(|(_, p)| side_files(p)).collect();
+    if !args.resume {
+        for ((_, out), (partial, state)) in paths.iter().zip(&states) {
+            if state.exists() {
+                bail!(
+                    "an earlier fetch into {} stopped early ({} holds its state): continue it with --resume, or delete {} and {}",
+                    out.display(),
+                    state.display(),
+                    state.display(),
+                    partial.display()
+                );
+            }
+        }
+        for (_, out) in paths {
+            files::ensure_absent(out)?;
+        }
+        return Ok(());
+    }
+    // With --resume: a file with a state continues, a complete file is
+    // kept and a missing one is fetched, unless none was ever started (or
+    // all are complete), when there is nothing to resume.
+    let started = states.iter().any(|(_, s)| s.exists());
+    let existing = paths.iter().filter(|(_, p)| p.exists()).count();
+    if !started && (existing == 0 || existing == paths.len()) {
+        let names: Vec<_> = states
+            .iter()
+            .map(|(_, s)| s.display().to_string())
+            .collect();
+        bail!(
+            "nothing to resume: {} does not exist (run without --resume to start a fetch)",
+            names.join(" or ")
+        );
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    let posts = args
+        .posts
+        .iter()
+        .map(|p| parse_post(p, args.plugin.as_deref()))
+        .collect::<Result<Vec<_>>>()?;
+    let paths = output_paths(&args)?;
+    check_outputs(&args, &paths)?;
+
+    // Each plugin once: load, describe, warn about missing credentials.
+    let rt = args.data.runtime()?;
+    let mut sources: BTreeMap<String, Source> = BTreeMap::new();
+    for p in &posts {
+        if sources.contains_key(&p.plugin) {
+            continue;
+        }
+        let source = Source::load(&rt, &p.plugin)?;
+        for (name, var, set) in credential_vars(&source.manifest) {
+            if !set {
+                eprintln!(
+                    "warning: {var} is not set: plugin `{}` runs without its {name} credential",
+                    source.id
+                );
+            }
+        }
+        sources.insert(p.plugin.clone(), source);
+    }
+
+    // Every collection must be listable by some post's plugin; a post whose
+    // plugin cannot list it is left out of that file, with a note.
+    for (collection, _) in &paths {
+        let able = posts
+            .iter()
+            .any(|p| sources[&p.plugin].info.collections.contains(collection));
+        if able {
+            continue;
+        }
+        let mut plugins: Vec<&Source> = Vec::new();
+        for p in &posts {
+            if !plugins.iter().any(|s| s.id == p.plugin) {
+                plugins.push(&sources[&p.plugin]);
+            }
+        }
+        let said: Vec<_> = plugins
+            .iter()
+            .map(|s| {
+                format!(
+                    "plugin `{}` ({}) cannot list {collection}; it lists: {}",
+                    s.id,
+                    s.info.platform,
+                    s.lists()
+                )
+            })
+            .collect();
+        bail!("{}", said.join("; "));
+    }
+
+    let mut targets: Vec<Target<'_>> = Vec::new();
+    for (arg, p) in args.posts.iter().zip(&posts) {
+        let source = &sources[&p.plugin];
+        let post = match source
+            .plugin
+            .parse_url(&p.url)
+            .with_context(|| format!("plugin `{}` failed", source.id))?
+        {
+            Ok(post) => post,
+            Err(e) => bail!(
+                "plugin `{}` does not accept the post {:?}: {e}",
+                source.id,
+                p.url
+            ),
+        };
+        if let Some(same) = targets
+            .iter()
+            .position(|t| t.source.info.platform == source.info.platform && t.post.url == post.url)
+        {
+            bail!(
+                "--post {:?} and --post {arg:?} are the same {} post ({}); give each post once",
+                args.posts[same],
+                source.info.platform,
+                post.url
+            );
+        }
+        targets.push(Target { source, post });
+    }
+
+    let outputs: Vec<Output<'_>> = paths
+        .into_iter()
+        .map(|(collection, path)| Output {
+            collection,
+            path,
+            targets: targets
+                .iter()
+                .filter(|t| t.source.info.collections.contains(&collection))
+                .collect(),
+        })
+        .collect();
+    for out in &outputs {
+        for t in targets.iter().filter(|t| !t.source.info.collections.contains(&out.collection)) {
+            eprintln!(
+                "note: plugin `{}` ({}) cannot list {}: {} has none from {}",
+                t.source.id,
+                t.source.info.platform,
+                out.collection,
+                out.path.display(),
+                t.post.url
+            );
+        }
+    }
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+
+    let several = targets.len() > 1;
+    for out in &outputs {
+        fetch_output(&args, out, several)?;
+    }
+    Ok(0)
+}
+
+/// Fetches the posts of one output file in order, continuing from its
+/// resume state under `--resume`; writes the file, or keeps what was
+/// fetched and fails.
+fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
+    let (partial, state) = side_files(&out.path);
+    let (mut states, mut entries) = if args.resume && state.exists() {
+        let (states, entries) = read_resume(out)?;
+        let pages: u64 = states.iter().map(|s| s.pages).sum();
+        eprintln!(
+            "Resuming after {} entries ({pages} pages) of {}",
+            entries.len(),
+            out.path.display()
+        );
+        (states, entries)
+    } else if args.resume && out.path.exists() {
+        outln!("{} is complete; kept", out.path.display());
+        return Ok(());
+    } else {
+        (
+            out.targets.iter().map(|t| PostState::new(t)).collect::<Vec<_>>(),
+            Vec::new(),
+        )
+    };
+    let retry = RetryPolicy {
+        max_wait: Duration::from_secs(args.max_wait),
+        ..RetryPolicy::default()
+    };
+    let count = out.targets.len();
+    for (i, t) in out.targets.iter().enumerate() {
+        let st = &mut states[i];
+        if st.done {
+            continue;
+        }
+        let so_far = entries.len() as u64;
+        if args.max_entries.is_some_and(|m| so_far >= m) {
+            // The file's budget is spent: this post and the later ones wait
+            // for --resume.
+            break;
+        }
+        let options = FetchOptions {
+            cursor: st.cursor.clone(),
+            max_pages: None,
+            max_entries: args.max_entries.map(|m| m - so_far),
+            retry: retry.clone(),
+        };
+        let mut label = format!("{} {}", t.source.info.platform, out.collection);
+        if count > 1 {
+            label.push_str(&format!(" (post {} of {count})", i + 1));
+        }
+        let mut reporter = Reporter::new(label, st.pages, st.entries);
+        let result = fetch_all(&t.source.plugin, &t.post, out.collection, &options, |p| {
+            reporter.update(p)
+        });
+        reporter.finish();
+
+        let fetched = match result {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                st.pages += e.pages;
+                st.entries += e.entries.len() as u64;
+                st.cursor = e.resume_cursor.clone();
+                entries.extend(e.entries);
+                // Keep what was fetched, and where to go on, unless nothing was.
+                let kept = if entries.is_empty() && st.cursor.is_none() {
+                    remove_resume(&out.path);
+                    "Nothing was fetched".to_owned()
+                } else {
+                    write_resume(out, &states, &entries)?;
+                    format!(
+                        "The {} entries fetched ({} pages) are kept in {}; `--resume` continues from where it stopped",
+                        entries.len(),
+                        states.iter().map(|s| s.pages).sum::<u64>(),
+                        partial.display()
+                    )
+                };
+                let at = if several {
+                    format!("{} of {}: ", out.collection, t.post.url)
+                } else {
+                    String::new()
+                };
+                let (platform, plugin) = (&t.source.info.platform, &t.source.id);
+                match e.kind {
+                    FetchErrorKind::Unauthorized(m) => bail!(
+                        "{at}{platform} refused the credentials of plugin `{plugin}`: {}. {}. {kept}.",
+                        m.trim_end_matches('.'),
+                        credential_hint(&t.source.manifest)
+                    ),
+                    FetchErrorKind::GaveUp {
+                        error,
+                        retries,
+                        waited,
+                        why,
+                    } => bail!(
+                        "{at}gave up after {retries} retries and {} s of waiting ({why}): {}. {kept}.",
+                        waited.as_secs(),
+                        error.to_string().trim_end_matches('.')
+                    ),
+                    FetchErrorKind::Plugin(err) => bail!(
+                        "{at}plugin `{plugin}`: {}. {kept}.",
+                        err.to_string().trim_end_matches('.')
+                    ),
+                    FetchErrorKind::Fault(f) => {
+                        bail!("{at}{}. {kept}.", f.to_string().trim_end_matches('.'))
+                    }
+                }
+            }
+        };
+        st.pages += fetched.pages;
+        st.entries += fetched.entries.len() as u64;
+        entries.extend(fetched.entries);
+        let what = format!(
+            "{} {} from {} ({} pages)",
+            st.entries, out.collection, t.post.url, st.pages
+        );
+        match (fetched.stop, fetched.next_cursor) {
+            (Stop::Complete, _) | (_, None) => {
+                st.done = true;
+                st.cursor = None;
+                outln!("Fetched {what} with plugin `{}`", t.source.id);
+            }
+            (_, Some(next)) => {
+                st.cursor = Some(next);
+                outln!(
+                    "Fetched the first {what}: stopped at --max-entries, more remain; continue with --resume"
+                );
+            }
+        }
+    }
+
+    files::write(&out.path, &to_jsonl(&entries)?, false)?;
+    if states.iter().all(|s| s.done) {
+        remove_resume(&out.path);
+    } else {
+        write_resume(out, &states, &entries)?;
+    }
+    if count > 1 {
+        outln!(
+            "Wrote {} ({} {} from {count} posts)",
+            out.path.display(),
+            entries.len(),
+            out.collection
+        );
+    } else {
+        outln!("Wrote {}", out.path.display());
+    }
+    Ok(())
+}
+

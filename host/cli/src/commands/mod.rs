@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod beacon;
 pub mod draw;
 pub mod execute;
@@ -9,6 +10,7 @@ pub mod lock;
 pub mod plugin;
 pub mod prove;
 pub mod rfc3797;
+pub mod serve;
 pub mod verify;
 
 use fairdraw_engine::bundle::Pick;

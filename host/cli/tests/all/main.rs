@@ -11,8 +11,12 @@ mod support;
 mod bad_input;
 /// Entry files: JSON Lines, JSON array and CSV agree; malformed files name the line.
 mod entries;
+/// `verify URL` and `--key-from`: bundles over HTTP, keys pinned from a published document.
+mod key_from;
 /// `keygen`: file mode, refusing to overwrite, the key file's shape.
 mod keygen;
+/// Issue 8: rules the entries' platforms cannot support are refused at lock.
+mod platforms;
 /// `prove`: exit codes 0 (in the draw), 3 (excluded, rule named) and 4 (no entry).
 mod prove;
 /// Regression tests for bugs found by this suite.

@@ -252,7 +252,7 @@ fn filters_receive_every_field_of_every_entry() {
     rt.load(repo().join("plugins/testing/echo/plugin.toml"))
         .expect("testing-echo loads");
     let f = rt.filter("testing-echo").expect("filter");
-    let mut entries = vec![
+    let mut entries = [
         entry("a", "Great video, thanks!"),
         entry("", ""),
         entry("日本", "🎉 e\u{301} ﬁ \"quoted\"\n"),

@@ -1,35 +1,15 @@
-//! The `http` import: the only network access a plugin has.
-//!
-//! Every request passes [`HttpPolicy::check_url`] (an `https://` URL whose
-//! `host[:port]` the manifest allows exactly; no IP literal, no user info),
-//! then the host resolves the name itself and connects only if *every*
-//! address is public ([`address_class`]): a name pointing at `127.0.0.1`,
-//! `10.0.0.0/8` or `169.254.169.254` is refused, and the connection goes to
-//! the address that was checked (the resolver is inside the client, so
-//! there is no second lookup to rebind). Redirects are not followed by the
-//! client: the host follows same-origin ones itself, re-checking each hop,
-//! and refuses the others. Credentials are added here, after the plugin's own
-//! headers with the same name were dropped, and are never returned to it.
-//!
-//! The client is `ureq` 3 rather than `reqwest::blocking`: plugin calls are
-//! synchronous wasmtime host calls, and ureq is synchronous end to end (no
-//! hidden tokio runtime, no panic when a caller happens to be inside one),
-//! uses rustls, and lets us plug in the resolver that checks addresses. Its
-//! resolver trait lives in `ureq::unversioned`, so the workspace pins ureq
-//! to one minor version.
+//! What a plugin may reach: the manifest's origin allow list, the address
+//! classes a name may not resolve to, the dev origin map, the redirect rule
+//! and the credentials the host attaches. Pure decisions; the client
+//! ([`super::client`]) applies them.
 
 use std::fmt;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::{Duration, Instant};
 
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use url::{Host, Url};
 
-use super::limits::MAX_REDIRECTS;
-use super::manifest::{CredentialSpec, Placement};
+use super::HttpError;
+use crate::manifest::{CredentialSpec, Placement};
 
 /// An allowed origin: `https://host[:port]` with a DNS name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -179,6 +159,34 @@ impl DevOriginMap {
             .map(|(_, t)| t)
     }
 
+    /// Points `url`, whose origin is `origin`, at the origin's target when
+    /// it has one. Only the connection moves; the checks ran on the
+    /// production URL.
+    pub(super) fn reroute(&self, origin: &Origin, url: &mut Url) {
+        if let Some(t) = self.target(origin) {
+            let _ = url.set_scheme(&t.scheme);
+            let _ = url.set_host(Some(&t.host));
+            let _ = url.set_port(Some(t.port));
+        }
+    }
+
+    /// The targets' `(host, port)`, the host without IPv6 brackets: the only
+    /// names the client's resolver lets resolve to loopback.
+    pub(super) fn target_hosts(&self) -> Vec<(String, u16)> {
+        self.entries
+            .iter()
+            .map(|(_, t)| {
+                (
+                    t.host
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_owned(),
+                    t.port,
+                )
+            })
+            .collect()
+    }
+
     fn origin_of_target(&self, url: &Url) -> Option<&Origin> {
         let host = match url.host()? {
             Host::Ipv6(ip) => format!("[{ip}]"),
@@ -227,82 +235,6 @@ pub(crate) struct HttpPolicy {
     pub(crate) allow: Vec<Origin>,
     pub(crate) credentials: Vec<Credential>,
 }
-
-/// Why the host did not return a response (mirrors WIT `http-error`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HttpError {
-    /// The request is not allowed; the text says which rule.
-    Denied(String),
-    /// The call's time ran out.
-    Timeout,
-    /// The response body exceeded this many bytes.
-    TooLarge(u64),
-    /// The call already made this many requests.
-    TooManyRequests(u32),
-    /// DNS, TLS or connection failure.
-    Transport(String),
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::Denied(r) => write!(f, "request denied: {r}"),
-            HttpError::Timeout => f.write_str("request timed out"),
-            HttpError::TooLarge(n) => write!(f, "response larger than {n} bytes"),
-            HttpError::TooManyRequests(n) => write!(f, "more than {n} requests in one call"),
-            HttpError::Transport(m) => write!(f, "transport error: {m}"),
-        }
-    }
-}
-
-/// A request from a plugin.
-#[derive(Clone, Debug, Default)]
-pub struct HttpRequest {
-    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE` or `HEAD`.
-    pub method: String,
-    /// Absolute URL.
-    pub url: String,
-    /// Headers, in order.
-    pub headers: Vec<(String, String)>,
-    /// Body, if any.
-    pub body: Option<Vec<u8>>,
-}
-
-/// A response to a plugin.
-#[derive(Clone, Debug, Default)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Headers (values decoded lossily).
-    pub headers: Vec<(String, String)>,
-    /// Body, bounded.
-    pub body: Vec<u8>,
-}
-
-/// The per-call HTTP budget.
-#[derive(Debug)]
-pub(crate) struct CallBudget {
-    pub(crate) requests: u32,
-    pub(crate) max_requests: u32,
-    pub(crate) deadline: Instant,
-    pub(crate) max_response_bytes: u64,
-}
-
-/// Headers a plugin may not set: the host and the HTTP stack own them.
-const HOST_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "te",
-    "trailer",
-    "keep-alive",
-    "proxy-authorization",
-    "proxy-connection",
-];
-
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 impl HttpPolicy {
     /// Checks a URL against the rules, returning it parsed with its origin.
@@ -358,8 +290,41 @@ impl HttpPolicy {
         }
     }
 
+    /// Where a redirect from `origin` to `location` may go: `location` is
+    /// resolved against `wire_url` (the URL the request went to; a dev-map
+    /// target is read as its production origin), must stay on the same
+    /// origin and passes [`HttpPolicy::check_url`] again. Returns the next
+    /// URL with its origin.
+    pub(super) fn check_redirect(
+        &self,
+        dev: &DevOriginMap,
+        origin: &Origin,
+        wire_url: &Url,
+        location: &str,
+    ) -> Result<(Url, Origin), HttpError> {
+        let mut next = wire_url
+            .join(location)
+            .map_err(|_| HttpError::Denied(format!("redirect to an invalid URL {location:?}")))?;
+        if let Some(prod) = dev.origin_of_target(&next) {
+            let _ = next.set_scheme("https");
+            let _ = next.set_host(Some(&prod.host));
+            let _ = next.set_port(Some(prod.port).filter(|p| *p != 443));
+        }
+        let same_origin = next.scheme() == "https"
+            && next.host_str() == Some(origin.host.as_str())
+            && next.port_or_known_default() == Some(origin.port);
+        if !same_origin {
+            let to = next.origin().ascii_serialization();
+            return Err(HttpError::Denied(format!(
+                "redirect from {origin} to another origin ({to}) is not allowed"
+            )));
+        }
+        self.check_url(next.as_str())
+            .map_err(|r| HttpError::Denied(format!("redirect refused: {}", self.redact(&r))))
+    }
+
     /// Replaces every credential value in `text` (error messages may quote URLs).
-    fn redact(&self, text: &str) -> String {
+    pub(super) fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for c in &self.credentials {
             if let Some(v) = &c.value {
@@ -373,7 +338,7 @@ impl HttpPolicy {
 
     /// Adds this origin's credentials to the URL and headers, after dropping
     /// any query parameter or header of the same name the plugin set.
-    fn attach_credentials(
+    pub(super) fn attach_credentials(
         &self,
         origin: &Origin,
         url: &mut Url,
@@ -407,18 +372,6 @@ impl HttpPolicy {
         }
     }
 }
-
-/// A denied address, carried through ureq's resolver error.
-#[derive(Debug)]
-struct AddressDenied(String);
-
-impl fmt::Display for AddressDenied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for AddressDenied {}
 
 /// Why an address is not a public unicast address, or `None` when it is.
 pub fn address_class(ip: IpAddr) -> Option<&'static str> {
@@ -486,298 +439,10 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
     })
 }
 
-/// The resolver inside the client: resolves, then refuses the name unless
-/// every address is public. Dev-map targets (loopback) are the only exception.
-#[derive(Debug)]
-struct CheckedResolver {
-    inner: DefaultResolver,
-    dev_targets: Vec<(String, u16)>,
-}
-
-impl Resolver for CheckedResolver {
-    fn resolve(
-        &self,
-        uri: &Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addrs = self.inner.resolve(uri, config, timeout)?;
-        let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("http") {
-                80
-            } else {
-                443
-            });
-        let dev = self
-            .dev_targets
-            .iter()
-            .any(|(h, p)| *h == host && *p == port);
-        for a in addrs.iter() {
-            let ip = a.ip();
-            let denied = if dev {
-                (!ip.is_loopback()).then_some("non-loopback dev target")
-            } else {
-                address_class(ip)
-            };
-            if let Some(class) = denied {
-                return Err(ureq::Error::Io(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    AddressDenied(format!("{host} resolves to a {class} address ({ip})")),
-                )));
-            }
-        }
-        Ok(addrs)
-    }
-}
-
-/// The HTTP client shared by all calls of a runtime.
-#[derive(Debug)]
-pub(crate) struct HttpClient {
-    agent: ureq::Agent,
-    dev: DevOriginMap,
-}
-
-impl HttpClient {
-    pub(crate) fn new(dev: DevOriginMap) -> HttpClient {
-        let config = ureq::Agent::config_builder()
-            .proxy(None)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .user_agent("fairdraw-plugin-host/0.1")
-            .max_response_header_size(64 << 10)
-            .build();
-        let dev_targets = dev
-            .entries
-            .iter()
-            .map(|(_, t)| {
-                (
-                    t.host
-                        .trim_start_matches('[')
-                        .trim_end_matches(']')
-                        .to_owned(),
-                    t.port,
-                )
-            })
-            .collect();
-        let resolver = CheckedResolver {
-            inner: DefaultResolver::default(),
-            dev_targets,
-        };
-        HttpClient {
-            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver),
-            dev,
-        }
-    }
-
-    pub(crate) fn dev_map(&self) -> &DevOriginMap {
-        &self.dev
-    }
-
-    /// Sends one request for a plugin, following same-origin redirects.
-    pub(crate) fn send(
-        &self,
-        policy: &HttpPolicy,
-        budget: &mut CallBudget,
-        req: HttpRequest,
-    ) -> Result<HttpResponse, HttpError> {
-        let mut method = req.method.to_ascii_uppercase();
-        if !METHODS.contains(&method.as_str()) {
-            return Err(HttpError::Denied(format!(
-                "method {:?} is not allowed",
-                req.method
-            )));
-        }
-        if req.headers.len() > 100 {
-            return Err(HttpError::Denied("more than 100 headers".to_owned()));
-        }
-        for (name, value) in &req.headers {
-            let lower = name.to_ascii_lowercase();
-            if HOST_HEADERS.contains(&lower.as_str()) {
-                return Err(HttpError::Denied(format!(
-                    "header {name:?} is set by the host"
-                )));
-            }
-            if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err()
-                || ureq::http::HeaderValue::from_str(value).is_err()
-            {
-                return Err(HttpError::Denied(format!(
-                    "header {name:?} is not a valid HTTP header"
-                )));
-            }
-        }
-        let (mut url, mut origin) = policy.check_url(&req.url).map_err(HttpError::Denied)?;
-        let mut body = req.body;
-        let mut redirects = 0;
-        loop {
-            if budget.requests >= budget.max_requests {
-                return Err(HttpError::TooManyRequests(budget.max_requests));
-            }
-            let remaining = budget.deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(HttpError::Timeout);
-            }
-            budget.requests += 1;
-
-            let mut wire_url = url.clone();
-            let mut headers = req.headers.clone();
-            policy.attach_credentials(&origin, &mut wire_url, &mut headers);
-            if let Some(t) = self.dev.target(&origin) {
-                // Only the connection moves; the checks above ran on the production URL.
-                let _ = wire_url.set_scheme(&t.scheme);
-                let _ = wire_url.set_host(Some(&t.host));
-                let _ = wire_url.set_port(Some(t.port));
-            }
-            let response = self
-                .run(&method, &wire_url, &headers, body.as_deref(), remaining)
-                .map_err(|e| map_error(e, budget.max_response_bytes, policy))?;
-            let RawResponse {
-                status,
-                headers: resp_headers,
-                body: mut resp_body,
-            } = response;
-
-            if matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let location = resp_headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("location"));
-                if let Some((_, location)) = location {
-                    redirects += 1;
-                    if redirects > MAX_REDIRECTS {
-                        return Err(HttpError::Denied(format!(
-                            "more than {MAX_REDIRECTS} redirects"
-                        )));
-                    }
-                    let mut next = wire_url.join(location).map_err(|_| {
-                        HttpError::Denied(format!("redirect to an invalid URL {location:?}"))
-                    })?;
-                    if let Some(prod) = self.dev.origin_of_target(&next) {
-                        let _ = next.set_scheme("https");
-                        let _ = next.set_host(Some(&prod.host));
-                        let _ = next.set_port(Some(prod.port).filter(|p| *p != 443));
-                    }
-                    let same_origin = next.scheme() == "https"
-                        && next.host_str() == Some(origin.host.as_str())
-                        && next.port_or_known_default() == Some(origin.port);
-                    if !same_origin {
-                        let to = next.origin().ascii_serialization();
-                        return Err(HttpError::Denied(format!(
-                            "redirect from {origin} to another origin ({to}) is not allowed"
-                        )));
-                    }
-                    let (next, next_origin) = policy.check_url(next.as_str()).map_err(|r| {
-                        HttpError::Denied(format!("redirect refused: {}", policy.redact(&r)))
-                    })?;
-                    if status == 303
-                        || (matches!(status, 301 | 302) && method != "GET" && method != "HEAD")
-                    {
-                        method = "GET".to_owned();
-                        body = None;
-                    }
-                    url = next;
-                    origin = next_origin;
-                    continue;
-                }
-            }
-            let limit = budget.max_response_bytes;
-            let bytes = resp_body
-                .with_config()
-                .limit(limit)
-                .read_to_vec()
-                .map_err(|e| map_error(e, limit, policy))?;
-            return Ok(HttpResponse {
-                status,
-                headers: resp_headers,
-                body: bytes,
-            });
-        }
-    }
-
-    fn run(
-        &self,
-        method: &str,
-        url: &Url,
-        headers: &[(String, String)],
-        body: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<RawResponse, ureq::Error> {
-        let mut builder = ureq::http::Request::builder()
-            .method(method)
-            .uri(url.as_str());
-        for (n, v) in headers {
-            builder = builder.header(n.as_str(), v.as_str());
-        }
-        let response = match body {
-            Some(b) => {
-                let req = builder.body(b)?;
-                let req = self
-                    .agent
-                    .configure_request(req)
-                    .timeout_global(Some(timeout))
-                    .build();
-                self.agent.run(req)?
-            }
-            None => {
-                let req = builder.body(())?;
-                let req = self
-                    .agent
-                    .configure_request(req)
-                    .timeout_global(Some(timeout))
-                    .build();
-                self.agent.run(req)?
-            }
-        };
-        let (parts, body) = response.into_parts();
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        Ok(RawResponse {
-            status: parts.status.as_u16(),
-            headers,
-            body,
-        })
-    }
-}
-
-/// A response whose body is not read yet.
-struct RawResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: ureq::Body,
-}
-
-fn map_error(e: ureq::Error, max_bytes: u64, policy: &HttpPolicy) -> HttpError {
-    match e {
-        ureq::Error::Timeout(_) => HttpError::Timeout,
-        ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge(max_bytes),
-        ureq::Error::Io(io) => {
-            if let Some(denied) = io.get_ref().and_then(|e| e.downcast_ref::<AddressDenied>()) {
-                return HttpError::Denied(denied.0.clone());
-            }
-            if io.kind() == io::ErrorKind::TimedOut {
-                return HttpError::Timeout;
-            }
-            HttpError::Transport(policy.redact(&io.to_string()))
-        }
-        ureq::Error::HostNotFound => {
-            HttpError::Transport("cannot resolve the host name".to_owned())
-        }
-        other => HttpError::Transport(policy.redact(&other.to_string())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::manifest::Manifest;
     use super::*;
+    use crate::manifest::Manifest;
 
     fn policy(allow: &[&str]) -> HttpPolicy {
         HttpPolicy {

@@ -1,0 +1,307 @@
+//! The HTTP client: ureq with the address-checking resolver, no proxy and
+//! no redirects of its own, and the bounds of a call (request count,
+//! deadline, response size). What may be requested is decided by
+//! [`super::policy`].
+
+use std::fmt;
+use std::io;
+use std::time::{Duration, Instant};
+
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use url::Url;
+
+use super::policy::{DevOriginMap, HttpPolicy, address_class};
+use super::{HttpError, HttpRequest, HttpResponse};
+use crate::limits::MAX_REDIRECTS;
+
+/// The per-call HTTP budget.
+#[derive(Debug)]
+pub(crate) struct CallBudget {
+    pub(crate) requests: u32,
+    pub(crate) max_requests: u32,
+    pub(crate) deadline: Instant,
+    pub(crate) max_response_bytes: u64,
+}
+
+/// Headers a plugin may not set: the host and the HTTP stack own them.
+const HOST_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+/// A denied address, carried through ureq's resolver error.
+#[derive(Debug)]
+struct AddressDenied(String);
+
+impl fmt::Display for AddressDenied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AddressDenied {}
+
+/// The resolver inside the client: resolves, then refuses the name unless
+/// every address is public. Dev-map targets (loopback) are the only exception.
+#[derive(Debug)]
+struct CheckedResolver {
+    inner: DefaultResolver,
+    dev_targets: Vec<(String, u16)>,
+}
+
+impl Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
+        let dev = self
+            .dev_targets
+            .iter()
+            .any(|(h, p)| *h == host && *p == port);
+        for a in addrs.iter() {
+            let ip = a.ip();
+            let denied = if dev {
+                (!ip.is_loopback()).then_some("non-loopback dev target")
+            } else {
+                address_class(ip)
+            };
+            if let Some(class) = denied {
+                return Err(ureq::Error::Io(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    AddressDenied(format!("{host} resolves to a {class} address ({ip})")),
+                )));
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+/// The HTTP client shared by all calls of a runtime.
+#[derive(Debug)]
+pub(crate) struct HttpClient {
+    agent: ureq::Agent,
+    dev: DevOriginMap,
+}
+
+impl HttpClient {
+    pub(crate) fn new(dev: DevOriginMap) -> HttpClient {
+        let config = ureq::Agent::config_builder()
+            .proxy(None)
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent("fairdraw-plugin-host/0.1")
+            .max_response_header_size(64 << 10)
+            .build();
+        let dev_targets = dev.target_hosts();
+        let resolver = CheckedResolver {
+            inner: DefaultResolver::default(),
+            dev_targets,
+        };
+        HttpClient {
+            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver),
+            dev,
+        }
+    }
+
+    pub(crate) fn dev_map(&self) -> &DevOriginMap {
+        &self.dev
+    }
+
+    /// Sends one request for a plugin, following same-origin redirects.
+    pub(crate) fn send(
+        &self,
+        policy: &HttpPolicy,
+        budget: &mut CallBudget,
+        req: HttpRequest,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut method = req.method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err(HttpError::Denied(format!(
+                "method {:?} is not allowed",
+                req.method
+            )));
+        }
+        if req.headers.len() > 100 {
+            return Err(HttpError::Denied("more than 100 headers".to_owned()));
+        }
+        for (name, value) in &req.headers {
+            let lower = name.to_ascii_lowercase();
+            if HOST_HEADERS.contains(&lower.as_str()) {
+                return Err(HttpError::Denied(format!(
+                    "header {name:?} is set by the host"
+                )));
+            }
+            if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || ureq::http::HeaderValue::from_str(value).is_err()
+            {
+                return Err(HttpError::Denied(format!(
+                    "header {name:?} is not a valid HTTP header"
+                )));
+            }
+        }
+        let (mut url, mut origin) = policy.check_url(&req.url).map_err(HttpError::Denied)?;
+        let mut body = req.body;
+        let mut redirects = 0;
+        loop {
+            if budget.requests >= budget.max_requests {
+                return Err(HttpError::TooManyRequests(budget.max_requests));
+            }
+            let remaining = budget.deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(HttpError::Timeout);
+            }
+            budget.requests += 1;
+
+            let mut wire_url = url.clone();
+            let mut headers = req.headers.clone();
+            policy.attach_credentials(&origin, &mut wire_url, &mut headers);
+            self.dev.reroute(&origin, &mut wire_url);
+            let response = self
+                .run(&method, &wire_url, &headers, body.as_deref(), remaining)
+                .map_err(|e| map_error(e, budget.max_response_bytes, policy))?;
+            let RawResponse {
+                status,
+                headers: resp_headers,
+                body: mut resp_body,
+            } = response;
+
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let location = resp_headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("location"));
+                if let Some((_, location)) = location {
+                    redirects += 1;
+                    if redirects > MAX_REDIRECTS {
+                        return Err(HttpError::Denied(format!(
+                            "more than {MAX_REDIRECTS} redirects"
+                        )));
+                    }
+                    let (next, next_origin) =
+                        policy.check_redirect(&self.dev, &origin, &wire_url, location)?;
+                    if status == 303
+                        || (matches!(status, 301 | 302) && method != "GET" && method != "HEAD")
+                    {
+                        method = "GET".to_owned();
+                        body = None;
+                    }
+                    url = next;
+                    origin = next_origin;
+                    continue;
+                }
+            }
+            let limit = budget.max_response_bytes;
+            let bytes = resp_body
+                .with_config()
+                .limit(limit)
+                .read_to_vec()
+                .map_err(|e| map_error(e, limit, policy))?;
+            return Ok(HttpResponse {
+                status,
+                headers: resp_headers,
+                body: bytes,
+            });
+        }
+    }
+
+    fn run(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<RawResponse, ureq::Error> {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.as_str());
+        for (n, v) in headers {
+            builder = builder.header(n.as_str(), v.as_str());
+        }
+        let response = match body {
+            Some(b) => {
+                let req = builder.body(b)?;
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_global(Some(timeout))
+                    .build();
+                self.agent.run(req)?
+            }
+            None => {
+                let req = builder.body(())?;
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_global(Some(timeout))
+                    .build();
+                self.agent.run(req)?
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        Ok(RawResponse {
+            status: parts.status.as_u16(),
+            headers,
+            body,
+        })
+    }
+}
+
+/// A response whose body is not read yet.
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: ureq::Body,
+}
+
+fn map_error(e: ureq::Error, max_bytes: u64, policy: &HttpPolicy) -> HttpError {
+    match e {
+        ureq::Error::Timeout(_) => HttpError::Timeout,
+        ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge(max_bytes),
+        ureq::Error::Io(io) => {
+            if let Some(denied) = io.get_ref().and_then(|e| e.downcast_ref::<AddressDenied>()) {
+                return HttpError::Denied(denied.0.clone());
+            }
+            if io.kind() == io::ErrorKind::TimedOut {
+                return HttpError::Timeout;
+            }
+            HttpError::Transport(policy.redact(&io.to_string()))
+        }
+        ureq::Error::HostNotFound => {
+            HttpError::Transport("cannot resolve the host name".to_owned())
+        }
+        other => HttpError::Transport(policy.redact(&other.to_string())),
+    }
+}

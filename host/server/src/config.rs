@@ -1,0 +1,117 @@
+//! `fairdraw serve`'s configuration: flags that also read environment
+//! variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use fairdraw_store::{MasterKey, StoreOptions};
+
+/// Where the data lives and how secrets are kept (shared by `serve` and
+/// `admin`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct StoreConfig {
+    /// Data directory; the SQLite database is created here on first start.
+    #[arg(long, env = "FAIRDRAW_DATA_DIR", default_value = "fairdraw-data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// 64 hex characters: the key signing keys are encrypted under.
+    /// Read from the environment only, so it never shows in `ps`.
+    #[arg(skip = std::env::var("FAIRDRAW_MASTER_KEY").ok())]
+    pub master_key: Option<String>,
+    /// Development mode: without FAIRDRAW_MASTER_KEY, use a fixed, public
+    /// key. Never for real draws.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Why the configuration cannot start a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No master key and not `--dev`.
+    #[error(
+        "FAIRDRAW_MASTER_KEY is not set. Signing keys are stored encrypted under it: set it to 64 hex characters \
+         (`openssl rand -hex 32`) and keep it safe, or pass --dev for a throwaway local server with a fixed, public key"
+    )]
+    MissingMasterKey,
+    /// The master key is malformed.
+    #[error("{0}")]
+    BadMasterKey(String),
+}
+
+/// The banner `--dev` prints when it stands in for the master key.
+pub const DEV_WARNING: &str = "WARNING: --dev without FAIRDRAW_MASTER_KEY: signing keys are encrypted under a FIXED, PUBLIC \
+    development key. Anyone with the database can sign as your organisations. Never use this for real draws.";
+
+impl StoreConfig {
+    /// The store options, or why there are none. In `--dev` without a key,
+    /// warns loudly (stderr and the log) and uses the fixed dev key.
+    pub fn store_options(&self) -> Result<StoreOptions, ConfigError> {
+        let master_key = match self.master_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) => MasterKey::from_hex(k).map_err(|e| ConfigError::BadMasterKey(e.to_string()))?,
+            None if self.dev => {
+                eprintln!("\n{DEV_WARNING}\n");
+                tracing::warn!("{DEV_WARNING}");
+                MasterKey::insecure_dev()
+            }
+            None => return Err(ConfigError::MissingMasterKey),
+        };
+        Ok(StoreOptions {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            master_key,
+        })
+    }
+}
+
+/// Request limits. Rate limits are per replica: with N replicas behind a
+/// load balancer a client can get up to N times these rates.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Limits {
+    /// Requests per second each API key may make (per replica).
+    #[arg(long, env = "FAIRDRAW_RATE_PER_KEY", default_value_t = 50)]
+    pub rate_per_key: u32,
+    /// Burst allowance per API key.
+    #[arg(long, env = "FAIRDRAW_BURST_PER_KEY", default_value_t = 200)]
+    pub burst_per_key: u32,
+    /// Requests per second each client IP may make to public routes (per replica).
+    #[arg(long, env = "FAIRDRAW_RATE_PER_IP", default_value_t = 100)]
+    pub rate_per_ip: u32,
+    /// Burst allowance per client IP on public routes.
+    #[arg(long, env = "FAIRDRAW_BURST_PER_IP", default_value_t = 400)]
+    pub burst_per_ip: u32,
+    /// Largest JSON request body, bytes.
+    #[arg(long, env = "FAIRDRAW_MAX_JSON_BYTES", default_value_t = 1 << 20)]
+    pub max_json_bytes: usize,
+    /// Largest entries upload, bytes.
+    #[arg(long, env = "FAIRDRAW_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub max_upload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            rate_per_key: 50,
+            burst_per_key: 200,
+            rate_per_ip: 100,
+            burst_per_ip: 400,
+            max_json_bytes: 1 << 20,
+            max_upload_bytes: 1 << 30,
+        }
+    }
+}
+
+/// `fairdraw serve`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Config {
+    /// Storage and secrets.
+    #[command(flatten)]
+    pub store: StoreConfig,
+    /// Address to listen on.
+    #[arg(long, env = "FAIRDRAW_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Limits.
+    #[command(flatten)]
+    pub limits: Limits,
+}

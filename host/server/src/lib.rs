@@ -1,0 +1,179 @@
+//! # fairdraw-server
+//!
+//! The hosted fairdraw API behind `fairdraw serve`: axum routes over the
+//! engine (every draw step) and the store (every byte of state), so any
+//! number of replicas are interchangeable.
+//!
+//! [`app`] builds the router from an [`AppState`], apart from serving, so
+//! tests drive it with `tower::ServiceExt::oneshot`:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use fairdraw_server::{AppState, app, config::Limits};
+//! use fairdraw_store::{MasterKey, Store, StoreOptions};
+//! use tower::ServiceExt;
+//!
+//! let store = Store::open(&StoreOptions {
+//!     database_url: None,
+//!     data_dir: "fairdraw-data".into(),
+//!     master_key: MasterKey::insecure_dev(),
+//! })
+//! .await?;
+//! let res = app(AppState::new(store, Limits::default()))
+//!     .oneshot(Request::get("/healthz").body(Body::empty())?)
+//!     .await?;
+//! assert!(res.status().is_success());
+//! # Ok(()) }
+//! ```
+//!
+//! Every error leaves through [`error::ApiError`] as RFC 9457 problem+json.
+//! The OpenAPI 3.1 document is generated from the handlers
+//! ([`openapi::ApiDoc`]) and served at `/v1/openapi.json`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use fairdraw_store::Store;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use state::AppState;
+
+use routes::{admin, draws, entries, lifecycle, ops, public};
+
+/// The router: private routes behind API keys, public routes behind a
+/// per-IP rate limit, and the operations routes.
+pub fn app(state: AppState) -> Router {
+    let private = Router::new()
+        .route("/v1/draws", post(draws::create).get(draws::list))
+        .route("/v1/draws/{id}", get(draws::get))
+        .route("/v1/draws/{id}/entries", post(entries::upload).get(entries::list))
+        .route("/v1/draws/{id}/lock", post(lifecycle::lock_draw))
+        .route("/v1/draws/{id}/execute", post(lifecycle::execute_draw))
+        .route("/v1/draws/{id}/cancel", post(draws::cancel))
+        .route("/v1/keys", get(admin::list).post(admin::create))
+        .route("/v1/keys/{key_id}/revoke", post(admin::revoke))
+        .route("/v1/signing-key/rotate", post(admin::rotate))
+        .route_layer(from_fn_with_state(state.clone(), idempotency::middleware))
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
+    let public = Router::new()
+        .route("/v1/public/draws/{id}", get(public::summary))
+        .route("/v1/public/draws/{id}/lock-receipt", get(public::lock_receipt))
+        .route("/v1/public/draws/{id}/bundle", get(public::bundle))
+        .route("/v1/public/draws/{id}/entrants/{handle}", get(public::entrant))
+        .route("/.well-known/fairdraw-keys.json", get(public::keys))
+        .route_layer(from_fn_with_state(state.clone(), auth::limit_ip));
+    let operations = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/openapi.json", get(openapi_json));
+    Router::new()
+        .merge(private)
+        .merge(public)
+        .merge(operations)
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::NotFound("route for this method") })
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn openapi_json() -> Response {
+    let mut res = openapi::json().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] fairdraw_store::StoreError),
+    /// Binding or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Sets up `tracing` output (`RUST_LOG`, default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves, then
+/// finishes the requests in flight.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// `fairdraw serve`: opens (and migrates) the store, binds and serves until
+/// SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let opts = config.store.store_options()?;
+    let store = Store::open(&opts).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = store.db().kind(), "fairdraw serve listening");
+    let state = AppState::new(store.clone(), config.limits.clone());
+    serve_on(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The routes, grouped by resource, and the JSON they exchange.
+
+pub mod admin;
+// utoipa's `IntoParams` expansion qualifies paths the lint calls unnecessary.
+#[allow(unused_qualifications)]
+pub mod draws;
+#[allow(unused_qualifications)]
+pub mod entries;
+pub mod lifecycle;
+pub mod ops;
+pub mod public;
+
+use fairdraw_engine::time::Timestamp;
+use fairdraw_store::Draw;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Unix milliseconds as RFC 3339 (whole seconds, UTC).
+pub fn rfc3339(ms: i64) -> String {
+    Timestamp::from_unix(ms.div_euclid(1000)).to_string()
+}
+
+/// The URLs of a draw.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DrawLinks {
+    /// The public summary.
+    pub public: String,
+    /// The signed lock file (once locked).
+    pub lock_receipt: String,
+    /// The proof bundle (once executed).
+    pub bundle: String,
+}
+
+/// A draw as the API shows it to its organisation.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DrawView {
+    /// The draw's id (also the engine's draw id).
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// `draft`, `locked`, `executed`, `cancelled` or `failed`.
+    pub state: String,
+    /// The contest rules (the engine's rules JSON).
+    #[schema(value_type = Object)]
+    pub rules: serde_json::Value,
+    /// The randomness asked for: `drand:quicknet`, `secret`, `rfc3797:…`.
+    pub randomness: String,
+    /// Entries uploaded, all collections.
+    pub entries: i64,
+    /// Eligible entrants, once locked.
+    pub eligible: Option<i64>,
+    /// Total tickets, once locked.
+    pub total_tickets: Option<i64>,
+    /// The lock receipt's hash to publish, once locked.
+    pub lock_hash: Option<String>,
+    /// The key id that signed the lock.
+    pub signing_key_id: Option<String>,
+    /// The declared randomness, once locked.
+    #[schema(value_type = Option<Object>)]
+    pub declared: Option<serde_json::Value>,
+    /// When the randomness is available (RFC 3339), once locked.
+    pub randomness_available_at: Option<String>,
+    /// Why the draw failed.
+    pub failure: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// RFC 3339, once locked.
+    pub locked_at: Option<String>,
+    /// RFC 3339, once executed.
+    pub executed_at: Option<String>,
+    /// Public URLs.
+    pub links: DrawLinks,
+}
+
+impl DrawView {
+    /// The view of a stored draw.
+    pub fn of(d: &Draw) -> Result<DrawView, ApiError> {
+        let json = |s: &str| {
+            serde_json::from_str::<serde_json::Value>(s).map_err(|e| ApiError::Internal(format!("stored JSON of draw {}: {e}", d.id)))
+        };
+        Ok(DrawView {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            state: d.state.as_str().to_owned(),
+            rules: json(&d.rules)?,
+            randomness: d.randomness.clone(),
+            entries: d.entry_count,
+            eligible: d.eligible,
+            total_tickets: d.total_tickets,
+            lock_hash: d.lock_hash.clone(),
+            signing_key_id: d.signing_key_id.clone(),
+            declared: d.declared.as_deref().map(json).transpose()?,
+            randomness_available_at: d.earliest_execution.map(rfc3339),
+            failure: d.failure.clone(),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+            locked_at: d.locked_at.map(rfc3339),
+            executed_at: d.executed_at.map(rfc3339),
+            links: DrawLinks {
+                public: format!("/v1/public/draws/{}", d.id),
+                lock_receipt: format!("/v1/public/draws/{}/lock-receipt", d.id),
+                bundle: format!("/v1/public/draws/{}/bundle", d.id),
+            },
+        })
+    }
+}
+
+/// Runs CPU-bound engine work off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("engine task: {e}")))?
+}

@@ -1,0 +1,175 @@
+//! The application state every handler shares.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use fairdraw_store::Store;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// The clock: Unix milliseconds. Tests replace it to lock and execute at
+/// chosen times.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    })
+}
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The clock.
+    pub clock: Clock,
+    /// Request limits.
+    pub limits: Arc<Limits>,
+    /// Rate limiters.
+    pub rate: Arc<RateLimits>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Immutable documents (lock files, bundles) kept in memory.
+    pub cache: Arc<ImmutableCache>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store).field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over a store, with the system clock.
+    pub fn new(store: Store, limits: Limits) -> AppState {
+        AppState {
+            store,
+            clock: system_clock(),
+            rate: Arc::new(RateLimits::new(&limits)),
+            limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::default()),
+            cache: Arc::new(ImmutableCache::new(512 << 20)),
+        }
+    }
+
+    /// The same state with another clock.
+    pub fn with_clock(mut self, clock: Clock) -> AppState {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, Unix milliseconds.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+}
+
+/// Keyed token buckets: one per API key, one per client IP on public routes.
+pub struct RateLimits {
+    per_key: DefaultKeyedRateLimiter<String>,
+    per_ip: DefaultKeyedRateLimiter<String>,
+}
+
+impl std::fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimits")
+    }
+}
+
+fn quota(rate: u32, burst: u32) -> Quota {
+    let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(rate);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+impl RateLimits {
+    /// Limiters for the configured rates.
+    pub fn new(l: &Limits) -> RateLimits {
+        RateLimits {
+            per_key: RateLimiter::keyed(quota(l.rate_per_key, l.burst_per_key)),
+            per_ip: RateLimiter::keyed(quota(l.rate_per_ip, l.burst_per_ip)),
+        }
+    }
+
+    fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), ApiError> {
+        match limiter.check_key(&key.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(ApiError::RateLimited(secs.max(1)))
+            }
+        }
+    }
+
+    /// Takes a token for an API key, or says when to retry.
+    pub fn check_key(&self, key_id: &str) -> Result<(), ApiError> {
+        Self::check(&self.per_key, key_id)
+    }
+
+    /// Takes a token for a client IP, or says when to retry.
+    pub fn check_ip(&self, ip: &str) -> Result<(), ApiError> {
+        Self::check(&self.per_ip, ip)
+    }
+}
+
+/// A document that never changes once written, with its ETag.
+#[derive(Clone, Debug)]
+pub struct Immutable {
+    /// The bytes; clones share them, so serving copies nothing.
+    pub bytes: Bytes,
+    /// Strong ETag: the quoted SHA-256 of the bytes.
+    pub etag: String,
+}
+
+/// Executed bundles and lock files in memory, up to a byte budget. They are
+/// immutable, so no invalidation is needed; when full, an arbitrary entry
+/// is evicted.
+#[derive(Debug)]
+pub struct ImmutableCache {
+    budget: usize,
+    inner: Mutex<(usize, HashMap<String, Immutable>)>,
+}
+
+impl ImmutableCache {
+    /// A cache holding at most `budget` bytes.
+    pub fn new(budget: usize) -> ImmutableCache {
+        ImmutableCache { budget, inner: Mutex::new((0, HashMap::new())) }
+    }
+
+    /// The cached document.
+    pub fn get(&self, key: &str) -> Option<Immutable> {
+        self.inner.lock().ok().and_then(|g| g.1.get(key).cloned())
+    }
+
+    /// Caches a document (skipped when larger than the whole budget).
+    pub fn put(&self, key: String, doc: Immutable) {
+        let size = doc.bytes.len();
+        if size > self.budget {
+            return;
+        }
+        let Ok(mut g) = self.inner.lock() else { return };
+        while g.0 + size > self.budget {
+            let Some(victim) = g.1.keys().next().cloned() else { break };
+            if let Some(old) = g.1.remove(&victim) {
+                g.0 -= old.bytes.len();
+            }
+        }
+        if let Some(old) = g.1.insert(key, doc) {
+            g.0 -= old.bytes.len();
+        }
+        g.0 += size;
+    }
+}

@@ -1,0 +1,185 @@
+use fairdraw_engine::verify::{Expectations, verify_bundle};
+use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
+use serde_json::{Value, json};
+
+use crate::support::{T0, TestApp, apps};
+
+async fn verify_public_bundle(app: &TestApp, id: &str, lock_hash: &str) {
+    let r = app.get(&format!("/v1/public/draws/{id}/bundle"), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let etag = r.header("etag").expect("etag").to_owned();
+    // The same bytes as stored (byte-identical to what `fairdraw verify` reads).
+    let stored = app.db.store.bundle(id).await.expect("stored");
+    assert_eq!(r.bytes, stored.bundle);
+    let keys = app.get("/.well-known/fairdraw-keys.json", None).await.json();
+    let key = keys["keys"]
+        .as_array()
+        .and_then(|ks| ks.iter().find(|k| k["organization_id"] == app.org.as_str()))
+        .and_then(|k| k["public_key"].as_str())
+        .expect("published key")
+        .to_owned();
+    let report = verify_bundle(
+        &r.bytes,
+        &Expectations {
+            public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
+            lock_hash: Some(Hash32::from_hex(lock_hash).expect("hash")),
+        },
+    );
+    assert!(report.verified(), "{}: {:?}", app.db.kind, report.first_failure());
+    // Conditional GET.
+    let nm = app.send(axum::http::Method::GET, &format!("/v1/public/draws/{id}/bundle"), None, &[("if-none-match", &etag)], axum::body::Body::empty()).await;
+    assert_eq!(nm.status, 304);
+}
+
+#[tokio::test]
+async fn commit_reveal_end_to_end() {
+    for app in apps("life_commit_reveal").await {
+        let k = app.admin.clone();
+        let id = app.draft(&k, "secret").await;
+        app.upload_readme_entries(&k, &id).await;
+        // The same file again adds nothing.
+        let again = app.post_raw(&format!("/v1/draws/{id}/entries"), Some(&k), "application/x-ndjson", crate::support::COMMENTS).await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.json()["duplicate"], true);
+        let d = app.get(&format!("/v1/draws/{id}"), Some(&k)).await.json();
+        assert_eq!(d["entries"], 11);
+        app.get(&format!("/v1/public/draws/{id}/lock-receipt"), None).await.problem(404);
+
+        let lock = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await;
+        assert_eq!(lock.status, 200, "{}", String::from_utf8_lossy(&lock.bytes));
+        let lock = lock.json();
+        let lock_hash = lock["lock_hash"].as_str().expect("hash").to_owned();
+        assert_eq!(lock["draw"]["state"], "locked");
+        assert_eq!(lock["draw"]["eligible"], 3);
+        assert!(lock["secret"].as_str().is_some_and(|s| s.len() == 64));
+
+        // Exclusions now show per entry, with keyset pagination.
+        let page = app.get(&format!("/v1/draws/{id}/entries?collection=comments&limit=4"), Some(&k)).await.json();
+        assert_eq!(page["rules_applied"], true);
+        assert_eq!(page["entries"].as_array().map(Vec::len), Some(4));
+        assert_eq!(page["entries"][3]["excluded"]["rule"], "keywords", "{page}");
+        let after = page["next_after"].as_i64().expect("more");
+        let rest = app.get(&format!("/v1/draws/{id}/entries?collection=comments&after={after}"), Some(&k)).await.json();
+        assert_eq!(rest["entries"].as_array().map(Vec::len), Some(3));
+        assert_eq!(rest["next_after"], Value::Null);
+
+        // Public lock receipt and summary.
+        let receipt = app.get(&format!("/v1/public/draws/{id}/lock-receipt"), None).await;
+        assert_eq!(receipt.status, 200);
+        let public = app.get(&format!("/v1/public/draws/{id}"), None).await.json();
+        assert_eq!(public["lock_hash"], lock_hash.as_str());
+        assert_eq!(public["organization"], "ACME");
+
+        // Execute with the server-kept secret.
+        let exec = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await;
+        assert_eq!(exec.status, 200, "{}", String::from_utf8_lossy(&exec.bytes));
+        let exec = exec.json();
+        assert_eq!(exec["draw"]["state"], "executed");
+        assert_eq!(exec["winners"].as_array().map(Vec::len), Some(1));
+        verify_public_bundle(&app, &id, &lock_hash).await;
+
+        // Entrant look-ups.
+        let alice = app.get(&format!("/v1/public/draws/{id}/entrants/@alice"), None).await.json();
+        assert_eq!(alice["status"], "eligible", "{alice}");
+        let dave = app.get(&format!("/v1/public/draws/{id}/entrants/dave"), None).await.json();
+        assert_eq!(dave["status"], "excluded", "{dave}");
+        let nobody = app.get(&format!("/v1/public/draws/{id}/entrants/@zed"), None).await.json();
+        assert_eq!(nobody["status"], "no_entry");
+        app.cleanup().await;
+    }
+}
+
+fn fixture_beacon() -> (String, Value) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../engine/tests/vectors/drand_beacons.json"))
+        .expect("fixture");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let (chain, beacons) = v["chains"]
+        .as_object()
+        .and_then(|c| c.iter().find_map(|(name, c)| c["beacons"].as_array().filter(|b| !b.is_empty()).map(|b| (name.clone(), b.clone()))))
+        .expect("a chain with beacons");
+    let mut b = beacons.last().cloned().expect("beacon");
+    if let Some(o) = b.as_object_mut() {
+        o.retain(|k, _| !k.starts_with('_'));
+    }
+    (chain, b)
+}
+
+#[tokio::test]
+async fn drand_end_to_end_with_a_real_beacon() {
+    let (chain_name, beacon) = fixture_beacon();
+    let round = beacon["round"].as_u64().expect("round");
+    let chain = fairdraw_engine::randomness::drand::chain(&chain_name).expect("known chain");
+    let due = chain.round_time(round).unix() * 1000;
+    for app in apps("life_drand").await {
+        let k = app.admin.clone();
+        let id = app.draft(&k, &format!("drand:{chain_name}:{round}")).await;
+        app.upload_readme_entries(&k, &id).await;
+        app.set_time(due - 120_000);
+        let lock = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await;
+        assert_eq!(lock.status, 200, "{}", String::from_utf8_lossy(&lock.bytes));
+        let lock_hash = lock.json()["lock_hash"].as_str().expect("hash").to_owned();
+        let public = app.get(&format!("/v1/public/draws/{id}"), None).await.json();
+        assert_eq!(public["round"], round);
+        // Before the round: 409 with Retry-After.
+        let early = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({"beacon": beacon})).await;
+        early.problem(409);
+        assert!(early.header("retry-after").is_some());
+        app.set_time(due + 10_000);
+        // A missing or tampered beacon is refused by field.
+        let p = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await.problem(422);
+        assert_eq!(p["errors"][0]["field"], "beacon");
+        let mut bad = beacon.clone();
+        bad["signature"] = json!("00".repeat(96));
+        app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({"beacon": bad})).await.problem(422);
+        let exec = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({"beacon": beacon})).await;
+        assert_eq!(exec.status, 200, "{}", String::from_utf8_lossy(&exec.bytes));
+        verify_public_bundle(&app, &id, &lock_hash).await;
+        app.cleanup().await;
+    }
+    let _ = T0;
+}
+
+#[tokio::test]
+async fn drand_default_declares_a_round_at_least_60s_ahead() {
+    for app in apps("life_drand_margin").await {
+        let k = app.admin.clone();
+        let id = app.draft(&k, "drand:quicknet").await;
+        app.upload_readme_entries(&k, &id).await;
+        let lock = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await.json();
+        let at = lock["draw"]["randomness_available_at"].as_str().expect("time");
+        let at = fairdraw_engine::time::Timestamp::parse_rfc3339(at).expect("rfc3339");
+        assert!(at.unix() * 1000 >= T0 + 60_000, "{}", app.db.kind);
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn rotation_keeps_old_bundles_verifiable() {
+    for app in apps("life_rotation").await {
+        let k = app.admin.clone();
+        let id = app.draft(&k, "secret").await;
+        app.upload_readme_entries(&k, &id).await;
+        let lock_hash = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await.json()["lock_hash"]
+            .as_str()
+            .expect("hash")
+            .to_owned();
+        let r = app.post_json("/v1/signing-key/rotate", Some(&k), &json!({})).await;
+        assert_eq!(r.status, 200);
+        // Executed with the key that signed the lock, which is now retired.
+        let exec = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await;
+        assert_eq!(exec.status, 200, "{}", String::from_utf8_lossy(&exec.bytes));
+        let keys = app.get("/.well-known/fairdraw-keys.json", None).await.json();
+        let mine: Vec<&Value> = keys["keys"].as_array().expect("keys").iter().filter(|k| k["organization_id"] == app.org.as_str()).collect();
+        assert_eq!(mine.len(), 2);
+        assert!(mine[0]["valid_until"].is_string());
+        let bundle = app.get(&format!("/v1/public/draws/{id}/bundle"), None).await;
+        let old_key = mine[0]["public_key"].as_str().expect("key");
+        let report = verify_bundle(
+            &bundle.bytes,
+            &Expectations { public_key: Some(parse_hex_exact::<32>(old_key).expect("hex")), lock_hash: Some(Hash32::from_hex(&lock_hash).expect("h")) },
+        );
+        assert!(report.verified());
+        app.cleanup().await;
+    }
+}
