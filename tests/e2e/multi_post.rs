@@ -120,7 +120,10 @@ fn two_platforms_in_one_fetch_make_one_verified_draw() {
         err.contains("youtube comments (post 1 of 2): page 2, 130 entries"),
         "{err}"
     );
-    assert!(err.contains("mastodon comments (post 2 of 2): page 1"), "{err}");
+    assert!(
+        err.contains("mastodon comments (post 2 of 2): page 1"),
+        "{err}"
+    );
     assert!(
         err.contains("note: plugin `youtube` (youtube) cannot list likes"),
         "{err}"
@@ -224,7 +227,10 @@ fn an_interrupted_multi_post_fetch_resumes_without_losing_or_repeating_entries()
     let out = fetch(&["--max-wait", "2"], 2);
     let err = stderr(&out);
     assert!(err.contains("gave up") && err.contains("quota"), "{err}");
-    assert!(err.contains("comments of https://www.youtube.com/watch"), "{err}");
+    assert!(
+        err.contains("comments of https://www.youtube.com/watch"),
+        "{err}"
+    );
     assert!(err.contains("--resume"), "{err}");
     let direct = s.jsonl("entries/comments.jsonl.partial").len();
     assert!(direct > 0);
@@ -355,7 +361,9 @@ fn rules_the_platforms_cannot_support_are_refused_at_lock() {
     let err = lock(r#"{"winners": 1, "min_followers": 5}"#);
     assert!(
         err.contains("rule `min_followers` cannot be applied on youtube")
-            && err.contains("none of the youtube entries of collection `comments` carries `followers`"),
+            && err.contains(
+                "none of the youtube entries of collection `comments` carries `followers`"
+            ),
         "{err}"
     );
     // YouTube cannot list likes: no YouTube entrant could be in `likes`.

@@ -71,7 +71,7 @@ enum Command {
     Rfc3797(commands::rfc3797::Args),
     /// List, inspect and install plugins.
     Plugin(commands::plugin::Args),
-    /// Fetch a post's entries (comments, likes, ...) through a source plugin.
+    /// Fetch the entries of one or more posts, on one or more platforms, through source plugins.
     Fetch(commands::fetch::Args),
     /// Fetch a drand beacon through a plugin, verify it and write it for `execute`.
     Beacon(commands::beacon::Args),

@@ -44,21 +44,32 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .extensions
             .get::<Caller>()
             .cloned()
-            .ok_or(ApiError::Unauthorized("missing API key: send `Authorization: Bearer <key>`"))
+            .ok_or(ApiError::Unauthorized(
+                "missing API key: send `Authorization: Bearer <key>`",
+            ))
     }
 }
 
 /// Middleware of the private routes: resolves the bearer key (401 when
 /// missing, unknown or revoked), applies its rate limit (429), and hands the
 /// [`Caller`] to the handlers.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
-        .ok_or(ApiError::Unauthorized("missing API key: send `Authorization: Bearer <key>`"))?;
+        .ok_or(ApiError::Unauthorized(
+            "missing API key: send `Authorization: Bearer <key>`",
+        ))?;
     let key = state
         .store
         .authenticate(token)
@@ -71,7 +82,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 
 /// Middleware of the public routes: a rate limit per client IP (the TCP
 /// peer; put a trusted proxy's own limits in front for X-Forwarded-For).
-pub async fn limit_ip(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn limit_ip(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -48,8 +48,15 @@ impl StoreConfig {
     /// The store options, or why there are none. In `--dev` without a key,
     /// warns loudly (stderr and the log) and uses the fixed dev key.
     pub fn store_options(&self) -> Result<StoreOptions, ConfigError> {
-        let master_key = match self.master_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-            Some(k) => MasterKey::from_hex(k).map_err(|e| ConfigError::BadMasterKey(e.to_string()))?,
+        let master_key = match self
+            .master_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
+            Some(k) => {
+                MasterKey::from_hex(k).map_err(|e| ConfigError::BadMasterKey(e.to_string()))?
+            }
             None if self.dev => {
                 eprintln!("\n{DEV_WARNING}\n");
                 tracing::warn!("{DEV_WARNING}");

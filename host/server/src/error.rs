@@ -124,9 +124,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } | ApiError::TooEarly { .. } | ApiError::IdempotencyInProgress => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict { .. }
+            | ApiError::TooEarly { .. }
+            | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -168,7 +168,9 @@ impl ApiError {
         let status = self.status_code();
         let detail = match self {
             // Never leak internals: the log has the message.
-            ApiError::Internal(_) => "the server failed to handle this request; it has been logged".to_owned(),
+            ApiError::Internal(_) => {
+                "the server failed to handle this request; it has been logged".to_owned()
+            }
             other => other.to_string(),
         };
         Problem {
@@ -242,7 +244,9 @@ impl From<DrawError> for ApiError {
                 ApiError::field(format!("rules.{field}"), problem)
             }
             DrawError::DrawId(_) => ApiError::field("id", e.to_string()),
-            DrawError::TitleTooLong | DrawError::TitleControls => ApiError::field("title", e.to_string()),
+            DrawError::TitleTooLong | DrawError::TitleControls => {
+                ApiError::field("title", e.to_string())
+            }
             DrawError::TooEarly { earliest, .. } => ApiError::TooEarly {
                 available_at: earliest.to_string(),
                 retry_after: 1,

@@ -17,12 +17,17 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::TooLarge(limit)),
-        Err(e) => Err(ApiError::BadRequest(format!("cannot read the request body: {e}"))),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "cannot read the request body: {e}"
+        ))),
     }
 }
 
 /// Parses JSON, naming the field that is wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, so a truncated body is 400 and never a "missing field".
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -32,7 +37,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             let msg = inner.to_string();
             // "missing field `x`" is reported at the parent; name the field itself.
-            let field = match (msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()), path.as_str()) {
+            let field = match (
+                msg.strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next()),
+                path.as_str(),
+            ) {
                 (Some(f), ".") => f.to_owned(),
                 (Some(f), p) => format!("{p}.{f}"),
                 (None, p) => p.to_owned(),
@@ -40,7 +49,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::field(field, strip_position(&msg))
         }
     })?;
-    de.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -59,8 +69,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "send the body as application/json (got {:?})",

@@ -28,10 +28,19 @@ pub const REPLAYED: &str = "idempotent-replayed";
 
 /// The key from the headers, checked: 1 to 255 visible ASCII characters.
 pub fn key(req_headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = req_headers.get(HEADER) else { return Ok(None) };
-    let k = v.to_str().ok().filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
-    k.map(|k| Some(k.to_owned()))
-        .ok_or_else(|| ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+    let Some(v) = req_headers.get(HEADER) else {
+        return Ok(None);
+    };
+    let k = v
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    k.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )
+    })
 }
 
 /// Hash identifying a request: method, path with query, and body digest.
@@ -51,7 +60,8 @@ pub fn replay(status: u16, content_type: Option<String>, body: Vec<u8>) -> Respo
     if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
-    res.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    res.headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
     res
 }
 
@@ -62,7 +72,11 @@ pub fn storable(status: StatusCode) -> bool {
 }
 
 /// The middleware (inside authentication).
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn middleware(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     if req.method() != Method::POST || req.uri().path().ends_with("/entries") {
         return Ok(next.run(req).await);
     }
@@ -73,20 +87,35 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .extensions()
         .get::<Caller>()
         .cloned()
-        .ok_or(ApiError::Unauthorized("missing API key: send `Authorization: Bearer <key>`"))?;
+        .ok_or(ApiError::Unauthorized(
+            "missing API key: send `Authorization: Bearer <key>`",
+        ))?;
     let (parts, body) = req.into_parts();
     let bytes = read_body(body, state.limits.max_json_bytes).await?;
-    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     let hash = request_hash(&parts.method, &path, &Sha256::digest(&bytes));
     let org = caller.org().to_owned();
     // A concurrent request with the key runs at most ~30 s more.
     for _ in 0..600 {
-        match state.store.idempotency_claim(&org, &key, &hash, state.now()).await? {
+        match state
+            .store
+            .idempotency_claim(&org, &key, &hash, state.now())
+            .await?
+        {
             IdempotencyClaim::Claimed => {
-                let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+                let res = next
+                    .run(Request::from_parts(parts, Body::from(bytes)))
+                    .await;
                 return finish(&state, &org, &key, res).await;
             }
-            IdempotencyClaim::Replay { status, content_type, body } => return Ok(replay(status, content_type, body)),
+            IdempotencyClaim::Replay {
+                status,
+                content_type,
+                body,
+            } => return Ok(replay(status, content_type, body)),
             IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyMismatch),
             IdempotencyClaim::InProgress => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -94,7 +123,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     Err(ApiError::IdempotencyInProgress)
 }
 
-async fn finish(state: &AppState, org: &str, key: &str, res: Response) -> Result<Response, ApiError> {
+async fn finish(
+    state: &AppState,
+    org: &str,
+    key: &str,
+    res: Response,
+) -> Result<Response, ApiError> {
     let status = res.status();
     if !storable(status) {
         state.store.idempotency_release(org, key).await?;
@@ -106,8 +140,14 @@ async fn finish(state: &AppState, org: &str, key: &str, res: Response) -> Result
         .await
         .map_err(|e| ApiError::Internal(format!("buffering a response: {e}")))?
         .to_bytes();
-    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    state.store.idempotency_complete(org, key, status.as_u16(), ct, &bytes).await?;
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    state
+        .store
+        .idempotency_complete(org, key, status.as_u16(), ct, &bytes)
+        .await?;
     parts.headers.remove(header::CONTENT_LENGTH);
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

@@ -69,7 +69,10 @@ pub fn app(state: AppState) -> Router {
     let private = Router::new()
         .route("/v1/draws", post(draws::create).get(draws::list))
         .route("/v1/draws/{id}", get(draws::get))
-        .route("/v1/draws/{id}/entries", post(entries::upload).get(entries::list))
+        .route(
+            "/v1/draws/{id}/entries",
+            post(entries::upload).get(entries::list),
+        )
         .route("/v1/draws/{id}/lock", post(lifecycle::lock_draw))
         .route("/v1/draws/{id}/execute", post(lifecycle::execute_draw))
         .route("/v1/draws/{id}/cancel", post(draws::cancel))
@@ -80,9 +83,15 @@ pub fn app(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     let public = Router::new()
         .route("/v1/public/draws/{id}", get(public::summary))
-        .route("/v1/public/draws/{id}/lock-receipt", get(public::lock_receipt))
+        .route(
+            "/v1/public/draws/{id}/lock-receipt",
+            get(public::lock_receipt),
+        )
         .route("/v1/public/draws/{id}/bundle", get(public::bundle))
-        .route("/v1/public/draws/{id}/entrants/{handle}", get(public::entrant))
+        .route(
+            "/v1/public/draws/{id}/entrants/{handle}",
+            get(public::entrant),
+        )
         .route("/.well-known/fairdraw-keys.json", get(public::keys))
         .route_layer(from_fn_with_state(state.clone(), auth::limit_ip));
     let operations = Router::new()
@@ -103,7 +112,10 @@ pub fn app(state: AppState) -> Router {
 
 async fn openapi_json() -> Response {
     let mut res = openapi::json().into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     res
 }
 
@@ -125,7 +137,10 @@ pub enum ServeError {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -158,9 +173,12 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 

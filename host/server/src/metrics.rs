@@ -14,7 +14,9 @@ use axum::response::Response;
 use crate::state::AppState;
 
 /// Upper bounds of the latency buckets, seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -34,7 +36,8 @@ impl Metrics {
     /// Records one request.
     pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+            *r.entry((method.to_owned(), route.to_owned(), status))
+                .or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_owned()).or_default();
@@ -51,7 +54,9 @@ impl Metrics {
     /// The Prometheus text exposition, with `draws` (state → count) appended.
     pub fn render(&self, draws: &[(String, i64)]) -> String {
         let mut out = String::new();
-        out.push_str("# HELP fairdraw_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP fairdraw_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE fairdraw_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((m, route, s), n) in r.iter() {
@@ -74,9 +79,21 @@ impl Metrics {
                         h.counts[i]
                     );
                 }
-                let _ = writeln!(out, "fairdraw_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "fairdraw_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "fairdraw_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "fairdraw_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "fairdraw_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "fairdraw_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.count
+                );
             }
         }
         out.push_str("# HELP fairdraw_draws Draws by state (whole database).\n");
@@ -89,7 +106,9 @@ impl Metrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Middleware recording every request under its route template (never the
@@ -102,6 +121,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let res = next.run(req).await;
-    state.metrics.record(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.record(
+        &method,
+        &route,
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     res
 }

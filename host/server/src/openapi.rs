@@ -15,7 +15,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key from `fairdraw admin create-org` or `POST /v1/keys`"))
+                    .description(Some(
+                        "An API key from `fairdraw admin create-org` or `POST /v1/keys`",
+                    ))
                     .build(),
             ),
         );
@@ -54,7 +56,9 @@ pub struct ApiDoc;
 /// The document as pretty JSON, with a trailing newline (the committed
 /// `host/server/openapi.json`).
 pub fn json() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned());
     s.push('\n');
     s
 }

@@ -47,7 +47,10 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("store", &self.store).field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -146,7 +149,10 @@ pub struct ImmutableCache {
 impl ImmutableCache {
     /// A cache holding at most `budget` bytes.
     pub fn new(budget: usize) -> ImmutableCache {
-        ImmutableCache { budget, inner: Mutex::new((0, HashMap::new())) }
+        ImmutableCache {
+            budget,
+            inner: Mutex::new((0, HashMap::new())),
+        }
     }
 
     /// The cached document.
@@ -162,7 +168,9 @@ impl ImmutableCache {
         }
         let Ok(mut g) = self.inner.lock() else { return };
         while g.0 + size > self.budget {
-            let Some(victim) = g.1.keys().next().cloned() else { break };
+            let Some(victim) = g.1.keys().next().cloned() else {
+                break;
+            };
             if let Some(old) = g.1.remove(&victim) {
                 g.0 -= old.bytes.len();
             }

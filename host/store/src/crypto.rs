@@ -41,7 +41,8 @@ impl MasterKey {
     /// The fixed, public key of `--dev` mode. Anything encrypted under it is
     /// as good as plain text.
     pub fn insecure_dev() -> Self {
-        let digest = Sha256::digest(b"fairdraw --dev master key: NOT SECRET, NEVER USE IN PRODUCTION");
+        let digest =
+            Sha256::digest(b"fairdraw --dev master key: NOT SECRET, NEVER USE IN PRODUCTION");
         MasterKey(Zeroizing::new(digest.into()))
     }
 
@@ -70,7 +71,11 @@ impl MasterKey {
     ///
     /// Fails when the master key is not the one it was sealed under, or the
     /// ciphertext or its context was changed.
-    pub(crate) fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    pub(crate) fn open(
+        &self,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let wrong = || {
             StoreError::Crypto(format!(
                 "cannot decrypt {context}: FAIRDRAW_MASTER_KEY is not the key it was encrypted under, or the data was altered"
@@ -98,7 +103,8 @@ impl MasterKey {
 /// `N` bytes from the operating system's random generator.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
     let mut out = [0u8; N];
-    getrandom::fill(&mut out).map_err(|e| StoreError::Crypto(format!("OS random generator: {e}")))?;
+    getrandom::fill(&mut out)
+        .map_err(|e| StoreError::Crypto(format!("OS random generator: {e}")))?;
     Ok(out)
 }
 

@@ -169,21 +169,45 @@ impl Store {
     /// Fails with [`StoreError::State`] when the draw is not a draft (another
     /// call locked it first, or it was cancelled), [`StoreError::NotFound`]
     /// for no draw.
-    pub async fn claim_lock(&self, org_id: &str, id: &str, now: i64) -> Result<LockClaim, StoreError> {
+    pub async fn claim_lock(
+        &self,
+        org_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<LockClaim, StoreError> {
         let (tx, draw) = self.claim(org_id, id, DrawState::Draft, now).await?;
-        Ok(LockClaim { tx, store: self.clone(), draw })
+        Ok(LockClaim {
+            tx,
+            store: self.clone(),
+            draw,
+        })
     }
 
     /// Claims a locked draw for execution (see [`ExecutionClaim`]).
-    pub async fn claim_execution(&self, org_id: &str, id: &str, now: i64) -> Result<ExecutionClaim, StoreError> {
+    pub async fn claim_execution(
+        &self,
+        org_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<ExecutionClaim, StoreError> {
         let (tx, draw) = self.claim(org_id, id, DrawState::Locked, now).await?;
-        Ok(ExecutionClaim { tx, store: self.clone(), draw })
+        Ok(ExecutionClaim {
+            tx,
+            store: self.clone(),
+            draw,
+        })
     }
 
     /// Begins a transaction whose first statement writes the draw's row if it
     /// is in state `from`: PostgreSQL holds the row lock, SQLite the database
     /// write lock, until commit or rollback.
-    async fn claim(&self, org_id: &str, id: &str, from: DrawState, now: i64) -> Result<(Tx, Draw), StoreError> {
+    async fn claim(
+        &self,
+        org_id: &str,
+        id: &str,
+        from: DrawState,
+        now: i64,
+    ) -> Result<(Tx, Draw), StoreError> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
             "UPDATE draws SET updated_at = $1 WHERE id = $2 AND org_id = $3 AND state = $4 RETURNING {DRAW_COLUMNS}"
@@ -317,12 +341,21 @@ fn secret_context(draw_id: &str) -> String {
     format!("fairdraw/commit-reveal-secret/{draw_id}")
 }
 
-async fn insert_exclusions(tx: &mut Tx, draw_id: &str, rows: &[(i64, String, String)]) -> Result<(), StoreError> {
+async fn insert_exclusions(
+    tx: &mut Tx,
+    draw_id: &str,
+    rows: &[(i64, String, String)],
+) -> Result<(), StoreError> {
     match tx {
         Tx::Sqlite(t) => {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO entry_exclusions (draw_id, seq, rule, reason) ");
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO entry_exclusions (draw_id, seq, rule, reason) ",
+            );
             qb.push_values(rows, |mut b, (seq, rule, reason)| {
-                b.push_bind(draw_id).push_bind(*seq).push_bind(rule).push_bind(reason);
+                b.push_bind(draw_id)
+                    .push_bind(*seq)
+                    .push_bind(rule)
+                    .push_bind(reason);
             });
             qb.build().execute(&mut **t).await?;
         }
@@ -358,7 +391,9 @@ impl ExecutionClaim {
                     Ok((StoredLock { lock_hash: r.text("lock_hash")?, lock_file: r.bytes("lock_file")? }, r.opt_bytes("secret")?))
                 })
         });
-        let (lock, sealed) = row.transpose()?.ok_or(StoreError::NotFound("lock receipt"))?;
+        let (lock, sealed) = row
+            .transpose()?
+            .ok_or(StoreError::NotFound("lock receipt"))?;
         let secret = match sealed {
             Some(s) => Some(self.store.master.open(&secret_context(&id), &s)?.to_vec()),
             None => None,
@@ -368,7 +403,12 @@ impl ExecutionClaim {
 
     /// Stores the bundle and makes the draw `executed`, atomically; durable
     /// when this returns.
-    pub async fn commit(mut self, bundle: &[u8], sha256: &str, executed_at: i64) -> Result<Draw, StoreError> {
+    pub async fn commit(
+        mut self,
+        bundle: &[u8],
+        sha256: &str,
+        executed_at: i64,
+    ) -> Result<Draw, StoreError> {
         let id = self.draw.id.clone();
         let inserted = on_tx!(&mut self.tx, c => {
             sqlx::query("INSERT INTO draw_executions (draw_id, bundle, bundle_sha256, created_at) VALUES ($1, $2, $3, $4)")
@@ -382,10 +422,13 @@ impl ExecutionClaim {
         });
         match inserted {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::State(DrawState::Executed)),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::State(DrawState::Executed));
+            }
             Err(e) => return Err(e.into()),
         }
-        self.finish("executed", None, Some(executed_at), executed_at).await
+        self.finish("executed", None, Some(executed_at), executed_at)
+            .await
     }
 
     /// Marks the draw `failed` with the reason (the lock cannot be executed).
@@ -415,7 +458,9 @@ impl ExecutionClaim {
                 .await?
                 .map(|r| draw_from(&r))
         });
-        let draw = d.transpose()?.ok_or(StoreError::State(DrawState::Executed))?;
+        let draw = d
+            .transpose()?
+            .ok_or(StoreError::State(DrawState::Executed))?;
         self.tx.commit().await?;
         Ok(draw)
     }

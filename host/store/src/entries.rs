@@ -42,7 +42,13 @@ impl Store {
     ///
     /// Fails with [`StoreError::NotFound`] for no draw (or another
     /// organisation's) and [`StoreError::State`] when it is not a draft.
-    pub async fn begin_upload(&self, org_id: &str, draw_id: &str, collection: &str, now: i64) -> Result<Upload, StoreError> {
+    pub async fn begin_upload(
+        &self,
+        org_id: &str,
+        draw_id: &str,
+        collection: &str,
+        now: i64,
+    ) -> Result<Upload, StoreError> {
         let mut tx = self.db.begin().await?;
         let count = on_tx!(&mut tx, c => {
             sqlx::query("UPDATE draws SET updated_at = $1 WHERE id = $2 AND org_id = $3 AND state = 'draft' RETURNING entry_count")

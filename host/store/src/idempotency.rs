@@ -83,7 +83,9 @@ impl Store {
                 })
             });
             // Gone between the insert and the select (released): try again.
-            let Some(row) = row.transpose()? else { continue };
+            let Some(row) = row.transpose()? else {
+                continue;
+            };
             let (sha, status, content_type, body) = row;
             if sha != request_sha256 {
                 return Ok(IdempotencyClaim::Mismatch);
@@ -91,7 +93,8 @@ impl Store {
             return Ok(match status {
                 None => IdempotencyClaim::InProgress,
                 Some(s) => IdempotencyClaim::Replay {
-                    status: u16::try_from(s).map_err(|_| StoreError::Corrupt(format!("status {s}")))?,
+                    status: u16::try_from(s)
+                        .map_err(|_| StoreError::Corrupt(format!("status {s}")))?,
                     content_type,
                     body: body.unwrap_or_default(),
                 },

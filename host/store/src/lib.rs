@@ -143,7 +143,11 @@ impl Store {
     /// Fails when the database cannot be reached or created, or a migration
     /// fails.
     pub async fn open(opts: &StoreOptions) -> Result<Store, StoreError> {
-        let url = opts.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let url = opts
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
         let db = match url {
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 let o = PgConnectOptions::from_str(u)?;
@@ -224,7 +228,9 @@ impl Store {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::Config(format!("migrations not applied: {missing:?}")))
+            Err(StoreError::Config(format!(
+                "migrations not applied: {missing:?}"
+            )))
         }
     }
 

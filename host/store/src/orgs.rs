@@ -20,7 +20,9 @@ pub struct OrgSigner {
 
 impl std::fmt::Debug for OrgSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrgSigner").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("OrgSigner")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -31,10 +33,14 @@ impl OrgSigner {
     }
 
     fn secret(&self) -> Result<Zeroizing<[u8; 32]>, StoreError> {
-        let plain = self.master.open(&seal_context(&self.info.key_id), &self.sealed)?;
+        let plain = self
+            .master
+            .open(&seal_context(&self.info.key_id), &self.sealed)?;
         let mut out = Zeroizing::new([0u8; 32]);
         if plain.len() != 32 {
-            return Err(StoreError::Corrupt("signing key secret is not 32 bytes".into()));
+            return Err(StoreError::Corrupt(
+                "signing key secret is not 32 bytes".into(),
+            ));
         }
         out.copy_from_slice(&plain);
         Ok(out)
@@ -47,7 +53,9 @@ impl Sign for OrgSigner {
     }
 
     fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], ReceiptError> {
-        let secret = self.secret().map_err(|e| ReceiptError::Signer(e.to_string()))?;
+        let secret = self
+            .secret()
+            .map_err(|e| ReceiptError::Signer(e.to_string()))?;
         let key = SigningKey::from_bytes(&secret);
         Ok(key.sign(message).to_bytes())
     }
@@ -97,14 +105,19 @@ fn signing_from<R: RowExt>(r: &R) -> Result<(SigningKeyInfo, [u8; 32], Vec<u8>),
 }
 
 const KEY_COLUMNS: &str = "id, org_id, scope, label, created_at, revoked_at";
-const SIGNING_COLUMNS: &str = "key_id, org_id, public_key, encrypted_secret, valid_from, valid_until";
+const SIGNING_COLUMNS: &str =
+    "key_id, org_id, public_key, encrypted_secret, valid_from, valid_until";
 
 impl Store {
     /// Creates an organisation with an admin API key and a fresh signing key,
     /// in one transaction.
     ///
     /// Returns the organisation and the key with its secret (shown once).
-    pub async fn create_org(&self, name: &str, now: i64) -> Result<(Organization, NewApiKey), StoreError> {
+    pub async fn create_org(
+        &self,
+        name: &str,
+        now: i64,
+    ) -> Result<(Organization, NewApiKey), StoreError> {
         let org = Organization {
             id: new_id("org")?,
             name: name.to_owned(),
@@ -120,7 +133,14 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        let key = insert_api_key(&mut tx, &org.id, Scope::Admin, "created with the organisation", now).await?;
+        let key = insert_api_key(
+            &mut tx,
+            &org.id,
+            Scope::Admin,
+            "created with the organisation",
+            now,
+        )
+        .await?;
         self.insert_signing_key(&mut tx, &org.id, now).await?;
         tx.commit().await?;
         Ok((org, key))
@@ -157,7 +177,9 @@ impl Store {
     /// the key is revoked.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
         let hash = key_hash(secret);
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+        );
         let key = on_db!(&self.db, p => {
             sqlx::query(&sql).bind(hash).fetch_optional(p).await?.map(|r| key_from(&r))
         });
@@ -166,7 +188,9 @@ impl Store {
 
     /// An organisation's API keys, newest first.
     pub async fn api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>, StoreError> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id");
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id"
+        );
         on_db!(&self.db, p => {
             sqlx::query(&sql).bind(org_id).fetch_all(p).await?.iter().map(key_from).collect()
         })
@@ -177,7 +201,12 @@ impl Store {
     ///
     /// Returns the key as revoked; [`StoreError::NotFound`] when there is no
     /// such key. Revoking a revoked key keeps its first revocation time.
-    pub async fn revoke_api_key(&self, org_id: Option<&str>, key_id: &str, now: i64) -> Result<ApiKey, StoreError> {
+    pub async fn revoke_api_key(
+        &self,
+        org_id: Option<&str>,
+        key_id: &str,
+        now: i64,
+    ) -> Result<ApiKey, StoreError> {
         let sql = format!(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND ($3 IS NULL OR org_id = $3) RETURNING {KEY_COLUMNS}"
         );
@@ -193,7 +222,12 @@ impl Store {
         key.transpose()?.ok_or(StoreError::NotFound("API key"))
     }
 
-    async fn insert_signing_key(&self, tx: &mut Tx, org_id: &str, now: i64) -> Result<SigningKeyInfo, StoreError> {
+    async fn insert_signing_key(
+        &self,
+        tx: &mut Tx,
+        org_id: &str,
+        now: i64,
+    ) -> Result<SigningKeyInfo, StoreError> {
         let secret = Zeroizing::new(random_bytes::<32>()?);
         let public = SigningKey::from_bytes(&secret).verifying_key().to_bytes();
         let id = key_id(&public).to_string();
@@ -224,7 +258,11 @@ impl Store {
     /// with its validity period) and makes a new one.
     ///
     /// Returns the new key.
-    pub async fn rotate_signing_key(&self, org_id: &str, now: i64) -> Result<SigningKeyInfo, StoreError> {
+    pub async fn rotate_signing_key(
+        &self,
+        org_id: &str,
+        now: i64,
+    ) -> Result<SigningKeyInfo, StoreError> {
         self.org(org_id).await?;
         let mut tx = self.db.begin().await?;
         on_tx!(&mut tx, c => {
@@ -242,27 +280,44 @@ impl Store {
 
     /// The organisation's active signing key.
     pub async fn active_signer(&self, org_id: &str) -> Result<OrgSigner, StoreError> {
-        let sql = format!("SELECT {SIGNING_COLUMNS} FROM signing_keys WHERE org_id = $1 AND valid_until IS NULL");
+        let sql = format!(
+            "SELECT {SIGNING_COLUMNS} FROM signing_keys WHERE org_id = $1 AND valid_until IS NULL"
+        );
         self.signer_where(&sql, org_id).await
     }
 
     /// A signing key of the organisation by key id, active or retired (an
     /// execution is signed by the key that signed its lock).
     pub async fn signer(&self, org_id: &str, key_id: &str) -> Result<OrgSigner, StoreError> {
-        let sql = format!("SELECT {SIGNING_COLUMNS} FROM signing_keys WHERE org_id = $1 AND key_id = $2");
+        let sql =
+            format!("SELECT {SIGNING_COLUMNS} FROM signing_keys WHERE org_id = $1 AND key_id = $2");
         let row = on_db!(&self.db, p => {
             sqlx::query(&sql).bind(org_id).bind(key_id).fetch_optional(p).await?.map(|r| signing_from(&r))
         });
-        let (info, public_key, sealed) = row.transpose()?.ok_or(StoreError::NotFound("signing key"))?;
-        Ok(OrgSigner { info, public_key, sealed, master: self.master.clone() })
+        let (info, public_key, sealed) = row
+            .transpose()?
+            .ok_or(StoreError::NotFound("signing key"))?;
+        Ok(OrgSigner {
+            info,
+            public_key,
+            sealed,
+            master: self.master.clone(),
+        })
     }
 
     async fn signer_where(&self, sql: &str, org_id: &str) -> Result<OrgSigner, StoreError> {
         let row = on_db!(&self.db, p => {
             sqlx::query(sql).bind(org_id).fetch_optional(p).await?.map(|r| signing_from(&r))
         });
-        let (info, public_key, sealed) = row.transpose()?.ok_or(StoreError::NotFound("signing key"))?;
-        Ok(OrgSigner { info, public_key, sealed, master: self.master.clone() })
+        let (info, public_key, sealed) = row
+            .transpose()?
+            .ok_or(StoreError::NotFound("signing key"))?;
+        Ok(OrgSigner {
+            info,
+            public_key,
+            sealed,
+            master: self.master.clone(),
+        })
     }
 
     /// Every organisation's signing keys, active and retired, with the
@@ -281,7 +336,13 @@ impl Store {
     }
 }
 
-async fn insert_api_key(tx: &mut Tx, org_id: &str, scope: Scope, label: &str, now: i64) -> Result<NewApiKey, StoreError> {
+async fn insert_api_key(
+    tx: &mut Tx,
+    org_id: &str,
+    scope: Scope,
+    label: &str,
+    now: i64,
+) -> Result<NewApiKey, StoreError> {
     let secret = format!("fdk_{}", hex::encode(random_bytes::<32>()?));
     let key = ApiKey {
         id: new_id("key")?,

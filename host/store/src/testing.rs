@@ -31,18 +31,20 @@ impl TestDb {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
-        if let Some((admin_url, name)) = &self.pg {
-            if let Ok(mut c) = sqlx::PgConnection::connect(admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut c)
-                    .await;
-            }
+        if let Some((admin_url, name)) = &self.pg
+            && let Ok(mut c) = sqlx::PgConnection::connect(admin_url).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut c)
+                .await;
         }
     }
 }
 
 fn unique(prefix: &str) -> String {
-    let r = crate::random_bytes::<6>().map(hex::encode).unwrap_or_default();
+    let r = crate::random_bytes::<6>()
+        .map(hex::encode)
+        .unwrap_or_default();
     format!("{prefix}_{}_{r}", std::process::id())
 }
 
@@ -55,21 +57,34 @@ pub async fn sqlite(test: &str) -> TestDb {
         master_key: MasterKey::insecure_dev(),
     };
     let store = Store::open(&options).await.expect("open SQLite test store");
-    TestDb { kind: "sqlite", store, options, dir: Some(dir), pg: None }
+    TestDb {
+        kind: "sqlite",
+        store,
+        options,
+        dir: Some(dir),
+        pg: None,
+    }
 }
 
 /// A fresh PostgreSQL database, or why there is none (the caller prints
 /// "skipping PostgreSQL: <why>").
 pub async fn postgres(test: &str) -> Result<TestDb, String> {
-    let admin_url = std::env::var("FAIRDRAW_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
-    let connect = tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url));
+    let admin_url =
+        std::env::var("FAIRDRAW_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    let connect = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sqlx::PgConnection::connect(&admin_url),
+    );
     let mut admin = match connect.await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(format!("{admin_url} is unreachable: {e}")),
         Err(_) => return Err(format!("{admin_url} did not answer within 5 s")),
     };
-    let name = unique(&format!("fdtest_{}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_")))
-        .to_ascii_lowercase();
+    let name = unique(&format!(
+        "fdtest_{}",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ))
+    .to_ascii_lowercase();
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
         .execute(&mut admin)
         .await
@@ -84,8 +99,16 @@ pub async fn postgres(test: &str) -> Result<TestDb, String> {
         data_dir: std::env::temp_dir(),
         master_key: MasterKey::insecure_dev(),
     };
-    let store = Store::open(&options).await.map_err(|e| format!("open: {e}"))?;
-    Ok(TestDb { kind: "postgres", store, options, dir: None, pg: Some((admin_url, name)) })
+    let store = Store::open(&options)
+        .await
+        .map_err(|e| format!("open: {e}"))?;
+    Ok(TestDb {
+        kind: "postgres",
+        store,
+        options,
+        dir: None,
+        pg: Some((admin_url, name)),
+    })
 }
 
 /// SQLite always, plus PostgreSQL when reachable; prints

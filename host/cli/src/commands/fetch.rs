@@ -333,12 +333,7 @@ fn read_resume(out: &Output<'_>) -> Result<(Vec<PostState>, Vec<OwnedEntry>)> {
         mismatch(
             "posts",
             list(&mut saved.posts.iter().map(|p| (&*p.plugin, &*p.post_id))),
-            list(
-                &mut out
-                    .targets
-                    .iter()
-                    .map(|t| (&*t.source.id, &*t.post.id)),
-            ),
+            list(&mut out.targets.iter().map(|t| (&*t.source.id, &*t.post.id))),
         )?;
     }
     for (s, t) in saved.posts.iter().zip(&out.targets) {
@@ -347,7 +342,10 @@ fn read_resume(out: &Output<'_>) -> Result<(Vec<PostState>, Vec<OwnedEntry>)> {
     }
     let entries = read_jsonl(&partial)?;
     let counted: u64 = saved.posts.iter().map(|p| p.entries).sum();
-    let broken = saved.posts.iter().any(|p| !p.done && p.cursor.is_none() && p.entries > 0);
+    let broken = saved
+        .posts
+        .iter()
+        .any(|p| !p.done && p.cursor.is_none() && p.entries > 0);
     if entries.len() as u64 != counted || broken {
         bail!(
             "{} does not match {} ({} entries, the state records {counted}); delete both and fetch again",
@@ -528,6 +526,7 @@ fn check_outputs(args: &Args, paths: &[(Collection, PathBuf)]) -> Result<()> {
     let states: Vec<_> = paths.iter().map(|(_, p)| side_files(p)).collect();
     if !args.resume {
         for ((_, out), (partial, state)) in paths.iter().zip(&states) {
+            files::ensure_absent(out)?;
             if state.exists() {
                 bail!(
                     "an earlier fetch into {} stopped early ({} holds its state): continue it with --resume, or delete {} and {}",
@@ -537,9 +536,6 @@ fn check_outputs(args: &Args, paths: &[(Collection, PathBuf)]) -> Result<()> {
                     partial.display()
                 );
             }
-        }
-        for (_, out) in paths {
-            files::ensure_absent(out)?;
         }
         return Ok(());
     }
@@ -659,7 +655,10 @@ pub fn run(args: Args) -> Result<u8> {
         })
         .collect();
     for out in &outputs {
-        for t in targets.iter().filter(|t| !t.source.info.collections.contains(&out.collection)) {
+        for t in targets
+            .iter()
+            .filter(|t| !t.source.info.collections.contains(&out.collection))
+        {
             eprintln!(
                 "note: plugin `{}` ({}) cannot list {}: {} has none from {}",
                 t.source.id,
@@ -671,8 +670,7 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
 
     let several = targets.len() > 1;
@@ -701,7 +699,10 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
         return Ok(());
     } else {
         (
-            out.targets.iter().map(|t| PostState::new(t)).collect::<Vec<_>>(),
+            out.targets
+                .iter()
+                .map(|t| PostState::new(t))
+                .collect::<Vec<_>>(),
             Vec::new(),
         )
     };
@@ -725,7 +726,7 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
             cursor: st.cursor.clone(),
             max_pages: None,
             max_entries: args.max_entries.map(|m| m - so_far),
-            retry: retry.clone(),
+            retry,
         };
         let mut label = format!("{} {}", t.source.info.platform, out.collection);
         if count > 1 {
@@ -829,4 +830,3 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
     }
     Ok(())
 }
-

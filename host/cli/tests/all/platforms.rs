@@ -89,8 +89,10 @@ fn require_in_across_platforms_is_refused_at_lock_and_by_draw() {
     let likes = write_entries(
         &s,
         "tiktok-likes.jsonl",
-        &[json!({"platform": "tiktok", "user_id": "710001", "handle": "@tok1",
-                 "created_at": "2023-01-16T00:00:00Z", "collection": "likes"})],
+        &[
+            json!({"platform": "tiktok", "user_id": "710001", "handle": "@tok1",
+                 "created_at": "2023-01-16T00:00:00Z", "collection": "likes"}),
+        ],
     );
     let run = s.run(&[
         "lock",
@@ -129,7 +131,9 @@ fn min_followers_on_a_platform_without_follower_counts_is_refused() {
     s.keygen("key.json");
     let tiktok = tiktok_comments(&s, false);
     let no_require_in = rules(&s, |r| {
-        r.as_object_mut().expect("rules object").remove("require_in");
+        r.as_object_mut()
+            .expect("rules object")
+            .remove("require_in");
     });
     lock(&s, &["comments.jsonl", tiktok], no_require_in).error(&[
         "rule `min_followers` cannot be applied on tiktok",
@@ -144,8 +148,10 @@ fn min_account_age_on_a_platform_without_creation_times_is_refused() {
     let x = write_entries(
         &s,
         "x.jsonl",
-        &[json!({"platform": "x", "user_id": "1500", "handle": "@ex", "followers": 90,
-                 "text": "#giveaway @friend", "created_at": "2023-01-15T10:00:00Z"})],
+        &[
+            json!({"platform": "x", "user_id": "1500", "handle": "@ex", "followers": 90,
+                 "text": "#giveaway @friend", "created_at": "2023-01-15T10:00:00Z"}),
+        ],
     );
     let age_only = rules(&s, |r| {
         let r = r.as_object_mut().expect("rules object");

@@ -64,9 +64,20 @@ pub struct NewKeyView {
 #[utoipa::path(get, path = "/v1/keys", tag = "admin",
     responses((status = 200, body = Vec<KeyView>), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<KeyView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<KeyView>>, ApiError> {
     caller.require(Scope::Admin)?;
-    Ok(Json(state.store.api_keys(caller.org()).await?.iter().map(KeyView::from).collect()))
+    Ok(Json(
+        state
+            .store
+            .api_keys(caller.org())
+            .await?
+            .iter()
+            .map(KeyView::from)
+            .collect(),
+    ))
 }
 
 /// Creates an API key.
@@ -80,12 +91,22 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<NewKeyView>), ApiError> {
     caller.require(Scope::Admin)?;
-    let scope = Scope::parse(&body.scope).ok_or_else(|| ApiError::field("scope", "must be read, write or admin"))?;
+    let scope = Scope::parse(&body.scope)
+        .ok_or_else(|| ApiError::field("scope", "must be read, write or admin"))?;
     if body.label.chars().count() > 200 {
         return Err(ApiError::field("label", "at most 200 characters"));
     }
-    let k = state.store.create_api_key(caller.org(), scope, &body.label, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(NewKeyView { key: KeyView::from(&k.key), secret: k.secret })))
+    let k = state
+        .store
+        .create_api_key(caller.org(), scope, &body.label, state.now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewKeyView {
+            key: KeyView::from(&k.key),
+            secret: k.secret,
+        }),
+    ))
 }
 
 /// Revokes one of the organisation's API keys (at once, on every replica).
@@ -93,13 +114,26 @@ pub async fn create(
         ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = KeyView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(key_id): Path<String>) -> Result<Json<KeyView>, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> Result<Json<KeyView>, ApiError> {
     // Another organisation's key is 404 whatever the caller's scope.
-    if !state.store.api_keys(caller.org()).await?.iter().any(|k| k.id == key_id) {
+    if !state
+        .store
+        .api_keys(caller.org())
+        .await?
+        .iter()
+        .any(|k| k.id == key_id)
+    {
         return Err(ApiError::NotFound("API key"));
     }
     caller.require(Scope::Admin)?;
-    let k = state.store.revoke_api_key(Some(caller.org()), &key_id, state.now()).await?;
+    let k = state
+        .store
+        .revoke_api_key(Some(caller.org()), &key_id, state.now())
+        .await?;
     Ok(Json(KeyView::from(&k)))
 }
 
@@ -118,8 +152,18 @@ pub struct SigningKeyView {
 #[utoipa::path(post, path = "/v1/signing-key/rotate", tag = "admin", params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = SigningKeyView), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
-pub async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<SigningKeyView>, ApiError> {
+pub async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<SigningKeyView>, ApiError> {
     caller.require(Scope::Admin)?;
-    let k = state.store.rotate_signing_key(caller.org(), state.now()).await?;
-    Ok(Json(SigningKeyView { key_id: k.key_id, public_key: k.public_key, valid_from: rfc3339(k.valid_from) }))
+    let k = state
+        .store
+        .rotate_signing_key(caller.org(), state.now())
+        .await?;
+    Ok(Json(SigningKeyView {
+        key_id: k.key_id,
+        public_key: k.public_key,
+        valid_from: rfc3339(k.valid_from),
+    }))
 }

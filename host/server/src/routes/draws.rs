@@ -40,7 +40,9 @@ pub fn validate_rules(v: &serde_json::Value) -> Result<(Rules, String), ApiError
     let text = serde_json::to_string(v).map_err(|e| ApiError::field("rules", e.to_string()))?;
     let rules = match Rules::from_json(text.as_bytes()) {
         Ok(r) => r,
-        Err(RuleError::Invalid { field, problem }) => return Err(ApiError::field(format!("rules.{field}"), problem)),
+        Err(RuleError::Invalid { field, problem }) => {
+            return Err(ApiError::field(format!("rules.{field}"), problem));
+        }
         Err(e) => {
             // Name the field with a path-tracking parse of the same bytes.
             let mut de = serde_json::Deserializer::from_str(&text);
@@ -48,7 +50,9 @@ pub fn validate_rules(v: &serde_json::Value) -> Result<(Rules, String), ApiError
                 Err(pe) => {
                     let path = pe.path().to_string();
                     let msg = pe.inner().to_string();
-                    let missing = msg.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+                    let missing = msg
+                        .strip_prefix("missing field `")
+                        .and_then(|m| m.split('`').next());
                     match (missing, path.as_str()) {
                         (Some(f), ".") => format!("rules.{f}"),
                         (Some(f), p) => format!("rules.{p}.{f}"),
@@ -87,11 +91,20 @@ pub async fn create(
         }
     };
     collect(check_identity("x", &body.title).map_err(|e| match e {
-        DrawError::TitleTooLong | DrawError::TitleControls => ApiError::field("title", e.to_string()),
+        DrawError::TitleTooLong | DrawError::TitleControls => {
+            ApiError::field("title", e.to_string())
+        }
         other => ApiError::from(other),
     }));
-    let randomness = body.randomness.clone().unwrap_or_else(|| DEFAULT_RANDOMNESS.to_owned());
-    collect(Spec::parse(&randomness).map(|_| ()).map_err(|e| ApiError::field("randomness", e.to_string())));
+    let randomness = body
+        .randomness
+        .clone()
+        .unwrap_or_else(|| DEFAULT_RANDOMNESS.to_owned());
+    collect(
+        Spec::parse(&randomness)
+            .map(|_| ())
+            .map_err(|e| ApiError::field("randomness", e.to_string())),
+    );
     let rules = validate_rules(&body.rules);
     let rules_text = match rules {
         Ok((_, text)) => Some(text),
@@ -106,7 +119,12 @@ pub async fn create(
     let draw = state
         .store
         .create_draw(
-            &NewDraw { org_id: caller.org().to_owned(), title: body.title, rules: rules_text, randomness },
+            &NewDraw {
+                org_id: caller.org().to_owned(),
+                title: body.title,
+                rules: rules_text,
+                randomness,
+            },
             state.now(),
         )
         .await?;
@@ -117,7 +135,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/draws/{id}", tag = "draws", params(("id" = String, Path)),
     responses((status = 200, body = DrawView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DrawView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DrawView>, ApiError> {
     caller.require(Scope::Read)?;
     let d = state.store.draw(caller.org(), &id).await?;
     Ok(Json(DrawView::of(&d)?))
@@ -161,7 +183,10 @@ pub async fn list(
     let st = match q.state.as_deref() {
         None => None,
         Some(s) => Some(DrawState::parse(s).map_err(|_| {
-            ApiError::field("state", "must be one of draft, locked, executed, cancelled, failed")
+            ApiError::field(
+                "state",
+                "must be one of draft, locked, executed, cancelled, failed",
+            )
         })?),
     };
     let after = match q.cursor.as_deref() {
@@ -172,13 +197,26 @@ pub async fn list(
             Some((t.parse::<i64>().map_err(|_| bad())?, id.to_owned()))
         }
     };
-    let draws = state.store.draws(caller.org(), &DrawFilter { state: st, after, limit }).await?;
+    let draws = state
+        .store
+        .draws(
+            caller.org(),
+            &DrawFilter {
+                state: st,
+                after,
+                limit,
+            },
+        )
+        .await?;
     let next_cursor = if draws.len() as i64 == limit {
         draws.last().map(|d| format!("{}.{}", d.created_at, d.id))
     } else {
         None
     };
-    Ok(Json(DrawPage { draws: draws.iter().map(DrawView::of).collect::<Result<_, _>>()?, next_cursor }))
+    Ok(Json(DrawPage {
+        draws: draws.iter().map(DrawView::of).collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
 }
 
 /// Cancels a draft (409 with the current state after lock).
@@ -187,17 +225,25 @@ pub async fn list(
     responses((status = 200, body = DrawView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
-pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DrawView>, ApiError> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DrawView>, ApiError> {
     // Another organisation's draw is 404 whatever the key's scope.
     state.store.draw(caller.org(), &id).await?;
     caller.require(Scope::Write)?;
-    let d = state.store.cancel_draw(caller.org(), &id, state.now()).await.map_err(|e| match e {
-        fairdraw_store::StoreError::State(s) => ApiError::Conflict {
-            state: s,
-            detail: "only a draft can be cancelled".into(),
-            current: None,
-        },
-        other => other.into(),
-    })?;
+    let d = state
+        .store
+        .cancel_draw(caller.org(), &id, state.now())
+        .await
+        .map_err(|e| match e {
+            fairdraw_store::StoreError::State(s) => ApiError::Conflict {
+                state: s,
+                detail: "only a draft can be cancelled".into(),
+                current: None,
+            },
+            other => other.into(),
+        })?;
     Ok(Json(DrawView::of(&d)?))
 }

@@ -62,12 +62,26 @@ impl From<&UploadOutcome> for UploadView {
 }
 
 fn check_collection(name: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(ApiError::field("collection", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")) }
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            "collection",
+            "must be 1 to 64 characters of A-Z a-z 0-9 _ -",
+        ))
+    }
 }
 
 /// The rows of parsed entries, checking their collection.
-fn to_rows(entries: Vec<OwnedEntry>, collection: &str, first_line: u64) -> Result<Vec<EntryRow>, ApiError> {
+fn to_rows(
+    entries: Vec<OwnedEntry>,
+    collection: &str,
+    first_line: u64,
+) -> Result<Vec<EntryRow>, ApiError> {
     entries
         .into_iter()
         .enumerate()
@@ -77,11 +91,19 @@ fn to_rows(entries: Vec<OwnedEntry>, collection: &str, first_line: u64) -> Resul
             {
                 return Err(ApiError::field(
                     "body",
-                    format!("entry {}: collection {c:?}, but this upload is to {collection:?}", first_line + i as u64),
+                    format!(
+                        "entry {}: collection {c:?}, but this upload is to {collection:?}",
+                        first_line + i as u64
+                    ),
                 ));
             }
-            let entry = serde_json::to_string(&e).map_err(|err| ApiError::Internal(err.to_string()))?;
-            Ok(EntryRow { handle: e.handle.into_owned(), user_id: e.user_id.into_owned(), entry })
+            let entry =
+                serde_json::to_string(&e).map_err(|err| ApiError::Internal(err.to_string()))?;
+            Ok(EntryRow {
+                handle: e.handle.into_owned(),
+                user_id: e.user_id.into_owned(),
+                entry,
+            })
         })
         .collect()
 }
@@ -108,7 +130,9 @@ impl Sink<'_> {
                 .map_err(state_conflict)?;
             self.upload = Some(u);
         }
-        self.upload.as_mut().ok_or_else(|| ApiError::Internal("upload vanished".into()))
+        self.upload
+            .as_mut()
+            .ok_or_else(|| ApiError::Internal("upload vanished".into()))
     }
 
     async fn push(&mut self, rows: Vec<EntryRow>) -> Result<(), ApiError> {
@@ -128,7 +152,11 @@ impl Sink<'_> {
 
 fn state_conflict(e: StoreError) -> ApiError {
     match e {
-        StoreError::State(s) => ApiError::Conflict { state: s, detail: "entries can only be added to a draft".into(), current: None },
+        StoreError::State(s) => ApiError::Conflict {
+            state: s,
+            detail: "entries can only be added to a draft".into(),
+            current: None,
+        },
         other => other.into(),
     }
 }
@@ -150,7 +178,6 @@ pub async fn upload(
     caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<UploadQuery>,
-    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -159,7 +186,9 @@ pub async fn upload(
     let draw = state.store.draw(caller.org(), &id).await?;
     caller.require(Scope::Write)?;
     let idem_key = idempotency::key(&headers)?;
-    let collection = q.collection.unwrap_or_else(|| DEFAULT_COLLECTION.to_owned());
+    let collection = q
+        .collection
+        .unwrap_or_else(|| DEFAULT_COLLECTION.to_owned());
     check_collection(&collection)?;
     let format = match q.format.as_deref() {
         Some("jsonl" | "ndjson") => Format::JsonLines,
@@ -181,14 +210,22 @@ pub async fn upload(
         return Err(state_conflict(StoreError::State(draw.state)));
     }
     let limit = state.limits.max_upload_bytes;
-    let mut sink = Sink { state: &state, org: caller.org(), draw: &id, collection: &collection, upload: None, pending: Vec::new() };
+    let mut sink = Sink {
+        state: &state,
+        org: caller.org(),
+        draw: &id,
+        collection: &collection,
+        upload: None,
+        pending: Vec::new(),
+    };
     let mut hasher = Sha256::new();
     let mut total = 0usize;
     let mut buf: Vec<u8> = Vec::new();
     let mut line_no = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
         total += chunk.len();
         if total > limit {
             return Err(ApiError::TooLarge(limit));
@@ -196,7 +233,9 @@ pub async fn upload(
         hasher.update(&chunk);
         buf.extend_from_slice(&chunk);
         if format == Format::JsonLines {
-            let Some(end) = buf.iter().rposition(|b| *b == b'\n') else { continue };
+            let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
+                continue;
+            };
             let rest = buf.split_off(end + 1);
             let complete = std::mem::replace(&mut buf, rest);
             let rows = parse_lines(&complete, &mut line_no, &collection)?;
@@ -206,7 +245,8 @@ pub async fn upload(
     let rows = match format {
         Format::JsonLines => parse_lines(&buf, &mut line_no, &collection)?,
         other => {
-            let entries = entry_file::parse(other, &buf).map_err(|e| ApiError::field("body", e.to_string()))?;
+            let entries = entry_file::parse(other, &buf)
+                .map_err(|e| ApiError::field("body", e.to_string()))?;
             to_rows(entries, &collection, 1)?
         }
     };
@@ -221,18 +261,27 @@ pub async fn upload(
     let outcome = match idem_key {
         None => upload.finish(&body_sha, None).await?,
         Some(key) => {
-            let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-            let hash = idempotency::request_hash(&method, &path, body_sha.as_bytes());
+            let path = uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+            let hash = idempotency::request_hash(&Method::POST, &path, body_sha.as_bytes());
             match upload.claim_idempotency(caller.org(), &key, &hash).await? {
                 IdempotencyClaim::Claimed => {
-                    let respond: fairdraw_store::UploadResponse<'_> = Box::new(|o: &UploadOutcome| {
-                        let status = if o.duplicate { 200 } else { 201 };
-                        let body = serde_json::to_vec(&UploadView::from(o)).unwrap_or_default();
-                        (status, "application/json".to_owned(), body)
-                    });
-                    upload.finish(&body_sha, Some((caller.org(), &key, respond))).await?
+                    let respond: fairdraw_store::UploadResponse<'_> =
+                        Box::new(|o: &UploadOutcome| {
+                            let status = if o.duplicate { 200 } else { 201 };
+                            let body = serde_json::to_vec(&UploadView::from(o)).unwrap_or_default();
+                            (status, "application/json".to_owned(), body)
+                        });
+                    upload
+                        .finish(&body_sha, Some((caller.org(), &key, respond)))
+                        .await?
                 }
-                IdempotencyClaim::Replay { status, content_type, body } => {
+                IdempotencyClaim::Replay {
+                    status,
+                    content_type,
+                    body,
+                } => {
                     return Ok(idempotency::replay(status, content_type, body));
                 }
                 IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyMismatch),
@@ -240,20 +289,34 @@ pub async fn upload(
             }
         }
     };
-    let status = if outcome.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if outcome.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(UploadView::from(&outcome))).into_response())
 }
 
-fn parse_lines(bytes: &[u8], line_no: &mut u64, collection: &str) -> Result<Vec<EntryRow>, ApiError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::field("body", format!("line {}: not UTF-8", *line_no + 1)))?;
+fn parse_lines(
+    bytes: &[u8],
+    line_no: &mut u64,
+    collection: &str,
+) -> Result<Vec<EntryRow>, ApiError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApiError::field("body", format!("line {}: not UTF-8", *line_no + 1)))?;
     let mut out = Vec::new();
     for line in text.lines() {
         *line_no += 1;
-        let line = if *line_no == 1 { line.strip_prefix('\u{feff}').unwrap_or(line) } else { line };
+        let line = if *line_no == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let e = entry_file::parse_line(line, *line_no).map_err(|e| ApiError::field("body", e.to_string()))?;
+        let e = entry_file::parse_line(line, *line_no)
+            .map_err(|e| ApiError::field("body", e.to_string()))?;
         out.extend(to_rows(vec![e], collection, *line_no)?);
     }
     Ok(out)
@@ -322,21 +385,37 @@ pub async fn list(
         return Err(ApiError::field("limit", "must be 1 to 1000"));
     }
     let draw = state.store.draw(caller.org(), &id).await?;
-    let rows = state.store.entries(&draw.id, q.collection.as_deref(), q.after, limit).await?;
-    let next_after = if rows.len() as i64 == limit { rows.last().map(|r| r.seq) } else { None };
+    let rows = state
+        .store
+        .entries(&draw.id, q.collection.as_deref(), q.after, limit)
+        .await?;
+    let next_after = if rows.len() as i64 == limit {
+        rows.last().map(|r| r.seq)
+    } else {
+        None
+    };
     let entries = rows
         .into_iter()
         .map(|r| {
-            let entry: serde_json::Value =
-                serde_json::from_str(&r.entry).map_err(|e| ApiError::Internal(format!("stored entry: {e}")))?;
+            let entry: serde_json::Value = serde_json::from_str(&r.entry)
+                .map_err(|e| ApiError::Internal(format!("stored entry: {e}")))?;
             Ok(EntryView {
                 seq: r.seq,
                 collection: r.collection,
                 entry,
-                excluded: r.exclusion.map(|(rule, reason)| ExclusionView { rule, reason }),
+                excluded: r
+                    .exclusion
+                    .map(|(rule, reason)| ExclusionView { rule, reason }),
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let rules_applied = matches!(draw.state, fairdraw_store::DrawState::Locked | fairdraw_store::DrawState::Executed);
-    Ok(Json(EntryPage { rules_applied, entries, next_after }))
+    let rules_applied = matches!(
+        draw.state,
+        fairdraw_store::DrawState::Locked | fairdraw_store::DrawState::Executed
+    );
+    Ok(Json(EntryPage {
+        rules_applied,
+        entries,
+        next_after,
+    }))
 }

@@ -41,10 +41,16 @@ async fn lost(state: &AppState, org: &str, id: &str, e: StoreError, doing: &str)
     match e {
         StoreError::State(s) => {
             let current = match state.store.draw(org, id).await {
-                Ok(d) => DrawView::of(&d).ok().and_then(|v| serde_json::to_value(v).ok()),
+                Ok(d) => DrawView::of(&d)
+                    .ok()
+                    .and_then(|v| serde_json::to_value(v).ok()),
                 Err(_) => None,
             };
-            ApiError::Conflict { state: s, detail: format!("cannot {doing} a draw that is {s}"), current }
+            ApiError::Conflict {
+                state: s,
+                detail: format!("cannot {doing} a draw that is {s}"),
+                current,
+            }
         }
         other => other.into(),
     }
@@ -59,7 +65,11 @@ async fn lost(state: &AppState, org: &str, id: &str, e: StoreError, doing: &str)
     responses((status = 200, body = LockView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn lock_draw(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<LockView>, ApiError> {
+pub async fn lock_draw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<LockView>, ApiError> {
     let org = caller.org().to_owned();
     // Another organisation's draw is 404 whatever the key's scope.
     state.store.draw(&org, &id).await?;
@@ -76,26 +86,50 @@ pub async fn lock_draw(State(state): State<AppState>, caller: Caller, Path(id): 
     let draw = claim.draw.clone();
     let secret = random_bytes::<32>()?;
     let (record, secret) = blocking(move || {
-        let rules = Rules::from_json(draw.rules.as_bytes()).map_err(|e| ApiError::field("rules", e.to_string()))?;
-        let spec = Spec::parse(&draw.randomness).map_err(|e| ApiError::field("randomness", e.to_string()))?;
+        let rules = Rules::from_json(draw.rules.as_bytes())
+            .map_err(|e| ApiError::field("rules", e.to_string()))?;
+        let spec = Spec::parse(&draw.randomness)
+            .map_err(|e| ApiError::field("randomness", e.to_string()))?;
         let primary = rules.primary_collection().to_owned();
         let mut collections: BTreeMap<String, Vec<OwnedEntry>> = BTreeMap::new();
         let mut primary_seqs = Vec::new();
         for s in &stored {
-            let e: Entry<'_> = serde_json::from_str(&s.entry).map_err(|e| ApiError::Internal(format!("stored entry {}: {e}", s.seq)))?;
+            let e: Entry<'_> = serde_json::from_str(&s.entry)
+                .map_err(|e| ApiError::Internal(format!("stored entry {}: {e}", s.seq)))?;
             if s.collection == primary {
                 primary_seqs.push(s.seq);
             }
-            collections.entry(s.collection.clone()).or_default().push(e.into_owned());
+            collections
+                .entry(s.collection.clone())
+                .or_default()
+                .push(e.into_owned());
         }
         let locked_at = Timestamp::from_unix(now.div_euclid(1000));
         let secret = spec.needs_secret().then_some(secret);
-        let randomness = spec.declare(locked_at, secret.as_ref()).map_err(|e| ApiError::field("randomness", e.to_string()))?;
-        let request = LockRequest { draw_id: draw.id.clone(), title: draw.title.clone(), rules, collections, randomness, locked_at };
+        let randomness = spec
+            .declare(locked_at, secret.as_ref())
+            .map_err(|e| ApiError::field("randomness", e.to_string()))?;
+        let request = LockRequest {
+            draw_id: draw.id.clone(),
+            title: draw.title.clone(),
+            rules,
+            collections,
+            randomness,
+            locked_at,
+        };
         let locked = lock(&request, &signer)?;
-        let lock_hash = locked.bundle.lock.hash().map_err(|e| ApiError::Internal(e.to_string()))?.to_string();
+        let lock_hash = locked
+            .bundle
+            .lock
+            .hash()
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .to_string();
         // Every primary entry's fate, for the entries listing.
-        let watched = tally(&request.rules, &request.collections, Some(&|_: &Entry<'_>| true))?;
+        let watched = tally(
+            &request.rules,
+            &request.collections,
+            Some(&|_: &Entry<'_>| true),
+        )?;
         let exclusions = watched
             .watched
             .iter()
@@ -106,7 +140,8 @@ pub async fn lock_draw(State(state): State<AppState>, caller: Caller, Path(id): 
             })
             .collect();
         let payload = &locked.bundle.lock.payload;
-        let declared = serde_json::to_string(&payload.randomness).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let declared = serde_json::to_string(&payload.randomness)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let record = LockRecord {
             lock_hash,
             lock_file: locked.bundle.to_json(),
@@ -128,7 +163,11 @@ pub async fn lock_draw(State(state): State<AppState>, caller: Caller, Path(id): 
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
     tracing::info!(draw = %d.id, lock_hash = %lock_hash, "draw locked");
-    Ok(Json(LockView { lock_hash, secret: secret.map(hex::encode), draw: DrawView::of(&d)? }))
+    Ok(Json(LockView {
+        lock_hash,
+        secret: secret.map(hex::encode),
+        draw: DrawView::of(&d)?,
+    }))
 }
 
 /// `POST /v1/draws/{id}/execute`: the realised randomness.
@@ -160,31 +199,56 @@ pub struct ExecuteView {
     pub bundle_sha256: String,
 }
 
-fn realise(declared: &Declared, body: &ExecuteDraw, stored_secret: Option<Vec<u8>>) -> Result<Realised, ApiError> {
+fn realise(
+    declared: &Declared,
+    body: &ExecuteDraw,
+    stored_secret: Option<Vec<u8>>,
+) -> Result<Realised, ApiError> {
     match declared {
         Declared::Drand { chain, round, .. } => {
             let beacon = body.beacon.as_ref().ok_or_else(|| {
                 ApiError::field("beacon", format!("this draw declared drand {chain} round {round}: send the relay's JSON for it"))
             })?;
-            let chain = drand::chain(chain).ok_or_else(|| ApiError::Internal(format!("unknown chain {chain} in a lock")))?;
-            let bytes = serde_json::to_vec(beacon).map_err(|e| ApiError::field("beacon", e.to_string()))?;
-            let beacon = drand::parse_relay_json(&bytes).map_err(|e| ApiError::field("beacon", e.to_string()))?;
+            let chain = drand::chain(chain)
+                .ok_or_else(|| ApiError::Internal(format!("unknown chain {chain} in a lock")))?;
+            let bytes =
+                serde_json::to_vec(beacon).map_err(|e| ApiError::field("beacon", e.to_string()))?;
+            let beacon = drand::parse_relay_json(&bytes)
+                .map_err(|e| ApiError::field("beacon", e.to_string()))?;
             if beacon.round != *round {
-                return Err(ApiError::field("beacon.round", format!("is {}, but this draw declared round {round}", beacon.round)));
+                return Err(ApiError::field(
+                    "beacon.round",
+                    format!("is {}, but this draw declared round {round}", beacon.round),
+                ));
             }
-            beacon.realise(chain).map_err(|e| ApiError::field("beacon", e.to_string()))
+            beacon
+                .realise(chain)
+                .map_err(|e| ApiError::field("beacon", e.to_string()))
         }
         Declared::CommitReveal { .. } => {
             let secret = match &body.secret {
-                Some(s) => parse_hex_exact::<32>(s.trim()).map_err(|e| ApiError::field("secret", e.to_string()))?.to_vec(),
-                None => stored_secret.ok_or_else(|| ApiError::field("secret", "this commit-reveal draw needs its secret"))?,
+                Some(s) => parse_hex_exact::<32>(s.trim())
+                    .map_err(|e| ApiError::field("secret", e.to_string()))?
+                    .to_vec(),
+                None => stored_secret.ok_or_else(|| {
+                    ApiError::field("secret", "this commit-reveal draw needs its secret")
+                })?,
             };
-            Ok(Realised::CommitReveal { secret: HexBytes(secret) })
+            Ok(Realised::CommitReveal {
+                secret: HexBytes(secret),
+            })
         }
         Declared::Rfc3797 { sources } => {
-            let values = body.values.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
-                ApiError::field("values", format!("this draw declared RFC 3797 sources ({sources}): send each value"))
-            })?;
+            let values = body
+                .values
+                .clone()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "values",
+                        format!("this draw declared RFC 3797 sources ({sources}): send each value"),
+                    )
+                })?;
             Ok(Realised::Rfc3797 { values })
         }
     }
@@ -212,7 +276,10 @@ pub async fn execute_draw(
         && now < at
     {
         let wait = (at - now + 999) / 1000;
-        return Err(ApiError::TooEarly { available_at: crate::routes::rfc3339(at), retry_after: u64::try_from(wait).unwrap_or(1) });
+        return Err(ApiError::TooEarly {
+            available_at: crate::routes::rfc3339(at),
+            retry_after: u64::try_from(wait).unwrap_or(1),
+        });
     }
     let signer = match &draw.signing_key_id {
         Some(key_id) => Some(state.store.signer(&org, key_id).await?),
@@ -222,14 +289,23 @@ pub async fn execute_draw(
         Ok(c) => c,
         Err(e) => return Err(lost(&state, &org, &id, e, "execute").await),
     };
-    let signer = signer.ok_or_else(|| ApiError::Internal("locked draw without a signing key".into()))?;
+    let signer =
+        signer.ok_or_else(|| ApiError::Internal("locked draw without a signing key".into()))?;
     let (lock, stored_secret) = claim.lock().await?;
     let (bundle, sha, winners, alternates) = blocking(move || {
-        let parsed = ParsedBundle::parse(&lock.lock_file).map_err(|e| ApiError::Internal(format!("stored lock file: {e}")))?;
+        let parsed = ParsedBundle::parse(&lock.lock_file)
+            .map_err(|e| ApiError::Internal(format!("stored lock file: {e}")))?;
         let realised = realise(&parsed.lock.payload.randomness, &body, stored_secret)?;
-        let built = execute(&parsed, realised, Timestamp::from_unix(now.div_euclid(1000)), &signer)?;
+        let built = execute(
+            &parsed,
+            realised,
+            Timestamp::from_unix(now.div_euclid(1000)),
+            &signer,
+        )?;
         let picks = |p: &[fairdraw_engine::bundle::Pick]| -> Vec<serde_json::Value> {
-            p.iter().filter_map(|x| serde_json::to_value(x).ok()).collect()
+            p.iter()
+                .filter_map(|x| serde_json::to_value(x).ok())
+                .collect()
         };
         let (w, a) = match &built.execution {
             Some(x) => (picks(&x.payload.winners), picks(&x.payload.alternates)),
@@ -245,5 +321,10 @@ pub async fn execute_draw(
         Err(e) => return Err(lost(&state, &org, &id, e, "execute").await),
     };
     tracing::info!(draw = %d.id, bundle_sha256 = %sha, "draw executed");
-    Ok(Json(ExecuteView { draw: DrawView::of(&d)?, winners, alternates, bundle_sha256: sha }))
+    Ok(Json(ExecuteView {
+        draw: DrawView::of(&d)?,
+        winners,
+        alternates,
+        bundle_sha256: sha,
+    }))
 }

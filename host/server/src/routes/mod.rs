@@ -80,7 +80,8 @@ impl DrawView {
     /// The view of a stored draw.
     pub fn of(d: &Draw) -> Result<DrawView, ApiError> {
         let json = |s: &str| {
-            serde_json::from_str::<serde_json::Value>(s).map_err(|e| ApiError::Internal(format!("stored JSON of draw {}: {e}", d.id)))
+            serde_json::from_str::<serde_json::Value>(s)
+                .map_err(|e| ApiError::Internal(format!("stored JSON of draw {}: {e}", d.id)))
         };
         Ok(DrawView {
             id: d.id.clone(),

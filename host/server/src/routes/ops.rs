@@ -17,7 +17,11 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String), (status = 503, body = crate::error::Problem)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ready().await.map_err(|e| ApiError::Unavailable(format!("not ready: {e}")))?;
+    state
+        .store
+        .ready()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("not ready: {e}")))?;
     Ok("ready\n")
 }
 
@@ -27,10 +31,17 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     let counts = state.store.draw_counts().await?;
     let draws: Vec<(String, i64)> = fairdraw_store::DrawState::ALL
         .iter()
-        .map(|s| (s.as_str().to_owned(), counts.iter().find(|(c, _)| c == s).map_or(0, |(_, n)| *n)))
+        .map(|s| {
+            (
+                s.as_str().to_owned(),
+                counts.iter().find(|(c, _)| c == s).map_or(0, |(_, n)| *n),
+            )
+        })
         .collect();
     let mut res = state.metrics.render(&draws).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     Ok(res)
 }

@@ -64,21 +64,29 @@ pub struct PublicDraw {
 /// A draw's public summary: state, rules, lock hash, declared round and its time.
 #[utoipa::path(get, path = "/v1/public/draws/{id}", tag = "public", params(("id" = String, Path)),
     responses((status = 200, body = PublicDraw), (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PublicDraw>, ApiError> {
+pub async fn summary(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PublicDraw>, ApiError> {
     let d = state.store.public_draw(&id).await?;
     let org = state.store.org(&d.org_id).await?;
-    let declared: Option<Declared> = d.declared.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let declared: Option<Declared> = d
+        .declared
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok());
     let round = match &declared {
         Some(Declared::Drand { round, .. }) => Some(*round),
         _ => None,
     };
-    let locked = matches!(d.state, DrawState::Locked | DrawState::Executed) || d.lock_hash.is_some();
+    let locked =
+        matches!(d.state, DrawState::Locked | DrawState::Executed) || d.lock_hash.is_some();
     Ok(Json(PublicDraw {
         id: d.id.clone(),
         title: d.title.clone(),
         organization: org.name,
         state: d.state.as_str().to_owned(),
-        rules: serde_json::from_str(&d.rules).map_err(|e| ApiError::Internal(format!("stored rules: {e}")))?,
+        rules: serde_json::from_str(&d.rules)
+            .map_err(|e| ApiError::Internal(format!("stored rules: {e}")))?,
         randomness: declared.as_ref().map(Declared::describe),
         round,
         randomness_available_at: d.earliest_execution.map(rfc3339),
@@ -89,7 +97,8 @@ pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> R
         locked_at: d.locked_at.map(rfc3339),
         executed_at: d.executed_at.map(rfc3339),
         lock_receipt_url: locked.then(|| format!("/v1/public/draws/{}/lock-receipt", d.id)),
-        bundle_url: (d.state == DrawState::Executed).then(|| format!("/v1/public/draws/{}/bundle", d.id)),
+        bundle_url: (d.state == DrawState::Executed)
+            .then(|| format!("/v1/public/draws/{}/bundle", d.id)),
     }))
 }
 
@@ -103,12 +112,18 @@ fn serve_immutable(doc: Immutable, headers: &HeaderMap) -> Response {
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == doc.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == doc.etag || t.trim() == "*")
+        });
     let mut res = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut r = Response::new(Body::from(doc.bytes));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         r
     };
     let h = res.headers_mut();
@@ -124,8 +139,15 @@ async fn lock_doc(state: &AppState, id: &str) -> Result<Immutable, ApiError> {
     if let Some(doc) = state.cache.get(&key) {
         return Ok(doc);
     }
-    let lock = state.store.lock_file(id).await.map_err(|_| ApiError::NotFound("lock receipt (the draw is not locked)"))?;
-    let doc = Immutable { etag: etag_of(&lock.lock_file), bytes: Bytes::from(lock.lock_file) };
+    let lock = state
+        .store
+        .lock_file(id)
+        .await
+        .map_err(|_| ApiError::NotFound("lock receipt (the draw is not locked)"))?;
+    let doc = Immutable {
+        etag: etag_of(&lock.lock_file),
+        bytes: Bytes::from(lock.lock_file),
+    };
     state.cache.put(key, doc.clone());
     Ok(doc)
 }
@@ -135,8 +157,15 @@ async fn bundle_doc(state: &AppState, id: &str) -> Result<Immutable, ApiError> {
     if let Some(doc) = state.cache.get(&key) {
         return Ok(doc);
     }
-    let b = state.store.bundle(id).await.map_err(|_| ApiError::NotFound("bundle (the draw is not executed)"))?;
-    let doc = Immutable { etag: format!("\"{}\"", b.sha256), bytes: Bytes::from(b.bundle) };
+    let b = state
+        .store
+        .bundle(id)
+        .await
+        .map_err(|_| ApiError::NotFound("bundle (the draw is not executed)"))?;
+    let doc = Immutable {
+        etag: format!("\"{}\"", b.sha256),
+        bytes: Bytes::from(b.bundle),
+    };
     state.cache.put(key, doc.clone());
     Ok(doc)
 }
@@ -145,7 +174,11 @@ async fn bundle_doc(state: &AppState, id: &str) -> Result<Immutable, ApiError> {
 /// verify` and `fairdraw prove` read it. Immutable once locked.
 #[utoipa::path(get, path = "/v1/public/draws/{id}/lock-receipt", tag = "public", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/json", body = Object), (status = 304), (status = 404, body = Problem)))]
-pub async fn lock_receipt(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn lock_receipt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     Ok(serve_immutable(lock_doc(&state, &id).await?, &headers))
 }
 
@@ -153,7 +186,11 @@ pub async fn lock_receipt(State(state): State<AppState>, Path(id): Path<String>,
 /// Immutable: strong ETag and `Cache-Control: public, max-age=31536000, immutable`.
 #[utoipa::path(get, path = "/v1/public/draws/{id}/bundle", tag = "public", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/json", body = Object), (status = 304), (status = 404, body = Problem)))]
-pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn bundle(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     Ok(serve_immutable(bundle_doc(&state, &id).await?, &headers))
 }
 
@@ -162,13 +199,19 @@ pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>, heade
 #[utoipa::path(get, path = "/v1/public/draws/{id}/entrants/{handle}", tag = "public",
     params(("id" = String, Path), ("handle" = String, Path, description = "Handle (with or without @) or platform user id")),
     responses((status = 200, content_type = "application/json", body = Object), (status = 404, body = Problem)))]
-pub async fn entrant(State(state): State<AppState>, Path((id, handle)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn entrant(
+    State(state): State<AppState>,
+    Path((id, handle)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let doc = match bundle_doc(&state, &id).await {
         Ok(d) => d,
-        Err(_) => lock_doc(&state, &id).await.map_err(|_| ApiError::NotFound("draw proof (the draw is not locked)"))?,
+        Err(_) => lock_doc(&state, &id)
+            .await
+            .map_err(|_| ApiError::NotFound("draw proof (the draw is not locked)"))?,
     };
     let proof: EntrantProof = blocking(move || {
-        let parsed = ParsedBundle::parse(&doc.bytes).map_err(|e| ApiError::Internal(format!("stored bundle: {e}")))?;
+        let parsed = ParsedBundle::parse(&doc.bytes)
+            .map_err(|e| ApiError::Internal(format!("stored bundle: {e}")))?;
         Ok(prove_entrant(&parsed, &handle)?)
     })
     .await?;

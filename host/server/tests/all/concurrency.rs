@@ -12,7 +12,10 @@ async fn hundred_concurrent_locks_one_wins_the_rest_get_409_with_the_stored_resu
         let mut tasks = Vec::new();
         for _ in 0..100 {
             let (app, k, id) = (app.clone(), k.clone(), id.clone());
-            tasks.push(tokio::spawn(async move { app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await }));
+            tasks.push(tokio::spawn(async move {
+                app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+                    .await
+            }));
         }
         let mut ok = Vec::new();
         let mut conflicts = Vec::new();
@@ -29,13 +32,19 @@ async fn hundred_concurrent_locks_one_wins_the_rest_get_409_with_the_stored_resu
         let hash = &ok[0]["lock_hash"];
         for c in &conflicts {
             assert_eq!(c["state"], "locked");
-            assert_eq!(&c["current"]["lock_hash"], hash, "losers see the stored result");
+            assert_eq!(
+                &c["current"]["lock_hash"], hash,
+                "losers see the stored result"
+            );
         }
         // And executions: one of 20.
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let (app, k, id) = (app.clone(), k.clone(), id.clone());
-            tasks.push(tokio::spawn(async move { app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await }));
+            tasks.push(tokio::spawn(async move {
+                app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
+                    .await
+            }));
         }
         let mut executed = 0;
         for t in tasks {

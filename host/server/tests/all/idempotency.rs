@@ -15,8 +15,17 @@ async fn repeat_replays_different_body_is_422_concurrent_is_one_effect() {
             let app = &app;
             let k = k.clone();
             async move {
-                app.send(Method::POST, "/v1/draws", Some(&k), &[("content-type", "application/json"), ("idempotency-key", key)], Body::from(body))
-                    .await
+                app.send(
+                    Method::POST,
+                    "/v1/draws",
+                    Some(&k),
+                    &[
+                        ("content-type", "application/json"),
+                        ("idempotency-key", key),
+                    ],
+                    Body::from(body),
+                )
+                .await
             }
         };
         let first = send("k-1", body.clone()).await;
@@ -34,8 +43,17 @@ async fn repeat_replays_different_body_is_422_concurrent_is_one_effect() {
         for _ in 0..10 {
             let (app, k, body) = (app.clone(), k.clone(), body.clone());
             tasks.push(tokio::spawn(async move {
-                app.send(Method::POST, "/v1/draws", Some(&k), &[("content-type", "application/json"), ("idempotency-key", "k-2")], Body::from(body))
-                    .await
+                app.send(
+                    Method::POST,
+                    "/v1/draws",
+                    Some(&k),
+                    &[
+                        ("content-type", "application/json"),
+                        ("idempotency-key", "k-2"),
+                    ],
+                    Body::from(body),
+                )
+                .await
             }));
         }
         let mut ids = std::collections::BTreeSet::new();
@@ -53,14 +71,26 @@ async fn repeat_replays_different_body_is_422_concurrent_is_one_effect() {
         let up = |key: &'static str, body: &'static str| {
             let (app, k, id) = (app.clone(), k.clone(), id.clone());
             async move {
-                app.send(Method::POST, &format!("/v1/draws/{id}/entries"), Some(&k), &[("content-type", "application/jsonl"), ("idempotency-key", key)], Body::from(body))
-                    .await
+                app.send(
+                    Method::POST,
+                    &format!("/v1/draws/{id}/entries"),
+                    Some(&k),
+                    &[
+                        ("content-type", "application/jsonl"),
+                        ("idempotency-key", key),
+                    ],
+                    Body::from(body),
+                )
+                .await
             }
         };
         let a = up("u-1", COMMENTS).await;
         assert_eq!(a.status, 201);
         let b = up("u-1", COMMENTS).await;
-        assert_eq!((b.status.as_u16(), b.header("idempotent-replayed")), (201, Some("true")));
+        assert_eq!(
+            (b.status.as_u16(), b.header("idempotent-replayed")),
+            (201, Some("true"))
+        );
         up("u-1", "{\"platform\":\"p\",\"user_id\":\"u\",\"handle\":\"@h\",\"created_at\":\"2023-01-12T10:00:00Z\"}\n").await.problem(422);
         let mut tasks = Vec::new();
         for _ in 0..8 {
@@ -69,7 +99,11 @@ async fn repeat_replays_different_body_is_422_concurrent_is_one_effect() {
         }
         for t in tasks {
             let r = t.await.expect("join");
-            assert!(matches!(r.status.as_u16(), 201 | 409), "{}", String::from_utf8_lossy(&r.bytes));
+            assert!(
+                matches!(r.status.as_u16(), 201 | 409),
+                "{}",
+                String::from_utf8_lossy(&r.bytes)
+            );
         }
         let d = app.get(&format!("/v1/draws/{id}"), Some(&k)).await.json();
         assert_eq!(d["entries"], 8, "7 comments + 1 concurrent upload: {d}");

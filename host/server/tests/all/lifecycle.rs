@@ -1,18 +1,26 @@
-use fairdraw_engine::verify::{Expectations, verify_bundle};
 use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
+use fairdraw_engine::verify::{Expectations, verify_bundle};
 use serde_json::{Value, json};
 
 use crate::support::{T0, TestApp, apps};
 
 async fn verify_public_bundle(app: &TestApp, id: &str, lock_hash: &str) {
-    let r = app.get(&format!("/v1/public/draws/{id}/bundle"), None).await;
+    let r = app
+        .get(&format!("/v1/public/draws/{id}/bundle"), None)
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
     let etag = r.header("etag").expect("etag").to_owned();
     // The same bytes as stored (byte-identical to what `fairdraw verify` reads).
     let stored = app.db.store.bundle(id).await.expect("stored");
     assert_eq!(r.bytes, stored.bundle);
-    let keys = app.get("/.well-known/fairdraw-keys.json", None).await.json();
+    let keys = app
+        .get("/.well-known/fairdraw-keys.json", None)
+        .await
+        .json();
     let key = keys["keys"]
         .as_array()
         .and_then(|ks| ks.iter().find(|k| k["organization_id"] == app.org.as_str()))
@@ -26,9 +34,22 @@ async fn verify_public_bundle(app: &TestApp, id: &str, lock_hash: &str) {
             lock_hash: Some(Hash32::from_hex(lock_hash).expect("hash")),
         },
     );
-    assert!(report.verified(), "{}: {:?}", app.db.kind, report.first_failure());
+    assert!(
+        report.verified(),
+        "{}: {:?}",
+        app.db.kind,
+        report.first_failure()
+    );
     // Conditional GET.
-    let nm = app.send(axum::http::Method::GET, &format!("/v1/public/draws/{id}/bundle"), None, &[("if-none-match", &etag)], axum::body::Body::empty()).await;
+    let nm = app
+        .send(
+            axum::http::Method::GET,
+            &format!("/v1/public/draws/{id}/bundle"),
+            None,
+            &[("if-none-match", &etag)],
+            axum::body::Body::empty(),
+        )
+        .await;
     assert_eq!(nm.status, 304);
 }
 
@@ -39,14 +60,25 @@ async fn commit_reveal_end_to_end() {
         let id = app.draft(&k, "secret").await;
         app.upload_readme_entries(&k, &id).await;
         // The same file again adds nothing.
-        let again = app.post_raw(&format!("/v1/draws/{id}/entries"), Some(&k), "application/x-ndjson", crate::support::COMMENTS).await;
+        let again = app
+            .post_raw(
+                &format!("/v1/draws/{id}/entries"),
+                Some(&k),
+                "application/x-ndjson",
+                crate::support::COMMENTS,
+            )
+            .await;
         assert_eq!(again.status, 200);
         assert_eq!(again.json()["duplicate"], true);
         let d = app.get(&format!("/v1/draws/{id}"), Some(&k)).await.json();
         assert_eq!(d["entries"], 11);
-        app.get(&format!("/v1/public/draws/{id}/lock-receipt"), None).await.problem(404);
+        app.get(&format!("/v1/public/draws/{id}/lock-receipt"), None)
+            .await
+            .problem(404);
 
-        let lock = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await;
+        let lock = app
+            .post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+            .await;
         assert_eq!(lock.status, 200, "{}", String::from_utf8_lossy(&lock.bytes));
         let lock = lock.json();
         let lock_hash = lock["lock_hash"].as_str().expect("hash").to_owned();
@@ -55,24 +87,43 @@ async fn commit_reveal_end_to_end() {
         assert!(lock["secret"].as_str().is_some_and(|s| s.len() == 64));
 
         // Exclusions now show per entry, with keyset pagination.
-        let page = app.get(&format!("/v1/draws/{id}/entries?collection=comments&limit=4"), Some(&k)).await.json();
+        let page = app
+            .get(
+                &format!("/v1/draws/{id}/entries?collection=comments&limit=4"),
+                Some(&k),
+            )
+            .await
+            .json();
         assert_eq!(page["rules_applied"], true);
         assert_eq!(page["entries"].as_array().map(Vec::len), Some(4));
         assert_eq!(page["entries"][3]["excluded"]["rule"], "keywords", "{page}");
         let after = page["next_after"].as_i64().expect("more");
-        let rest = app.get(&format!("/v1/draws/{id}/entries?collection=comments&after={after}"), Some(&k)).await.json();
+        let rest = app
+            .get(
+                &format!("/v1/draws/{id}/entries?collection=comments&after={after}"),
+                Some(&k),
+            )
+            .await
+            .json();
         assert_eq!(rest["entries"].as_array().map(Vec::len), Some(3));
         assert_eq!(rest["next_after"], Value::Null);
 
         // Public lock receipt and summary.
-        let receipt = app.get(&format!("/v1/public/draws/{id}/lock-receipt"), None).await;
+        let receipt = app
+            .get(&format!("/v1/public/draws/{id}/lock-receipt"), None)
+            .await;
         assert_eq!(receipt.status, 200);
-        let public = app.get(&format!("/v1/public/draws/{id}"), None).await.json();
+        let public = app
+            .get(&format!("/v1/public/draws/{id}"), None)
+            .await
+            .json();
         assert_eq!(public["lock_hash"], lock_hash.as_str());
         assert_eq!(public["organization"], "ACME");
 
         // Execute with the server-kept secret.
-        let exec = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await;
+        let exec = app
+            .post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
+            .await;
         assert_eq!(exec.status, 200, "{}", String::from_utf8_lossy(&exec.bytes));
         let exec = exec.json();
         assert_eq!(exec["draw"]["state"], "executed");
@@ -80,23 +131,42 @@ async fn commit_reveal_end_to_end() {
         verify_public_bundle(&app, &id, &lock_hash).await;
 
         // Entrant look-ups.
-        let alice = app.get(&format!("/v1/public/draws/{id}/entrants/@alice"), None).await.json();
+        let alice = app
+            .get(&format!("/v1/public/draws/{id}/entrants/@alice"), None)
+            .await
+            .json();
         assert_eq!(alice["status"], "eligible", "{alice}");
-        let dave = app.get(&format!("/v1/public/draws/{id}/entrants/dave"), None).await.json();
+        let dave = app
+            .get(&format!("/v1/public/draws/{id}/entrants/dave"), None)
+            .await
+            .json();
         assert_eq!(dave["status"], "excluded", "{dave}");
-        let nobody = app.get(&format!("/v1/public/draws/{id}/entrants/@zed"), None).await.json();
+        let nobody = app
+            .get(&format!("/v1/public/draws/{id}/entrants/@zed"), None)
+            .await
+            .json();
         assert_eq!(nobody["status"], "no_entry");
         app.cleanup().await;
     }
 }
 
 fn fixture_beacon() -> (String, Value) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../engine/tests/vectors/drand_beacons.json"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../engine/tests/vectors/drand_beacons.json"
+    ))
+    .expect("fixture");
     let v: Value = serde_json::from_str(&text).expect("json");
     let (chain, beacons) = v["chains"]
         .as_object()
-        .and_then(|c| c.iter().find_map(|(name, c)| c["beacons"].as_array().filter(|b| !b.is_empty()).map(|b| (name.clone(), b.clone()))))
+        .and_then(|c| {
+            c.iter().find_map(|(name, c)| {
+                c["beacons"]
+                    .as_array()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| (name.clone(), b.clone()))
+            })
+        })
         .expect("a chain with beacons");
     let mut b = beacons.last().cloned().expect("beacon");
     if let Some(o) = b.as_object_mut() {
@@ -116,23 +186,49 @@ async fn drand_end_to_end_with_a_real_beacon() {
         let id = app.draft(&k, &format!("drand:{chain_name}:{round}")).await;
         app.upload_readme_entries(&k, &id).await;
         app.set_time(due - 120_000);
-        let lock = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await;
+        let lock = app
+            .post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+            .await;
         assert_eq!(lock.status, 200, "{}", String::from_utf8_lossy(&lock.bytes));
         let lock_hash = lock.json()["lock_hash"].as_str().expect("hash").to_owned();
-        let public = app.get(&format!("/v1/public/draws/{id}"), None).await.json();
+        let public = app
+            .get(&format!("/v1/public/draws/{id}"), None)
+            .await
+            .json();
         assert_eq!(public["round"], round);
         // Before the round: 409 with Retry-After.
-        let early = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({"beacon": beacon})).await;
+        let early = app
+            .post_json(
+                &format!("/v1/draws/{id}/execute"),
+                Some(&k),
+                &json!({"beacon": beacon}),
+            )
+            .await;
         early.problem(409);
         assert!(early.header("retry-after").is_some());
         app.set_time(due + 10_000);
         // A missing or tampered beacon is refused by field.
-        let p = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await.problem(422);
+        let p = app
+            .post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
+            .await
+            .problem(422);
         assert_eq!(p["errors"][0]["field"], "beacon");
         let mut bad = beacon.clone();
         bad["signature"] = json!("00".repeat(96));
-        app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({"beacon": bad})).await.problem(422);
-        let exec = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({"beacon": beacon})).await;
+        app.post_json(
+            &format!("/v1/draws/{id}/execute"),
+            Some(&k),
+            &json!({"beacon": bad}),
+        )
+        .await
+        .problem(422);
+        let exec = app
+            .post_json(
+                &format!("/v1/draws/{id}/execute"),
+                Some(&k),
+                &json!({"beacon": beacon}),
+            )
+            .await;
         assert_eq!(exec.status, 200, "{}", String::from_utf8_lossy(&exec.bytes));
         verify_public_bundle(&app, &id, &lock_hash).await;
         app.cleanup().await;
@@ -146,8 +242,13 @@ async fn drand_default_declares_a_round_at_least_60s_ahead() {
         let k = app.admin.clone();
         let id = app.draft(&k, "drand:quicknet").await;
         app.upload_readme_entries(&k, &id).await;
-        let lock = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await.json();
-        let at = lock["draw"]["randomness_available_at"].as_str().expect("time");
+        let lock = app
+            .post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+            .await
+            .json();
+        let at = lock["draw"]["randomness_available_at"]
+            .as_str()
+            .expect("time");
         let at = fairdraw_engine::time::Timestamp::parse_rfc3339(at).expect("rfc3339");
         assert!(at.unix() * 1000 >= T0 + 60_000, "{}", app.db.kind);
         app.cleanup().await;
@@ -160,24 +261,44 @@ async fn rotation_keeps_old_bundles_verifiable() {
         let k = app.admin.clone();
         let id = app.draft(&k, "secret").await;
         app.upload_readme_entries(&k, &id).await;
-        let lock_hash = app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({})).await.json()["lock_hash"]
+        let lock_hash = app
+            .post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+            .await
+            .json()["lock_hash"]
             .as_str()
             .expect("hash")
             .to_owned();
-        let r = app.post_json("/v1/signing-key/rotate", Some(&k), &json!({})).await;
+        let r = app
+            .post_json("/v1/signing-key/rotate", Some(&k), &json!({}))
+            .await;
         assert_eq!(r.status, 200);
         // Executed with the key that signed the lock, which is now retired.
-        let exec = app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({})).await;
+        let exec = app
+            .post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
+            .await;
         assert_eq!(exec.status, 200, "{}", String::from_utf8_lossy(&exec.bytes));
-        let keys = app.get("/.well-known/fairdraw-keys.json", None).await.json();
-        let mine: Vec<&Value> = keys["keys"].as_array().expect("keys").iter().filter(|k| k["organization_id"] == app.org.as_str()).collect();
+        let keys = app
+            .get("/.well-known/fairdraw-keys.json", None)
+            .await
+            .json();
+        let mine: Vec<&Value> = keys["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter(|k| k["organization_id"] == app.org.as_str())
+            .collect();
         assert_eq!(mine.len(), 2);
         assert!(mine[0]["valid_until"].is_string());
-        let bundle = app.get(&format!("/v1/public/draws/{id}/bundle"), None).await;
+        let bundle = app
+            .get(&format!("/v1/public/draws/{id}/bundle"), None)
+            .await;
         let old_key = mine[0]["public_key"].as_str().expect("key");
         let report = verify_bundle(
             &bundle.bytes,
-            &Expectations { public_key: Some(parse_hex_exact::<32>(old_key).expect("hex")), lock_hash: Some(Hash32::from_hex(&lock_hash).expect("h")) },
+            &Expectations {
+                public_key: Some(parse_hex_exact::<32>(old_key).expect("hex")),
+                lock_hash: Some(Hash32::from_hex(&lock_hash).expect("h")),
+            },
         );
         assert!(report.verified());
         app.cleanup().await;

@@ -40,11 +40,23 @@ impl Res {
     }
     /// Asserts a problem+json error with this status; returns the document.
     pub fn problem(&self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.bytes));
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         let p = self.json();
         assert_eq!(p["status"], status);
-        assert!(p["type"].as_str().is_some_and(|t| t.starts_with("urn:fairdraw:problem:")));
+        assert!(
+            p["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:fairdraw:problem:"))
+        );
         assert!(p["title"].is_string() && p["detail"].is_string());
         p
     }
@@ -59,7 +71,14 @@ impl TestApp {
         self.clock.store(ms, Ordering::SeqCst);
     }
 
-    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Body) -> Res {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Res {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(k) = key {
             b = b.header("authorization", format!("Bearer {k}"));
@@ -67,11 +86,25 @@ impl TestApp {
         for (n, v) in headers {
             b = b.header(*n, *v);
         }
-        let res = self.router().oneshot(b.body(body).expect("request")).await.expect("infallible");
+        let res = self
+            .router()
+            .oneshot(b.body(body).expect("request"))
+            .await
+            .expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes().to_vec();
-        Res { status, headers, bytes }
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Res {
+            status,
+            headers,
+            bytes,
+        }
     }
 
     pub async fn get(&self, path: &str, key: Option<&str>) -> Res {
@@ -79,11 +112,31 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, key: Option<&str>, body: &Value) -> Res {
-        self.send(Method::POST, path, key, &[("content-type", "application/json")], Body::from(body.to_string())).await
+        self.send(
+            Method::POST,
+            path,
+            key,
+            &[("content-type", "application/json")],
+            Body::from(body.to_string()),
+        )
+        .await
     }
 
-    pub async fn post_raw(&self, path: &str, key: Option<&str>, content_type: &str, body: impl Into<Body>) -> Res {
-        self.send(Method::POST, path, key, &[("content-type", content_type)], body.into()).await
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> Res {
+        self.send(
+            Method::POST,
+            path,
+            key,
+            &[("content-type", content_type)],
+            body.into(),
+        )
+        .await
     }
 
     /// A new organisation; returns (org id, admin key).
@@ -93,7 +146,12 @@ impl TestApp {
     }
 
     pub async fn key(&self, org: &str, scope: fairdraw_store::Scope) -> String {
-        self.db.store.create_api_key(org, scope, "test", T0).await.expect("key").secret
+        self.db
+            .store
+            .create_api_key(org, scope, "test", T0)
+            .await
+            .expect("key")
+            .secret
     }
 
     /// Creates a draft with the README's rules; returns its id.
@@ -101,16 +159,45 @@ impl TestApp {
         let r = self
             .post_json("/v1/draws", Some(key), &serde_json::json!({"title": "ACME launch", "rules": rules(), "randomness": randomness}))
             .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.bytes));
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.bytes)
+        );
         r.json()["id"].as_str().expect("id").to_owned()
     }
 
     /// Uploads the README's comments and likes.
     pub async fn upload_readme_entries(&self, key: &str, id: &str) {
-        let r = self.post_raw(&format!("/v1/draws/{id}/entries"), Some(key), "application/x-ndjson", COMMENTS).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.bytes));
-        let r = self.post_raw(&format!("/v1/draws/{id}/entries?collection=likes"), Some(key), "text/csv", LIKES).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.bytes));
+        let r = self
+            .post_raw(
+                &format!("/v1/draws/{id}/entries"),
+                Some(key),
+                "application/x-ndjson",
+                COMMENTS,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.bytes)
+        );
+        let r = self
+            .post_raw(
+                &format!("/v1/draws/{id}/entries?collection=likes"),
+                Some(key),
+                "text/csv",
+                LIKES,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.bytes)
+        );
     }
 
     pub async fn cleanup(self) {
@@ -140,14 +227,31 @@ async fn make(db: TestDb, limits: Limits) -> TestApp {
     fairdraw_server::init_tracing();
     let clock = Arc::new(AtomicI64::new(T0));
     let c = clock.clone();
-    let state = AppState::new(db.store.clone(), limits).with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    let state = AppState::new(db.store.clone(), limits)
+        .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
     let (org, key) = db.store.create_org("ACME", T0).await.expect("org");
-    TestApp { db, state, clock, admin: key.secret, org: org.id }
+    TestApp {
+        db,
+        state,
+        clock,
+        admin: key.secret,
+        org: org.id,
+    }
 }
 
 /// Apps on SQLite and (when reachable) PostgreSQL, with generous limits.
 pub async fn apps(test: &str) -> Vec<TestApp> {
-    apps_with(test, Limits { rate_per_key: 10_000, burst_per_key: 10_000, rate_per_ip: 10_000, burst_per_ip: 10_000, ..Limits::default() }).await
+    apps_with(
+        test,
+        Limits {
+            rate_per_key: 10_000,
+            burst_per_key: 10_000,
+            rate_per_ip: 10_000,
+            burst_per_ip: 10_000,
+            ..Limits::default()
+        },
+    )
+    .await
 }
 
 pub async fn apps_with(test: &str, limits: Limits) -> Vec<TestApp> {

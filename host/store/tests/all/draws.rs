@@ -31,7 +31,13 @@ async fn exactly_one_of_many_concurrent_locks_wins() {
     for db in testing::all("draws_lock_race").await {
         let s = db.store.clone();
         let (org, _) = s.create_org("ACME", NOW).await.expect("org");
-        let key = s.active_signer(&org.id).await.expect("key").info().key_id.clone();
+        let key = s
+            .active_signer(&org.id)
+            .await
+            .expect("key")
+            .info()
+            .key_id
+            .clone();
         let draw = s.create_draw(&new_draw(&org.id), NOW).await.expect("draw");
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -57,11 +63,20 @@ async fn exactly_one_of_many_concurrent_locks_wins() {
         }
         assert_eq!(won, 1, "{}", db.kind);
         // Execution: once, then never again; the secret round-trips encrypted.
-        let mut claim = s.claim_execution(&org.id, &draw.id, NOW).await.expect("claim");
+        let mut claim = s
+            .claim_execution(&org.id, &draw.id, NOW)
+            .await
+            .expect("claim");
         let (_, secret) = claim.lock().await.expect("lock");
         assert_eq!(secret, Some(vec![7; 32]));
-        claim.commit(b"bundle", "sha", NOW + 1).await.expect("execute");
-        assert!(matches!(s.claim_execution(&org.id, &draw.id, NOW).await, Err(StoreError::State(DrawState::Executed))));
+        claim
+            .commit(b"bundle", "sha", NOW + 1)
+            .await
+            .expect("execute");
+        assert!(matches!(
+            s.claim_execution(&org.id, &draw.id, NOW).await,
+            Err(StoreError::State(DrawState::Executed))
+        ));
         assert_eq!(s.bundle(&draw.id).await.expect("bundle").bundle, b"bundle");
         db.cleanup().await;
     }
@@ -76,12 +91,32 @@ async fn the_database_refuses_a_second_lock_row() {
         let insert = "INSERT INTO draw_locks (draw_id, lock_hash, lock_file, created_at) VALUES ($1, 'h', $2, 0)";
         let twice = match s.db() {
             fairdraw_store::Db::Sqlite(p) => {
-                sqlx::query(insert).bind(&draw.id).bind(vec![0u8]).execute(p).await.expect("first");
-                sqlx::query(insert).bind(&draw.id).bind(vec![0u8]).execute(p).await.is_err()
+                sqlx::query(insert)
+                    .bind(&draw.id)
+                    .bind(vec![0u8])
+                    .execute(p)
+                    .await
+                    .expect("first");
+                sqlx::query(insert)
+                    .bind(&draw.id)
+                    .bind(vec![0u8])
+                    .execute(p)
+                    .await
+                    .is_err()
             }
             fairdraw_store::Db::Postgres(p) => {
-                sqlx::query(insert).bind(&draw.id).bind(vec![0u8]).execute(p).await.expect("first");
-                sqlx::query(insert).bind(&draw.id).bind(vec![0u8]).execute(p).await.is_err()
+                sqlx::query(insert)
+                    .bind(&draw.id)
+                    .bind(vec![0u8])
+                    .execute(p)
+                    .await
+                    .expect("first");
+                sqlx::query(insert)
+                    .bind(&draw.id)
+                    .bind(vec![0u8])
+                    .execute(p)
+                    .await
+                    .is_err()
             }
         };
         assert!(twice, "{}: primary key refuses a second lock", db.kind);
@@ -97,15 +132,38 @@ async fn cancel_only_before_lock_and_tenancy_and_listing() {
         let (other, _) = s.create_org("Other", NOW).await.expect("org");
         let mut ids = Vec::new();
         for i in 0..5 {
-            ids.push(s.create_draw(&new_draw(&org.id), NOW + i).await.expect("draw").id);
+            ids.push(
+                s.create_draw(&new_draw(&org.id), NOW + i)
+                    .await
+                    .expect("draw")
+                    .id,
+            );
         }
-        assert!(matches!(s.draw(&other.id, &ids[0]).await, Err(StoreError::NotFound(_))));
-        assert!(matches!(s.cancel_draw(&other.id, &ids[0], NOW).await, Err(StoreError::NotFound(_))));
-        assert_eq!(s.cancel_draw(&org.id, &ids[0], NOW).await.expect("cancel").state, DrawState::Cancelled);
-        assert!(matches!(s.cancel_draw(&org.id, &ids[0], NOW).await, Err(StoreError::State(DrawState::Cancelled))));
+        assert!(matches!(
+            s.draw(&other.id, &ids[0]).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.cancel_draw(&other.id, &ids[0], NOW).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.cancel_draw(&org.id, &ids[0], NOW)
+                .await
+                .expect("cancel")
+                .state,
+            DrawState::Cancelled
+        );
+        assert!(matches!(
+            s.cancel_draw(&org.id, &ids[0], NOW).await,
+            Err(StoreError::State(DrawState::Cancelled))
+        ));
         // Keyset pages of 2 walk all five, in creation order.
         let mut seen = Vec::new();
-        let mut f = DrawFilter { limit: 2, ..DrawFilter::default() };
+        let mut f = DrawFilter {
+            limit: 2,
+            ..DrawFilter::default()
+        };
         loop {
             let page = s.draws(&org.id, &f).await.expect("page");
             if page.is_empty() {
@@ -116,7 +174,14 @@ async fn cancel_only_before_lock_and_tenancy_and_listing() {
         }
         assert_eq!(seen, ids, "{}", db.kind);
         let drafts = s
-            .draws(&org.id, &DrawFilter { state: Some(DrawState::Draft), limit: 10, after: None })
+            .draws(
+                &org.id,
+                &DrawFilter {
+                    state: Some(DrawState::Draft),
+                    limit: 10,
+                    after: None,
+                },
+            )
             .await
             .expect("filter");
         assert_eq!(drafts.len(), 4);

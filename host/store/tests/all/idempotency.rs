@@ -7,25 +7,60 @@ async fn claim_replay_mismatch_expiry_and_release() {
     for db in testing::all("idem_basic").await {
         let s = &db.store;
         let (org, _) = s.create_org("ACME", NOW).await.expect("org");
-        assert_eq!(s.idempotency_claim(&org.id, "k", "r1", NOW).await.expect("c"), IdempotencyClaim::Claimed);
-        assert_eq!(s.idempotency_claim(&org.id, "k", "r1", NOW).await.expect("c"), IdempotencyClaim::InProgress);
-        s.idempotency_complete(&org.id, "k", 201, Some("application/json"), b"{}").await.expect("done");
         assert_eq!(
-            s.idempotency_claim(&org.id, "k", "r1", NOW + 1).await.expect("c"),
-            IdempotencyClaim::Replay { status: 201, content_type: Some("application/json".into()), body: b"{}".to_vec() }
+            s.idempotency_claim(&org.id, "k", "r1", NOW)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Claimed
         );
-        assert_eq!(s.idempotency_claim(&org.id, "k", "r2", NOW + 1).await.expect("c"), IdempotencyClaim::Mismatch);
+        assert_eq!(
+            s.idempotency_claim(&org.id, "k", "r1", NOW)
+                .await
+                .expect("c"),
+            IdempotencyClaim::InProgress
+        );
+        s.idempotency_complete(&org.id, "k", 201, Some("application/json"), b"{}")
+            .await
+            .expect("done");
+        assert_eq!(
+            s.idempotency_claim(&org.id, "k", "r1", NOW + 1)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Replay {
+                status: 201,
+                content_type: Some("application/json".into()),
+                body: b"{}".to_vec()
+            }
+        );
+        assert_eq!(
+            s.idempotency_claim(&org.id, "k", "r2", NOW + 1)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Mismatch
+        );
         // After 24 h the key is new again.
         assert_eq!(
-            s.idempotency_claim(&org.id, "k", "r2", NOW + IDEMPOTENCY_TTL_MS).await.expect("c"),
+            s.idempotency_claim(&org.id, "k", "r2", NOW + IDEMPOTENCY_TTL_MS)
+                .await
+                .expect("c"),
             IdempotencyClaim::Claimed
         );
         // A released claim (5xx) can be retried.
         s.idempotency_release(&org.id, "k").await.expect("release");
-        assert_eq!(s.idempotency_claim(&org.id, "k", "r3", NOW + IDEMPOTENCY_TTL_MS).await.expect("c"), IdempotencyClaim::Claimed);
+        assert_eq!(
+            s.idempotency_claim(&org.id, "k", "r3", NOW + IDEMPOTENCY_TTL_MS)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Claimed
+        );
         // Keys are per organisation.
         let (other, _) = s.create_org("Other", NOW).await.expect("org");
-        assert_eq!(s.idempotency_claim(&other.id, "k", "r1", NOW).await.expect("c"), IdempotencyClaim::Claimed);
+        assert_eq!(
+            s.idempotency_claim(&other.id, "k", "r1", NOW)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Claimed
+        );
         db.cleanup().await;
     }
 }
@@ -37,7 +72,9 @@ async fn concurrent_claims_have_one_winner() {
         let mut tasks = Vec::new();
         for _ in 0..30 {
             let (s, org) = (db.store.clone(), org.id.clone());
-            tasks.push(tokio::spawn(async move { s.idempotency_claim(&org, "same", "r", NOW).await }));
+            tasks.push(tokio::spawn(async move {
+                s.idempotency_claim(&org, "same", "r", NOW).await
+            }));
         }
         let mut claimed = 0;
         for t in tasks {

@@ -3,16 +3,16 @@
 //! postgres://postgres@127.0.0.1:5432/test); otherwise it prints
 //! "skipping PostgreSQL: <why>".
 
-/// Migrations, readiness and durability across a reopen.
-mod schema;
-/// Organisations, API keys and encrypted signing keys.
-mod keys;
 /// Draw life cycle: exactly one lock and one execution.
 mod draws;
 /// Batched entry uploads, idempotent repeats and keyset pagination.
 mod entries;
 /// Idempotency-Key records.
 mod idempotency;
+/// Organisations, API keys and encrypted signing keys.
+mod keys;
+/// Migrations, readiness and durability across a reopen.
+mod schema;
 
 /// A fixed time for tests, Unix milliseconds.
 pub const NOW: i64 = 1_767_225_600_000;
