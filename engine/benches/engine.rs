@@ -16,6 +16,12 @@
 //!
 //! The 1M and 10M cases use 10 samples of one iteration each.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests, benches and examples read files, the clock and the environment; the engine library may not (engine/clippy.toml)"
+)]
+
 use std::cell::OnceCell;
 use std::hint::black_box;
 use std::path::PathBuf;

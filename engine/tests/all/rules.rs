@@ -989,3 +989,114 @@ proptest! {
         prop_assert!(seen.len() as u64 <= n);
     }
 }
+
+// ---------------------------------------------------------------- in plain words
+
+/// The giveaway fixture's rules (tests/fixtures/giveaway/rules.json), read
+/// from the file so the sentences track the demo draw.
+const GIVEAWAY: &str = include_str!("../../../tests/fixtures/giveaway/rules.json");
+
+#[test]
+fn describe_says_every_rule_of_the_giveaway_in_order() {
+    assert_eq!(
+        rules(GIVEAWAY).describe(),
+        [
+            "3 winners and then 2 alternates in order are drawn from the \"comments\" collection.",
+            "The organizer's account \"@acme\" cannot enter, and mentioning it does not count.",
+            "The account \"@spammer\" cannot enter.",
+            "Entries must be posted at or after 2023-01-10T00:00:00Z and before 2023-01-21T00:00:00Z.",
+            "The text must contain \"#giveaway\" (case does not matter).",
+            "The text must mention at least 1 other account with @ (not the entrant's own account or the organizer's).",
+            "The account must have at least 10 followers; an account whose follower count is unknown is excluded.",
+            "The account must be at least 7 days old when the entry is posted; an account of unknown age is excluded.",
+            "The account must also appear in the \"likes\" collection.",
+            "Each account's first 2 qualifying entries count, later ones are excluded; each counted entry is 1 ticket.",
+            "Each mention beyond the required 1 earns 1 bonus ticket, up to 3 bonus tickets per account.",
+            "Each eligible account's chance is proportional to its tickets, and no account is drawn twice.",
+        ]
+    );
+}
+
+#[test]
+fn describe_minimal_rules_and_singulars() {
+    assert_eq!(
+        rules(r#"{"winners": 1}"#).describe(),
+        [
+            "1 winner is drawn from the \"comments\" collection.",
+            "Only each account's first qualifying entry counts; each counted entry is 1 ticket.",
+            "Each eligible account's chance is proportional to its tickets, and no account is drawn twice.",
+        ]
+    );
+    let r = rules(
+        r##"{"winners": 2, "alternates": 1, "collection": "replies", "min_followers": 1,
+             "min_account_age_days": 1, "min_mentions": 2, "bonus": {"per_extra_mention": 2, "max": 1}}"##,
+    );
+    let lines = r.describe();
+    assert_eq!(
+        lines[0],
+        "2 winners and then 1 alternate in order are drawn from the \"replies\" collection."
+    );
+    assert!(lines.contains(
+        &"The text must mention at least 2 other accounts with @ (not the entrant's own account or the organizer's)."
+            .to_owned()
+    ));
+    assert!(lines.contains(
+        &"The account must have at least 1 follower; an account whose follower count is unknown is excluded."
+            .to_owned()
+    ));
+    assert!(lines.contains(
+        &"The account must be at least 1 day old when the entry is posted; an account of unknown age is excluded."
+            .to_owned()
+    ));
+    assert!(lines.contains(
+        &"Each mention beyond the required 2 earns 2 bonus tickets, up to 1 bonus ticket per account."
+            .to_owned()
+    ));
+}
+
+#[test]
+fn describe_lists_open_windows_and_keyword_lists() {
+    let r = rules(
+        r##"{"winners": 1, "exclude_users": ["@a", "UC42", "c"], "window": {"until": "2026-01-01T00:00:00Z"},
+             "keywords": {"any": ["#win", "#giveaway"], "all": ["please", "me", "now"]},
+             "require_in": ["likes", "follows"], "bonus": {"per_extra_mention": 1, "max": 5}}"##,
+    );
+    assert_eq!(
+        r.describe()[1..6],
+        [
+            "These accounts cannot enter: \"@a\", \"UC42\" and \"c\".",
+            "Entries must be posted before 2026-01-01T00:00:00Z.",
+            "The text must contain at least one of \"#win\" or \"#giveaway\" (case does not matter).",
+            "The text must contain all of \"please\", \"me\" and \"now\" (case does not matter).",
+            "The account must also appear in each of the \"likes\" and \"follows\" collections.",
+        ]
+    );
+    assert!(
+        r.describe()
+            .contains(&"Each mention earns 1 bonus ticket, up to 5 bonus tickets per account.".to_owned())
+    );
+    let from = rules(r#"{"winners": 1, "window": {"from": "2026-01-01T00:00:00Z"}}"#);
+    assert_eq!(
+        from.describe()[1],
+        "Entries must be posted at or after 2026-01-01T00:00:00Z."
+    );
+    // Empty keyword lists and `min_mentions: 0` require nothing, so say nothing.
+    let none = rules(r#"{"winners": 1, "keywords": {"any": []}, "min_mentions": 0}"#);
+    assert_eq!(none.describe(), rules(r#"{"winners": 1}"#).describe());
+}
+
+#[test]
+fn describe_is_deterministic_whatever_the_key_order() {
+    let a = rules(EXAMPLE);
+    // EXAMPLE with its keys written in another order.
+    let b = rules(
+        r##"{"bonus": {"max": 5, "per_extra_mention": 1}, "require_in": ["likes"], "min_account_age_days": 30,
+ "min_followers": 10, "window": {"until": "2026-12-08T00:00:00Z", "from": "2026-12-01T00:00:00Z"},
+ "organizer": "brand_handle", "exclude_users": ["someone"], "keywords": {"all": [], "any": ["#giveaway"]},
+ "min_mentions": 2, "entries_per_user": 1, "collection": "comments", "alternates": 2, "winners": 3}"##,
+    );
+    assert_eq!(a.describe(), b.describe());
+    assert_eq!(a.describe(), a.describe());
+    // One sentence per rule set: the example sets every field.
+    assert_eq!(a.describe().len(), 12);
+}

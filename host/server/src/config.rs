@@ -121,4 +121,13 @@ pub struct Config {
     /// Limits.
     #[command(flatten)]
     pub limits: Limits,
+    /// The beacon plugin `execute` fetches a drand round through when the
+    /// request carries no beacon; it is looked up among the plugins
+    /// installed in the data directory (`fairdraw plugin install … --data-dir`).
+    #[arg(long, env = "FAIRDRAW_BEACON_PLUGIN", default_value = "drand")]
+    pub beacon_plugin: String,
+    /// With --dev: on first start, create a demo organisation and a demo
+    /// draw, already executed, offline; print an API key and its public URLs.
+    #[arg(long, requires = "dev")]
+    pub demo: bool,
 }

@@ -43,7 +43,8 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<serde_json::Value>,
-    /// Seconds until a retry can succeed (429, and 409 before the randomness exists).
+    /// Seconds until a retry can succeed (429, 409 before the randomness
+    /// exists, 503 when the relay has not published the round yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
@@ -104,6 +105,16 @@ pub enum ApiError {
     /// Too many requests: 429 with Retry-After.
     #[error("rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
+    /// The draw's beacon cannot be fetched: no beacon plugin is installed,
+    /// the relay has not published the round yet, or the relay failed or
+    /// lied: 503, with Retry-After when a retry can help.
+    #[error("{detail}")]
+    BeaconUnavailable {
+        /// What is missing and what to do.
+        detail: String,
+        /// Seconds until a retry can succeed.
+        retry_after: Option<u64>,
+    },
     /// A dependency is down (readiness): 503.
     #[error("{0}")]
     Unavailable(String),
@@ -130,7 +141,9 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::BeaconUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,6 +164,7 @@ impl ApiError {
             ApiError::IdempotencyInProgress => "idempotency-key-in-progress",
             ApiError::RateLimited(_) => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::BeaconUnavailable { .. } => "beacon-unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -193,6 +207,7 @@ impl ApiError {
             retry_after: match self {
                 ApiError::RateLimited(s) => Some(*s),
                 ApiError::TooEarly { retry_after, .. } => Some(*retry_after),
+                ApiError::BeaconUnavailable { retry_after, .. } => *retry_after,
                 _ => None,
             },
         }

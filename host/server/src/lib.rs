@@ -36,7 +36,9 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod beacon;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -131,6 +133,9 @@ pub enum ServeError {
     /// Binding or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// `--demo` could not make the demo draw.
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
 }
 
 /// Sets up `tracing` output (`RUST_LOG`, default `info`).
@@ -182,16 +187,84 @@ pub async fn serve_on(
     Ok(())
 }
 
-/// `fairdraw serve`: opens (and migrates) the store, binds and serves until
-/// SIGTERM.
-pub async fn serve(config: Config) -> Result<(), ServeError> {
+/// A server ready to serve: the store open and migrated, the port bound,
+/// and (with `--demo`) the demo made. [`Prepared::run`] serves it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// The address it is bound to (the real port when asked for port 0).
+    pub addr: SocketAddr,
+    /// The application state.
+    pub state: AppState,
+    /// The demo, with `--demo`.
+    pub demo: Option<demo::Demo>,
+}
+
+impl Prepared {
+    /// The base URL of the server as a client on this machine reaches it
+    /// (`http://127.0.0.1:PORT` when bound to every interface).
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("http://{addr}")
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, finishes the requests in flight,
+    /// then closes the database pool.
+    pub async fn run(self) -> Result<(), ServeError> {
+        let store = self.state.store.clone();
+        serve_on(self.listener, self.state, shutdown_signal()).await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// The beacon plugin of the data directory's installed plugins. A runtime
+/// that cannot start is logged, and the server runs without plugins
+/// (`execute` then needs the beacon in its body).
+pub fn beacons_from(config: &Config) -> beacon::Beacons {
+    let opts = fairdraw_runtime::RuntimeOptions::from_env(&config.store.data_dir);
+    match opts.and_then(fairdraw_runtime::PluginRuntime::with_options) {
+        Ok(rt) => beacon::Beacons::new(rt, config.beacon_plugin.clone()),
+        Err(e) => {
+            tracing::warn!(error = %e, "no plugin runtime: execute needs the beacon in its body");
+            beacon::Beacons::none()
+        }
+    }
+}
+
+/// Opens (and migrates) the store, starts the plugin runtime over the data
+/// directory's installed plugins, binds the listener and, with `--demo`,
+/// makes the demo.
+pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     let opts = config.store.store_options()?;
     let store = Store::open(&opts).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let state =
+        AppState::new(store.clone(), config.limits.clone()).with_beacons(beacons_from(config));
+    let demo = if config.demo {
+        Some(demo::ensure(&state).await?)
+    } else {
+        None
+    };
     tracing::info!(%addr, database = store.db().kind(), "fairdraw serve listening");
-    let state = AppState::new(store.clone(), config.limits.clone());
-    serve_on(listener, state, shutdown_signal()).await?;
-    store.close().await;
-    Ok(())
+    Ok(Prepared {
+        listener,
+        addr,
+        state,
+        demo,
+    })
+}
+
+/// `fairdraw serve`: [`prepare`], then [`Prepared::run`] until SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    prepare(&config).await?.run().await
 }

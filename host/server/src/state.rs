@@ -10,6 +10,7 @@ use fairdraw_store::Store;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::beacon::Beacons;
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Immutable documents (lock files, bundles) kept in memory.
     pub cache: Arc<ImmutableCache>,
+    /// The beacon plugin `execute` fetches a drand round through when the
+    /// body carries none.
+    pub beacons: Beacons,
 }
 
 impl std::fmt::Debug for AppState {
@@ -50,6 +54,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("store", &self.store)
             .field("limits", &self.limits)
+            .field("beacons", &self.beacons)
             .finish_non_exhaustive()
     }
 }
@@ -64,7 +69,14 @@ impl AppState {
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),
             cache: Arc::new(ImmutableCache::new(512 << 20)),
+            beacons: Beacons::none(),
         }
+    }
+
+    /// The same state with a beacon plugin.
+    pub fn with_beacons(mut self, beacons: Beacons) -> AppState {
+        self.beacons = beacons;
+        self
     }
 
     /// The same state with another clock.

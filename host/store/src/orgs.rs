@@ -158,6 +158,23 @@ impl Store {
         row.transpose()?.ok_or(StoreError::NotFound("organisation"))
     }
 
+    /// The organisations with exactly this name, oldest first. Names are
+    /// not unique; `fairdraw serve --demo` uses this to find the demo
+    /// organisation it created on an earlier start.
+    pub async fn orgs_named(&self, name: &str) -> Result<Vec<Organization>, StoreError> {
+        on_db!(&self.db, p => {
+            sqlx::query(
+                "SELECT id, name, created_at FROM organizations WHERE name = $1 ORDER BY created_at, id",
+            )
+            .bind(name)
+            .fetch_all(p)
+            .await?
+            .iter()
+            .map(org_from)
+            .collect()
+        })
+    }
+
     /// Creates an API key for an organisation; the secret is returned once
     /// and only its SHA-256 is stored.
     pub async fn create_api_key(

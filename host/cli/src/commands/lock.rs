@@ -104,6 +104,10 @@ pub fn print_locked(locked: &Locked<'_>) -> Result<()> {
         lock.alternates,
         lock.draw_id
     );
+    // The same sentences the hosted API's public summary shows.
+    for (i, line) in lock.rules.describe().iter().enumerate() {
+        outln!("{:<12}{line}", if i == 0 { "Rules:" } else { "" });
+    }
     outln!(
         "Lock hash:  {} (publish this before the randomness exists)",
         locked.bundle.lock.hash()?

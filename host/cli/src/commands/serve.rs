@@ -15,6 +15,32 @@ pub fn run(args: Args) -> Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(fairdraw_server::serve(args.config))?;
-    Ok(0)
+    rt.block_on(async {
+        let server = fairdraw_server::prepare(&args.config).await?;
+        let base = server.base_url();
+        outln!("fairdraw serve listening on {base}");
+        if let Some(demo) = &server.demo {
+            let made = if demo.created {
+                "created now"
+            } else {
+                "from an earlier start"
+            };
+            outln!("Demo organisation: {} ({})", demo.org.name, demo.org.id);
+            outln!(
+                "API key:           {} (scope admin; a fresh key each start, the earlier ones are revoked)",
+                demo.api_key
+            );
+            outln!("Demo draw:         {} ({made}), executed", demo.draw_id);
+            outln!("Lock hash:         {}", demo.lock_hash);
+            for (label, url) in demo.urls(&base) {
+                outln!("  {:<14} {url}", format!("{label}:"));
+            }
+            outln!(
+                "Try: curl -H 'Authorization: Bearer {}' {base}/v1/draws",
+                demo.api_key
+            );
+        }
+        server.run().await?;
+        anyhow::Ok(0)
+    })
 }

@@ -175,6 +175,8 @@ pub async fn lock_draw(
 #[serde(deny_unknown_fields)]
 pub struct ExecuteDraw {
     /// drand: the relay's JSON for the declared round (v1 or v2 shape).
+    /// Optional: without it the server fetches the round through its
+    /// beacon plugin.
     #[schema(value_type = Option<Object>)]
     pub beacon: Option<serde_json::Value>,
     /// Commit-reveal: the secret (64 hex characters). Optional: the server
@@ -256,10 +258,18 @@ fn realise(
 
 /// Executes a locked draw once its randomness exists: verifies it, draws
 /// and signs the execution receipt. Exactly one execution per draw.
+///
+/// A drand draw may leave out `beacon`: the server then fetches the
+/// declared round through its beacon plugin (the `drand` plugin installed
+/// in its data directory) and verifies it. 503 `beacon-unavailable` when no
+/// beacon plugin is installed, or the relay has not published the round yet
+/// (with `Retry-After`), or the relay fails or returns a beacon that does
+/// not verify; the draw stays locked.
 #[utoipa::path(post, path = "/v1/draws/{id}/execute", tag = "lifecycle", request_body = ExecuteDraw,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ExecuteView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem)),
     security(("bearer" = [])))]
 pub async fn execute_draw(
     State(state): State<AppState>,
@@ -280,6 +290,21 @@ pub async fn execute_draw(
             available_at: crate::routes::rfc3339(at),
             retry_after: u64::try_from(wait).unwrap_or(1),
         });
+    }
+    // A drand draw without a beacon in the body: fetch the declared round
+    // through the beacon plugin, before the claim, so no database lock is
+    // held across the network call.
+    let mut body = body;
+    if draw.state == DrawState::Locked
+        && body.beacon.is_none()
+        && let Some(Declared::Drand { chain, round, .. }) = draw
+            .declared
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<Declared>(d).ok())
+    {
+        let chain = drand::chain(&chain)
+            .ok_or_else(|| ApiError::Internal(format!("unknown chain {chain} in a lock")))?;
+        body.beacon = Some(state.beacons.fetch(chain, round).await?);
     }
     let signer = match &draw.signing_key_id {
         Some(key_id) => Some(state.store.signer(&org, key_id).await?),

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use fairdraw_engine::bundle::ParsedBundle;
 use fairdraw_engine::prove::{EntrantProof, prove_entrant};
 use fairdraw_engine::randomness::Declared;
+use fairdraw_engine::rules::Rules;
 use fairdraw_store::DrawState;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -36,6 +37,9 @@ pub struct PublicDraw {
     /// The contest rules (the engine's rules JSON).
     #[schema(value_type = Object)]
     pub rules: serde_json::Value,
+    /// The rules in plain words: one English sentence per rule, in the
+    /// order the engine applies them (the engine's `Rules::describe`).
+    pub rules_in_words: Vec<String>,
     /// The randomness in words, once declared (for example "drand quicknet
     /// round 123 (due 2026-…)").
     pub randomness: Option<String>,
@@ -61,7 +65,7 @@ pub struct PublicDraw {
     pub bundle_url: Option<String>,
 }
 
-/// A draw's public summary: state, rules, lock hash, declared round and its time.
+/// A draw's public summary: state, rules (JSON and in plain words), lock hash, declared round and its time.
 #[utoipa::path(get, path = "/v1/public/draws/{id}", tag = "public", params(("id" = String, Path)),
     responses((status = 200, body = PublicDraw), (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn summary(
@@ -80,6 +84,9 @@ pub async fn summary(
     };
     let locked =
         matches!(d.state, DrawState::Locked | DrawState::Executed) || d.lock_hash.is_some();
+    let rules_in_words = Rules::from_json(d.rules.as_bytes())
+        .map_err(|e| ApiError::Internal(format!("stored rules of draw {}: {e}", d.id)))?
+        .describe();
     Ok(Json(PublicDraw {
         id: d.id.clone(),
         title: d.title.clone(),
@@ -87,6 +94,7 @@ pub async fn summary(
         state: d.state.as_str().to_owned(),
         rules: serde_json::from_str(&d.rules)
             .map_err(|e| ApiError::Internal(format!("stored rules: {e}")))?,
+        rules_in_words,
         randomness: declared.as_ref().map(Declared::describe),
         round,
         randomness_available_at: d.earliest_execution.map(rfc3339),

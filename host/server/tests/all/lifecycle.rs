@@ -119,6 +119,13 @@ async fn commit_reveal_end_to_end() {
             .json();
         assert_eq!(public["lock_hash"], lock_hash.as_str());
         assert_eq!(public["organization"], "ACME");
+        // The rules in plain words, beside the JSON.
+        let rules = fairdraw_engine::rules::Rules::from_json(
+            crate::support::rules().to_string().as_bytes(),
+        )
+        .expect("rules");
+        assert_eq!(public["rules_in_words"], json!(rules.describe()));
+        assert_eq!(public["rules"], crate::support::rules());
 
         // Execute with the server-kept secret.
         let exec = app

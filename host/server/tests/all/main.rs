@@ -3,8 +3,13 @@
 //! "skipping PostgreSQL: <why>"). Most drive `app(state)` with
 //! `tower::ServiceExt::oneshot`; `real_port` binds port 0.
 
+/// `execute` fetching the drand round through the real drand plugin from
+/// the mock relay; 503 without a plugin, before the round, from a lying relay.
+mod beacon;
 /// Exactly one lock/execution under 100 concurrent calls.
 mod concurrency;
+/// `serve --demo`: the demo organisation and executed draw, made once.
+mod demo;
 /// Every error class as problem+json.
 mod errors;
 /// Idempotency-Key: repeat, different body, concurrent.

@@ -123,3 +123,24 @@ fn master_key_must_be_64_hex_characters() {
     assert!(MasterKey::from_hex(&"zz".repeat(32)).is_err());
     assert!(MasterKey::from_hex(&format!(" {} ", "ab".repeat(32))).is_ok());
 }
+
+#[tokio::test]
+async fn organisations_are_found_by_exact_name_oldest_first() {
+    for db in testing::all("keys_orgs_named").await {
+        let s = &db.store;
+        assert!(s.orgs_named("demo").await.expect("query").is_empty());
+        let (second, _) = s.create_org("demo", NOW + 5).await.expect("org");
+        let (first, _) = s.create_org("demo", NOW).await.expect("org");
+        s.create_org("Demo", NOW).await.expect("org");
+        s.create_org("demo ", NOW).await.expect("org");
+        let found: Vec<String> = s
+            .orgs_named("demo")
+            .await
+            .expect("query")
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(found, [first.id, second.id], "{}", db.kind);
+        db.cleanup().await;
+    }
+}

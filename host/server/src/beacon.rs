@@ -1,0 +1,133 @@
+//! Fetching a declared drand round through the beacon plugin, for
+//! `POST /v1/draws/{id}/execute` without a `beacon` in the body.
+//!
+//! The plugin only carries bytes: the engine checks the round's BLS
+//! signature against the chain's built-in public key before the beacon is
+//! used, so a plugin (or a relay behind it) that lies is refused with 503
+//! and the draw stays locked.
+
+use std::path::PathBuf;
+
+use fairdraw_engine::encoding::parse_hex;
+use fairdraw_engine::randomness::drand;
+use fairdraw_runtime::{LoadError, PluginError, PluginRuntime};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::routes::rfc3339;
+
+/// The beacon plugin the server may call: a plugin runtime over the data
+/// directory's installed plugins, and the plugin's id.
+#[derive(Clone, Debug, Default)]
+pub struct Beacons {
+    runtime: Option<PluginRuntime>,
+    plugin: String,
+    plugins_dir: Option<PathBuf>,
+}
+
+impl Beacons {
+    /// No plugins: `execute` then needs the beacon in its body (503
+    /// otherwise).
+    pub fn none() -> Beacons {
+        Beacons::default()
+    }
+
+    /// The plugin `plugin` (a beacon plugin, usually `drand`) of `runtime`.
+    pub fn new(runtime: PluginRuntime, plugin: impl Into<String>) -> Beacons {
+        Beacons {
+            plugins_dir: Some(runtime.plugins_dir()),
+            runtime: Some(runtime),
+            plugin: plugin.into(),
+        }
+    }
+
+    fn not_installed(&self, why: &dyn std::fmt::Display) -> ApiError {
+        let install = match &self.plugins_dir {
+            Some(dir) => format!(
+                "install one into {} (`fairdraw plugin install plugins/drand --data-dir DATA_DIR`)",
+                dir.display()
+            ),
+            None => "this server runs without plugins".to_owned(),
+        };
+        ApiError::BeaconUnavailable {
+            detail: format!(
+                "this drand draw needs its beacon: send the relay's JSON for the declared round as `beacon`, \
+                 or let the server fetch it through a beacon plugin ({why}; {install})"
+            ),
+            retry_after: None,
+        }
+    }
+
+    /// Fetches `round` of `chain` through the plugin and verifies it with
+    /// the engine. Runs the blocking plugin call on `spawn_blocking`.
+    ///
+    /// Returns the beacon as relay JSON (`round`, `signature`,
+    /// `previous_signature`), ready for the engine's `parse_relay_json`.
+    /// Fails with 503 `beacon-unavailable` when no beacon plugin is
+    /// installed, the relay has not published the round yet (with
+    /// `Retry-After` and the round's due time), the relay fails, or the
+    /// beacon it returns does not verify; with 500 when the plugin faults.
+    pub async fn fetch(&self, chain: &'static drand::Chain, round: u64) -> Result<Value, ApiError> {
+        let Some(runtime) = self.runtime.clone() else {
+            return Err(self.not_installed(&"no plugin runtime is configured"));
+        };
+        let plugin = match runtime.beacon(&self.plugin) {
+            Ok(p) => p,
+            Err(e @ (LoadError::NotInstalled(_) | LoadError::WrongKind { .. })) => {
+                return Err(self.not_installed(&e));
+            }
+            Err(e) => return Err(ApiError::Internal(format!("beacon plugin: {e}"))),
+        };
+        let id = self.plugin.clone();
+        let due = rfc3339(chain.round_time(round).unix().saturating_mul(1000));
+        let what = format!("drand {} round {round} (due {due})", chain.name);
+        tokio::task::spawn_blocking(move || {
+            let got = plugin
+                .fetch(chain.name, Some(round))
+                .map_err(|fault| ApiError::Internal(format!("beacon plugin `{id}` faulted: {fault}")))?;
+            let got = match got {
+                Ok(r) => r,
+                Err(PluginError::RateLimited(r)) => {
+                    return Err(ApiError::BeaconUnavailable {
+                        detail: format!(
+                            "{what} is not available from the relay yet (plugin `{id}`: {}); retry later",
+                            r.message
+                        ),
+                        retry_after: Some(r.retry_after_seconds.unwrap_or(1).max(1)),
+                    });
+                }
+                Err(e) => {
+                    return Err(ApiError::BeaconUnavailable {
+                        detail: format!("plugin `{id}` could not fetch {what}: {e}"),
+                        retry_after: e.is_retryable().then_some(30),
+                    });
+                }
+            };
+            let refuse = |why: String| ApiError::BeaconUnavailable {
+                detail: format!("refusing the beacon plugin `{id}` returned for {what}: {why}"),
+                retry_after: None,
+            };
+            if got.chain != chain.name || got.round != round {
+                return Err(refuse(format!("it is {} round {}", got.chain, got.round)));
+            }
+            let mut beacon = serde_json::Map::new();
+            beacon.insert("round".into(), json!(got.round));
+            beacon.insert("signature".into(), json!(got.signature));
+            if let Some(p) = got.previous_signature.filter(|p| !p.is_empty()) {
+                beacon.insert("previous_signature".into(), json!(p));
+            }
+            let beacon = Value::Object(beacon);
+            // Verify here, so a lying relay is the plugin's 503, not the
+            // caller's 422.
+            parse_hex(&got.signature).map_err(|e| refuse(format!("signature: {e}")))?;
+            let bytes =
+                serde_json::to_vec(&beacon).map_err(|e| ApiError::Internal(e.to_string()))?;
+            drand::parse_relay_json(&bytes)
+                .and_then(|b| b.realise(chain))
+                .map_err(|e| refuse(e.to_string()))?;
+            Ok(beacon)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("beacon plugin task: {e}")))?
+    }
+}
