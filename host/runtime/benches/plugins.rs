@@ -439,5 +439,190 @@ impl SourceSetup {
     }
 }
 
-criterion_group!(benches, instantiate, call, per_call, filter, source);
+// ---------------------------------------------------------------------------
+// Parsing: each platform plugin on its recorded 100-item page
+
+/// A loopback HTTP/1.1 server that answers every request, keep-alive, with
+/// one recorded body: the plugin under test parses the same page each call.
+fn replay_server(body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let body = Arc::new(body);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let body = Arc::clone(&body);
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut writer = stream.try_clone().expect("clone");
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut request_body = vec![0; length];
+                    if reader.read_exact(&mut request_body).is_err() {
+                        return;
+                    }
+                    // One write per response, no Nagle: a split write
+                    // would wait for the client's delayed ACK (~40 ms).
+                    let mut response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    response.extend_from_slice(&body);
+                    if writer.write_all(&response).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    origin
+}
+
+/// One platform plugin's parsing case: its recorded full page, the origin
+/// it calls, the credential it is given, the post and the collection.
+struct ParseCase {
+    plugin: &'static str,
+    page: &'static str,
+    origin: &'static str,
+    credential: &'static str,
+    post: &'static str,
+    collection: Collection,
+    /// Where the page's items are: emptied for the baseline page.
+    items: &'static [&'static str],
+}
+
+const PARSE_CASES: [ParseCase; 5] = [
+    ParseCase {
+        plugin: "instagram",
+        page: "comments-100.json",
+        origin: "https://graph.facebook.com",
+        credential: "FAIRDRAW_CREDENTIAL_INSTAGRAM_ACCESS_TOKEN",
+        post: "17895695668004550",
+        collection: Collection::Comments,
+        items: &["data"],
+    },
+    ParseCase {
+        plugin: "facebook",
+        page: "comments-100.json",
+        origin: "https://graph.facebook.com",
+        credential: "FAIRDRAW_CREDENTIAL_FACEBOOK_ACCESS_TOKEN",
+        post: "111222333_999",
+        collection: Collection::Comments,
+        items: &["data"],
+    },
+    ParseCase {
+        plugin: "x",
+        page: "search-100.json",
+        origin: "https://api.x.com",
+        credential: "FAIRDRAW_CREDENTIAL_X_BEARER_TOKEN",
+        post: "https://x.com/OriginalAuthor/status/1279944223114900000",
+        collection: Collection::Comments,
+        items: &["data"],
+    },
+    ParseCase {
+        plugin: "tiktok",
+        page: "comments-100.json",
+        origin: "https://open.tiktokapis.com",
+        credential: "FAIRDRAW_CREDENTIAL_TIKTOK_ACCESS_TOKEN",
+        post: "https://www.tiktok.com/@brand/video/7345678901234500000",
+        collection: Collection::Comments,
+        items: &["data", "comments"],
+    },
+    ParseCase {
+        plugin: "bluesky",
+        page: "likes-100.json",
+        origin: "https://public.api.bsky.app",
+        credential: "FAIRDRAW_CREDENTIAL_BLUESKY_ACCESS_TOKEN",
+        post: "https://bsky.app/profile/did:plc:organizer000000000000000/post/3kgiveaway000",
+        collection: Collection::Likes,
+        items: &["likes"],
+    },
+];
+
+/// The recorded page with its items removed: the same call, HTTP round trip
+/// and envelope, without the per-entry work.
+fn emptied(page: &[u8], items: &[&str]) -> Vec<u8> {
+    let mut value: serde_json::Value = serde_json::from_slice(page).expect("JSON page");
+    let mut at = &mut value;
+    for key in items {
+        at = at.get_mut(*key).expect("the items' path");
+    }
+    *at = serde_json::Value::Array(Vec::new());
+    serde_json::to_vec(&value).expect("JSON")
+}
+
+/// Entries per second of each platform plugin through the runtime: one
+/// `fetch_page` of its recorded 100-item page, served from loopback (so a
+/// call is the HTTP round trip, the plugin's JSON parsing and the host's
+/// conversion into engine entries), and the same page with its items
+/// removed. Parsing throughput is entries / (full − empty); the issue's
+/// target is 100k entries/s per plugin. `BENCHMARKS.md` has the figures.
+fn parse(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse");
+    g.sample_size(30).measurement_time(Duration::from_secs(5));
+    for case in &PARSE_CASES {
+        let full = std::fs::read(
+            repo()
+                .join("plugins")
+                .join(case.plugin)
+                .join("tests/recorded")
+                .join(case.page),
+        )
+        .expect("recorded page");
+        component(case.plugin);
+        for (name, body) in [
+            ("full", full.clone()),
+            ("empty", emptied(&full, case.items)),
+        ] {
+            let origin = replay_server(body);
+            let rt = runtime(
+                &format!("{}={origin}", case.origin),
+                &[(case.credential, "bench-token")],
+            );
+            rt.load(manifest(case.plugin)).expect("plugin loads");
+            let source = rt.source(case.plugin).expect("source");
+            let post = source
+                .parse_url(case.post)
+                .expect("no fault")
+                .expect("the post parses");
+            let fetch = || {
+                source
+                    .fetch_page(&post, case.collection, None)
+                    .expect("no fault")
+                    .expect("a page")
+                    .entries
+                    .len()
+            };
+            let entries = fetch();
+            if name == "full" {
+                assert!(entries >= 90, "{}: {entries} entries", case.plugin);
+                g.throughput(Throughput::Elements(entries as u64));
+            } else {
+                assert_eq!(entries, 0, "{}: the emptied page has entries", case.plugin);
+            }
+            g.bench_function(format!("{}/{name}", case.plugin), |b| b.iter(fetch));
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, instantiate, call, per_call, filter, source, parse);
 criterion_main!(benches);
