@@ -1,6 +1,7 @@
 # fairdraw: the two set-up commands of the README.
 #   make run   build the CLI and the first-party plugins (installed into the
-#              data dir), then run a complete demo draw and verify it
+#              data dir), run a complete demo draw and verify it, then serve
+#              the hosted API with a demo draw until Ctrl-C
 #   make test  the whole suite (unit, vectors, adversarial catalogue,
 #              property tests, CLI end-to-end, wasm32 build of the engine)
 # Both install what they need themselves.
@@ -8,25 +9,43 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: run test lint setup fuzz bench schema
+.PHONY: run test test-tools lint setup fuzz bench schema
 
 setup:
 	@command -v rustup >/dev/null || { echo "error: rustup is required (https://rustup.rs)"; exit 2; }
 	@rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
 	@rustup target add wasm32-unknown-unknown wasm32-wasip2 >/dev/null
 
+# `make run`: the CLI demo in $(DEMO_DIR)/cli (recreated each run), then
+# `fairdraw serve --dev --demo` on SQLite in $(DEMO_DIR)/server (kept: the
+# demo draw is made on the first run and found again), in the foreground
+# until Ctrl-C. The plugins go into the default data dir (for the CLI) and
+# into the server's data dir (its `execute` fetches drand rounds through the
+# drand plugin).
 run: setup
 	$(CARGO) build --release -p fairdraw-cli --bin fairdraw
 	FAIRDRAW=target/release/fairdraw bash scripts/install-plugins.sh
-	FAIRDRAW=target/release/fairdraw DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
+	FAIRDRAW=target/release/fairdraw FAIRDRAW_DATA_DIR=$(DEMO_DIR)/server bash scripts/install-plugins.sh
+	FAIRDRAW=target/release/fairdraw DEMO_DIR=$(DEMO_DIR)/cli bash scripts/demo.sh
+	@echo
+	@echo "Starting the hosted API with a demo draw (Ctrl-C stops it):"
+	env -u DATABASE_URL target/release/fairdraw serve --dev --demo --data-dir $(DEMO_DIR)/server
 
-test: setup lint
+test: setup test-tools lint
 	$(CARGO) test --workspace --locked
 	$(CARGO) test -p fairdraw-engine --features schema --test all --locked rules::schema
 	$(CARGO) test --manifest-path plugins/Cargo.toml --locked
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
 	$(CARGO) build --workspace --benches --locked   # benches compile (dev profile; `make bench` runs them)
 	git diff --exit-code -- engine/rules.schema.json
+
+# Tools the tests use beyond cargo: the README's API walk-through runs curl,
+# jq and openssl.
+test-tools:
+	@for tool in curl jq openssl; do command -v $$tool >/dev/null || { \
+	  echo "installing $$tool (apt-get)"; \
+	  apt-get install -y $$tool >/dev/null 2>&1 || sudo apt-get install -y $$tool >/dev/null 2>&1 || \
+	  { echo "error: $$tool is required (apt-get install -y $$tool)"; exit 2; }; }; done
 
 # The gates: formatting, clippy with warnings as errors (the engine's
 # clippy.toml keeps clock, filesystem, environment, threads, network and OS

@@ -84,8 +84,8 @@ fn run_readme_block(marker: &str, env: &[(&str, std::ffi::OsString)], timeout: D
             readme_path.display()
         )
     });
-    let script = marked_block(&readme, marker)
-        .unwrap_or_else(|e| panic!("{}: {e}", readme_path.display()));
+    let script =
+        marked_block(&readme, marker).unwrap_or_else(|e| panic!("{}: {e}", readme_path.display()));
 
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_dir(
