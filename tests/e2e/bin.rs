@@ -3,7 +3,8 @@
 //! Cargo gives `CARGO_BIN_EXE_*` only to the tests of the package that owns
 //! the binary, so this crate looks where Cargo puts it: the test executable is
 //! `<target>/<profile>/deps/e2e-<hash>`, the binary `<target>/<profile>/fairdraw`.
-//! If it is missing, or older than a source file under `host/*/src` or `engine/src`,
+//! If it is missing, or older than a source file under `host/*/src`,
+//! `host/store/migrations` or `engine/src`,
 //! it is built first with `cargo build -p fairdraw-cli --bin fairdraw` into
 //! the same target directory and profile.
 
@@ -56,7 +57,14 @@ fn rebuild_reason(bin: &Path) -> Option<String> {
     // one always means a stale binary (a manifest change may not).
     let root = workspace();
     let mut sources = Vec::new();
-    for dir in ["host/cli/src", "host/runtime/src", "engine/src"] {
+    for dir in [
+        "host/cli/src",
+        "host/runtime/src",
+        "host/server/src",
+        "host/store/src",
+        "host/store/migrations",
+        "engine/src",
+    ] {
         collect_files(&root.join(dir), &mut sources);
     }
     let newer = sources

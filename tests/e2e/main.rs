@@ -18,6 +18,8 @@ mod readme;
 mod script;
 /// The plugin SDK's walk-through, run as written.
 mod sdk_walkthrough;
+/// `fairdraw serve --dev --demo`: printed URLs, a bundle that verifies, SIGTERM.
+mod serve_demo;
 
 /// Bluesky plugin against its mock.
 mod bluesky;

@@ -1071,10 +1071,9 @@ fn describe_lists_open_windows_and_keyword_lists() {
             "The account must also appear in each of the \"likes\" and \"follows\" collections.",
         ]
     );
-    assert!(
-        r.describe()
-            .contains(&"Each mention earns 1 bonus ticket, up to 5 bonus tickets per account.".to_owned())
-    );
+    assert!(r.describe().contains(
+        &"Each mention earns 1 bonus ticket, up to 5 bonus tickets per account.".to_owned()
+    ));
     let from = rules(r#"{"winners": 1, "window": {"from": "2026-01-01T00:00:00Z"}}"#);
     assert_eq!(
         from.describe()[1],

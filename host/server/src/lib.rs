@@ -148,27 +148,44 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+///
+/// The handlers are installed when this is called, not when the future is
+/// first polled, so a signal that arrives between start-up and serving
+/// (right after the demo URLs are printed, say) is not lost to the default
+/// action, which would kill the process without a graceful shutdown. Call
+/// it inside the Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (term, int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(term) => {},
+                () = wait(int) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// Serves the app on a bound listener until `shutdown` resolves, then
@@ -189,7 +206,6 @@ pub async fn serve_on(
 
 /// A server ready to serve: the store open and migrated, the port bound,
 /// and (with `--demo`) the demo made. [`Prepared::run`] serves it.
-#[derive(Debug)]
 pub struct Prepared {
     /// The bound listener.
     pub listener: TcpListener,
@@ -199,6 +215,18 @@ pub struct Prepared {
     pub state: AppState,
     /// The demo, with `--demo`.
     pub demo: Option<demo::Demo>,
+    /// SIGTERM / Ctrl-C, with the handlers already installed.
+    shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("addr", &self.addr)
+            .field("state", &self.state)
+            .field("demo", &self.demo)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Prepared {
@@ -220,7 +248,7 @@ impl Prepared {
     /// then closes the database pool.
     pub async fn run(self) -> Result<(), ServeError> {
         let store = self.state.store.clone();
-        serve_on(self.listener, self.state, shutdown_signal()).await?;
+        serve_on(self.listener, self.state, self.shutdown).await?;
         store.close().await;
         Ok(())
     }
@@ -244,6 +272,8 @@ pub fn beacons_from(config: &Config) -> beacon::Beacons {
 /// directory's installed plugins, binds the listener and, with `--demo`,
 /// makes the demo.
 pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
+    // First, so a SIGTERM during start-up is handled gracefully too.
+    let shutdown = Box::pin(shutdown_signal());
     let opts = config.store.store_options()?;
     let store = Store::open(&opts).await?;
     let listener = TcpListener::bind(config.listen).await?;
@@ -261,6 +291,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         addr,
         state,
         demo,
+        shutdown,
     })
 }
 

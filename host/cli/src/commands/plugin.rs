@@ -165,7 +165,9 @@ fn print_info(info: &PluginInfo) {
     if m.credentials.is_empty() {
         outln!("credentials: none");
     } else {
-        outln!("credentials (attached by the host; the plugin never sees them):");
+        outln!(
+            "credentials (attached by the host to their origin only; redacted from what the plugin gets back):"
+        );
         for (c, (name, var, set)) in m.credentials.iter().zip(credential_vars(m)) {
             let state = if set { "set" } else { "NOT SET" };
             outln!("  {name}: sent to {} from ${var} ({state})", c.origin);

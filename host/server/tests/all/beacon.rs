@@ -113,7 +113,10 @@ async fn execute_fetches_the_declared_round_through_the_drand_plugin() {
         let k = app.admin.clone();
 
         // No plugin runtime: 503, saying what to send or install.
-        let p = app.post_json(&execute, Some(&k), &json!({})).await.problem(503);
+        let p = app
+            .post_json(&execute, Some(&k), &json!({}))
+            .await
+            .problem(503);
         assert_eq!(p["type"], "urn:fairdraw:problem:beacon-unavailable");
         let detail = p["detail"].as_str().unwrap_or_default();
         assert!(detail.contains("`beacon`"), "{detail}");
@@ -124,7 +127,10 @@ async fn execute_fetches_the_declared_round_through_the_drand_plugin() {
             .state
             .clone()
             .with_beacons(Beacons::new(runtime(empty.path(), &relay.origin), "drand"));
-        let p = app.post_json(&execute, Some(&k), &json!({})).await.problem(503);
+        let p = app
+            .post_json(&execute, Some(&k), &json!({}))
+            .await
+            .problem(503);
         let detail = p["detail"].as_str().unwrap_or_default();
         assert!(
             detail.contains("no plugin `drand` is installed") && detail.contains("plugin install"),
@@ -153,7 +159,10 @@ async fn execute_fetches_the_declared_round_through_the_drand_plugin() {
             c.latest.clear();
             c.tamper = true;
         });
-        let p = app.post_json(&execute, Some(&k), &json!({})).await.problem(503);
+        let p = app
+            .post_json(&execute, Some(&k), &json!({}))
+            .await
+            .problem(503);
         let detail = p["detail"].as_str().unwrap_or_default();
         assert!(detail.contains("refusing the beacon"), "{detail}");
         assert_eq!(state_of(&app, &id).await, "locked");
@@ -190,7 +199,12 @@ async fn execute_fetches_the_declared_round_through_the_drand_plugin() {
                 lock_hash: Some(Hash32::from_hex(&lock_hash).expect("hash")),
             },
         );
-        assert!(report.verified(), "{}: {:?}", app.db.kind, report.first_failure());
+        assert!(
+            report.verified(),
+            "{}: {:?}",
+            app.db.kind,
+            report.first_failure()
+        );
         let served = drand::beacon("quicknet", ROUND).expect("round");
         let doc: serde_json::Value = serde_json::from_slice(&bundle.bytes).expect("json");
         assert_eq!(

@@ -16,7 +16,10 @@ async fn demo_is_made_once_and_verifies() {
 
         // The printed key works; the summary shows the rules in words.
         let d = app
-            .get(&format!("/v1/draws/{}", first.draw_id), Some(&first.api_key))
+            .get(
+                &format!("/v1/draws/{}", first.draw_id),
+                Some(&first.api_key),
+            )
             .await
             .json();
         assert_eq!(d["state"], "executed", "{d}");
@@ -39,11 +42,19 @@ async fn demo_is_made_once_and_verifies() {
         for (label, url) in first.urls("http://example.test") {
             let path = url.strip_prefix("http://example.test").expect("base");
             let r = app.get(path, None).await;
-            assert_eq!(r.status, 200, "{label} {path}: {}", String::from_utf8_lossy(&r.bytes));
+            assert_eq!(
+                r.status,
+                200,
+                "{label} {path}: {}",
+                String::from_utf8_lossy(&r.bytes)
+            );
         }
         let entrant = app
             .get(
-                &format!("/v1/public/draws/{}/entrants/{}", first.draw_id, first.entrant),
+                &format!(
+                    "/v1/public/draws/{}/entrants/{}",
+                    first.draw_id, first.entrant
+                ),
                 None,
             )
             .await
@@ -54,10 +65,16 @@ async fn demo_is_made_once_and_verifies() {
         let bundle = app
             .get(&format!("/v1/public/draws/{}/bundle", first.draw_id), None)
             .await;
-        let keys = app.get("/.well-known/fairdraw-keys.json", None).await.json();
+        let keys = app
+            .get("/.well-known/fairdraw-keys.json", None)
+            .await
+            .json();
         let key = keys["keys"]
             .as_array()
-            .and_then(|ks| ks.iter().find(|k| k["organization_id"] == first.org.id.as_str()))
+            .and_then(|ks| {
+                ks.iter()
+                    .find(|k| k["organization_id"] == first.org.id.as_str())
+            })
             .and_then(|k| k["public_key"].as_str())
             .expect("published key")
             .to_owned();
@@ -68,7 +85,12 @@ async fn demo_is_made_once_and_verifies() {
                 lock_hash: Some(Hash32::from_hex(&first.lock_hash).expect("hash")),
             },
         );
-        assert!(report.verified(), "{}: {:?}", app.db.kind, report.first_failure());
+        assert!(
+            report.verified(),
+            "{}: {:?}",
+            app.db.kind,
+            report.first_failure()
+        );
 
         // A second start finds the same draw, prints a fresh key and
         // revokes the first.
@@ -79,13 +101,18 @@ async fn demo_is_made_once_and_verifies() {
             (&first.org.id, &first.draw_id, &first.lock_hash)
         );
         assert_ne!(second.api_key, first.api_key);
-        app.get("/v1/draws", Some(&first.api_key)).await.problem(401);
-        assert_eq!(app.get("/v1/draws", Some(&second.api_key)).await.status, 200);
-        assert_eq!(app.db.store.orgs_named(DEMO_ORG).await.expect("orgs").len(), 1);
-        let draws = app
-            .get("/v1/draws", Some(&second.api_key))
+        app.get("/v1/draws", Some(&first.api_key))
             .await
-            .json();
+            .problem(401);
+        assert_eq!(
+            app.get("/v1/draws", Some(&second.api_key)).await.status,
+            200
+        );
+        assert_eq!(
+            app.db.store.orgs_named(DEMO_ORG).await.expect("orgs").len(),
+            1
+        );
+        let draws = app.get("/v1/draws", Some(&second.api_key)).await.json();
         assert_eq!(draws["draws"].as_array().map(Vec::len), Some(1), "{draws}");
         app.cleanup().await;
     }
@@ -116,7 +143,10 @@ async fn a_demo_stopped_half_way_is_carried_on() {
             .await
             .expect("draft");
         let d = demo::ensure(&app.state).await.expect("carried on");
-        assert_eq!((d.org.id.as_str(), d.draw_id.as_str()), (org.id.as_str(), draft.id.as_str()));
+        assert_eq!(
+            (d.org.id.as_str(), d.draw_id.as_str()),
+            (org.id.as_str(), draft.id.as_str())
+        );
         assert!(!d.created);
         let got = app.db.store.draw(&org.id, &draft.id).await.expect("draw");
         assert_eq!(got.state, fairdraw_store::DrawState::Executed);

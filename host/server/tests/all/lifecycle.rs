@@ -214,12 +214,15 @@ async fn drand_end_to_end_with_a_real_beacon() {
         early.problem(409);
         assert!(early.header("retry-after").is_some());
         app.set_time(due + 10_000);
-        // A missing or tampered beacon is refused by field.
+        // Without a beacon and without a beacon plugin (tests/all/beacon.rs
+        // has the plugin): 503 naming the `beacon` field to send.
         let p = app
             .post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
             .await
-            .problem(422);
-        assert_eq!(p["errors"][0]["field"], "beacon");
+            .problem(503);
+        assert_eq!(p["type"], "urn:fairdraw:problem:beacon-unavailable");
+        assert!(p["detail"].as_str().is_some_and(|d| d.contains("`beacon`")));
+        // A tampered beacon is refused by field.
         let mut bad = beacon.clone();
         bad["signature"] = json!("00".repeat(96));
         app.post_json(
