@@ -37,7 +37,8 @@ test: setup test-tools lint
 	$(CARGO) test --manifest-path plugins/Cargo.toml --locked
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
 	$(CARGO) build --workspace --benches --locked   # benches compile (dev profile; `make bench` runs them)
-	git diff --exit-code -- engine/rules.schema.json
+	bash scripts/validate-openapi.sh
+	git diff --exit-code -- engine/rules.schema.json host/server/openapi.json
 
 # Tools the tests use beyond cargo: the README's API walk-through runs curl,
 # jq and openssl.

@@ -61,7 +61,8 @@ pub struct NewKeyView {
 }
 
 /// The organisation's API keys.
-#[utoipa::path(get, path = "/v1/keys", tag = "admin",
+#[utoipa::path(
+    operation_id = "listApiKeys",get, path = "/v1/keys", tag = "admin",
     responses((status = 200, body = Vec<KeyView>), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -81,7 +82,8 @@ pub async fn list(
 }
 
 /// Creates an API key.
-#[utoipa::path(post, path = "/v1/keys", tag = "admin", request_body = CreateKey,
+#[utoipa::path(
+    operation_id = "createApiKey",post, path = "/v1/keys", tag = "admin", request_body = CreateKey,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = NewKeyView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -110,7 +112,8 @@ pub async fn create(
 }
 
 /// Revokes one of the organisation's API keys (at once, on every replica).
-#[utoipa::path(post, path = "/v1/keys/{key_id}/revoke", tag = "admin", params(("key_id" = String, Path),
+#[utoipa::path(
+    operation_id = "revokeApiKey",post, path = "/v1/keys/{key_id}/revoke", tag = "admin", params(("key_id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = KeyView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -149,7 +152,8 @@ pub struct SigningKeyView {
 }
 
 /// Rotates the organisation's signing key; the retired key stays published.
-#[utoipa::path(post, path = "/v1/signing-key/rotate", tag = "admin", params(("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(
+    operation_id = "rotateSigningKey",post, path = "/v1/signing-key/rotate", tag = "admin", params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = SigningKeyView), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 pub async fn rotate(

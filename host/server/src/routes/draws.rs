@@ -73,7 +73,8 @@ pub fn validate_rules(v: &serde_json::Value) -> Result<(Rules, String), ApiError
 }
 
 /// Creates a draft draw.
-#[utoipa::path(post, path = "/v1/draws", tag = "draws", request_body = CreateDraw,
+#[utoipa::path(
+    operation_id = "createDraw",post, path = "/v1/draws", tag = "draws", request_body = CreateDraw,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored response for 24 h")),
     responses((status = 201, body = DrawView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
@@ -132,7 +133,8 @@ pub async fn create(
 }
 
 /// One of the organisation's draws, with its state and counts.
-#[utoipa::path(get, path = "/v1/draws/{id}", tag = "draws", params(("id" = String, Path)),
+#[utoipa::path(
+    operation_id = "getDraw",get, path = "/v1/draws/{id}", tag = "draws", params(("id" = String, Path)),
     responses((status = 200, body = DrawView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -167,7 +169,8 @@ pub struct DrawPage {
 }
 
 /// The organisation's draws, oldest first, with keyset pagination.
-#[utoipa::path(get, path = "/v1/draws", tag = "draws", params(ListQuery),
+#[utoipa::path(
+    operation_id = "listDraws",get, path = "/v1/draws", tag = "draws", params(ListQuery),
     responses((status = 200, body = DrawPage), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -220,7 +223,8 @@ pub async fn list(
 }
 
 /// Cancels a draft (409 with the current state after lock).
-#[utoipa::path(post, path = "/v1/draws/{id}/cancel", tag = "draws", params(("id" = String, Path),
+#[utoipa::path(
+    operation_id = "cancelDraw",post, path = "/v1/draws/{id}/cancel", tag = "draws", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = DrawView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)),

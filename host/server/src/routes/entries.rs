@@ -166,7 +166,8 @@ fn state_conflict(e: StoreError) -> ApiError {
 /// batched inserts; JSON and CSV are parsed whole (within the upload limit).
 /// A repeated upload of the same body to the same collection adds nothing
 /// and answers 200 with `duplicate: true`.
-#[utoipa::path(post, path = "/v1/draws/{id}/entries", tag = "entries", params(("id" = String, Path), UploadQuery,
+#[utoipa::path(
+    operation_id = "uploadEntries",post, path = "/v1/draws/{id}/entries", tag = "entries", params(("id" = String, Path), UploadQuery,
         ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = String, content_type = "application/jsonl", description = "JSON Lines, a JSON array or CSV"),
     responses((status = 201, body = UploadView), (status = 200, body = UploadView, description = "Repeat of an earlier upload"),
@@ -370,7 +371,8 @@ pub struct EntryPage {
 }
 
 /// The draw's entries in upload order, with keyset pagination.
-#[utoipa::path(get, path = "/v1/draws/{id}/entries", tag = "entries", params(("id" = String, Path), ListEntries),
+#[utoipa::path(
+    operation_id = "listEntries",get, path = "/v1/draws/{id}/entries", tag = "entries", params(("id" = String, Path), ListEntries),
     responses((status = 200, body = EntryPage), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(

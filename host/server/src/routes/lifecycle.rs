@@ -60,7 +60,8 @@ async fn lost(state: &AppState, org: &str, id: &str, e: StoreError, doing: &str)
 /// (for drand, the first round at least 60 s ahead) and signs the lock
 /// receipt. Exactly one lock per draw: concurrent calls get 409 with the
 /// stored result.
-#[utoipa::path(post, path = "/v1/draws/{id}/lock", tag = "lifecycle", params(("id" = String, Path),
+#[utoipa::path(
+    operation_id = "lockDraw",post, path = "/v1/draws/{id}/lock", tag = "lifecycle", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = LockView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -265,7 +266,8 @@ fn realise(
 /// beacon plugin is installed, or the relay has not published the round yet
 /// (with `Retry-After`), or the relay fails or returns a beacon that does
 /// not verify; the draw stays locked.
-#[utoipa::path(post, path = "/v1/draws/{id}/execute", tag = "lifecycle", request_body = ExecuteDraw,
+#[utoipa::path(
+    operation_id = "executeDraw",post, path = "/v1/draws/{id}/execute", tag = "lifecycle", request_body = ExecuteDraw,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ExecuteView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),

@@ -8,13 +8,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
+#[utoipa::path(
+    operation_id = "healthz",get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// Readiness: the database answers and every migration is applied.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(
+    operation_id = "readyz",get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String), (status = 503, body = crate::error::Problem)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state
@@ -26,7 +28,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
+#[utoipa::path(
+    operation_id = "metrics",get, path = "/metrics", tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let counts = state.store.draw_counts().await?;
     let draws: Vec<(String, i64)> = fairdraw_store::DrawState::ALL

@@ -66,7 +66,8 @@ pub struct PublicDraw {
 }
 
 /// A draw's public summary: state, rules (JSON and in plain words), lock hash, declared round and its time.
-#[utoipa::path(get, path = "/v1/public/draws/{id}", tag = "public", params(("id" = String, Path)),
+#[utoipa::path(
+    operation_id = "getPublicDraw",get, path = "/v1/public/draws/{id}", tag = "public", params(("id" = String, Path)),
     responses((status = 200, body = PublicDraw), (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn summary(
     State(state): State<AppState>,
@@ -180,7 +181,8 @@ async fn bundle_doc(state: &AppState, id: &str) -> Result<Immutable, ApiError> {
 
 /// The signed lock file (a bundle without its execution), as `fairdraw
 /// verify` and `fairdraw prove` read it. Immutable once locked.
-#[utoipa::path(get, path = "/v1/public/draws/{id}/lock-receipt", tag = "public", params(("id" = String, Path)),
+#[utoipa::path(
+    operation_id = "getLockReceipt",get, path = "/v1/public/draws/{id}/lock-receipt", tag = "public", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/json", body = Object), (status = 304), (status = 404, body = Problem)))]
 pub async fn lock_receipt(
     State(state): State<AppState>,
@@ -192,7 +194,8 @@ pub async fn lock_receipt(
 
 /// The proof bundle, byte-identical to what `fairdraw verify` accepts.
 /// Immutable: strong ETag and `Cache-Control: public, max-age=31536000, immutable`.
-#[utoipa::path(get, path = "/v1/public/draws/{id}/bundle", tag = "public", params(("id" = String, Path)),
+#[utoipa::path(
+    operation_id = "getBundle",get, path = "/v1/public/draws/{id}/bundle", tag = "public", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/json", body = Object), (status = 304), (status = 404, body = Problem)))]
 pub async fn bundle(
     State(state): State<AppState>,
@@ -204,7 +207,8 @@ pub async fn bundle(
 
 /// An entrant's tickets and Merkle inclusion proof, or the rule that
 /// excluded each of their entries (the engine's `prove_entrant`).
-#[utoipa::path(get, path = "/v1/public/draws/{id}/entrants/{handle}", tag = "public",
+#[utoipa::path(
+    operation_id = "getEntrant",get, path = "/v1/public/draws/{id}/entrants/{handle}", tag = "public",
     params(("id" = String, Path), ("handle" = String, Path, description = "Handle (with or without @) or platform user id")),
     responses((status = 200, content_type = "application/json", body = Object), (status = 404, body = Problem)))]
 pub async fn entrant(
@@ -252,7 +256,8 @@ pub struct KeysDocument {
 
 /// Every organisation's signing keys with their validity periods, so old
 /// bundles still verify after a rotation.
-#[utoipa::path(get, path = "/.well-known/fairdraw-keys.json", tag = "public",
+#[utoipa::path(
+    operation_id = "getPublishedKeys",get, path = "/.well-known/fairdraw-keys.json", tag = "public",
     responses((status = 200, body = KeysDocument)))]
 pub async fn keys(State(state): State<AppState>) -> Result<Json<KeysDocument>, ApiError> {
     let keys = state
