@@ -1,17 +1,30 @@
 //! Issue 8, several posts and platforms: one `fairdraw fetch` reads a
 //! YouTube video and a Mastodon status (each plugin against its mock) into
 //! one file per collection, which lock, execute (drand beacon through the
-//! drand plugin) and verify as one draw; an interruption in the middle
-//! resumes without a lost or duplicated entry; and rules the platforms
-//! cannot support are refused at lock with the rule and platform named.
+//! drand plugin) and verify as one draw; the same for a giveaway posted on
+//! Instagram and Facebook at once; an interruption in the middle resumes
+//! without a lost or duplicated entry; and rules the platforms cannot
+//! support are refused at lock with the rule and platform named.
+//!
+//! Both Meta plugins call `https://graph.facebook.com` by default, and
+//! `FAIRDRAW_DEV_ORIGIN_MAP` maps an origin to one mock. So the Instagram +
+//! Facebook draw installs `instagram` as its README documents for
+//! "Instagram API with Instagram Login": config `api`, `http.allow` and the
+//! credential's origin set to `https://graph.instagram.com` (and
+//! `ig_user_id`, so a post URL is looked up). Each origin then goes to its
+//! own mock, with its own token.
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
-use fairdraw_tests::mock::{MockHandle, drand, mastodon, youtube};
+use fairdraw_tests::mock::{MockHandle, drand, facebook, instagram, mastodon, youtube};
 use serde_json::Value;
 
-use crate::plugins::{Scene, stderr, stdout};
+use crate::bin::{fairdraw, workspace};
+use crate::plugins::{Scene, run_in, stderr, stdout};
 
 /// (platform, user_id) of each entry: the entrant's identity.
 fn ids(entries: &[Value]) -> Vec<(String, String)> {
@@ -379,5 +392,295 @@ fn rules_the_platforms_cannot_support_are_refused_at_lock() {
         err.contains("rule `require_in` needs collection `reposts`")
             && err.contains("(from mastodon and youtube)"),
         "{err}"
+    );
+}
+
+/// The Instagram Login host, where the installed `instagram` sends requests.
+const INSTAGRAM_LOGIN_ORIGIN: &str = "https://graph.instagram.com";
+/// An Instagram Login token (`IGAA…`), which the Instagram mock alone takes.
+const INSTAGRAM_TOKEN: &str = "IGAAfairdrawMockInstagramLoginToken0123";
+
+/// A data directory with `facebook` and `drand` as shipped, and `instagram`
+/// set up for Instagram Login (`api`, `http.allow` and the credential's
+/// origin on graph.instagram.com, as plugins/instagram/README.md says) and
+/// with `ig_user_id`, so its post URLs are looked up.
+fn meta_data_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = workspace();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(&cargo)
+            .args([
+                "build",
+                "--manifest-path",
+                "plugins/Cargo.toml",
+                "--target",
+                "wasm32-wasip2",
+                "--release",
+                "-p",
+                "instagram",
+                "-p",
+                "facebook",
+                "-p",
+                "drand",
+                "--target-dir",
+            ])
+            .arg(root.join("plugins/target"))
+            .current_dir(&root)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
+        assert!(status.success(), "building the plugins failed ({status})");
+
+        let dir = fairdraw()
+            .parent()
+            .expect("profile directory")
+            .join("e2e-plugins-multi-meta");
+        let _ = fs::remove_dir_all(dir.join("plugins"));
+        let env = [("FAIRDRAW_DATA_DIR", dir.display().to_string())];
+        let install = |path: &str| {
+            let out = run_in(&root, &env, &["plugin", "install", path]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "install {path}: {}",
+                stderr(&out)
+            );
+        };
+        install("plugins/facebook");
+        install("plugins/drand");
+
+        let variant = dir.join("variants/instagram");
+        fs::create_dir_all(&variant).expect("variant directory");
+        let component = root.join("plugins/target/wasm32-wasip2/release/instagram.wasm");
+        let shipped = fs::read_to_string(root.join("plugins/instagram/plugin.toml"))
+            .expect("instagram manifest");
+        let mut manifest = shipped.clone();
+        for (from, to) in [
+            (
+                "component = \"../target/wasm32-wasip2/release/instagram.wasm\"".to_owned(),
+                format!("component = {:?}", component.display().to_string()),
+            ),
+            (
+                "allow = [\"https://graph.facebook.com\"]".to_owned(),
+                format!("allow = [\"{INSTAGRAM_LOGIN_ORIGIN}\"]"),
+            ),
+            (
+                "origin = \"https://graph.facebook.com\"".to_owned(),
+                format!("origin = \"{INSTAGRAM_LOGIN_ORIGIN}\""),
+            ),
+            (
+                "api = \"https://graph.facebook.com\"".to_owned(),
+                format!("api = \"{INSTAGRAM_LOGIN_ORIGIN}\""),
+            ),
+            (
+                "ig_user_id = \"\"".to_owned(),
+                format!("ig_user_id = \"{}\"", instagram::IG_USER_ID),
+            ),
+        ] {
+            assert!(
+                manifest.contains(&from),
+                "the instagram manifest changed shape (no `{from}`):\n{shipped}"
+            );
+            manifest = manifest.replace(&from, &to);
+        }
+        fs::write(variant.join("plugin.toml"), manifest).expect("write variant manifest");
+        install(&variant.display().to_string());
+        dir
+    })
+}
+
+#[test]
+fn an_instagram_and_a_facebook_post_in_one_fetch_make_one_verified_draw() {
+    let ig = instagram::start_blocking(instagram::Config {
+        comments: 120,
+        authors: 80,
+        hidden_every: 11,
+        access_token: INSTAGRAM_TOKEN.to_owned(),
+        expired_token: None,
+        public_origin: INSTAGRAM_LOGIN_ORIGIN.to_owned(),
+        ..instagram::Config::default()
+    });
+    let fb = facebook::start_blocking(facebook::Config {
+        comments: 90,
+        people: 60,
+        anonymous_every: 10,
+        public_origin: Some(facebook::PRODUCTION_ORIGIN.to_owned()),
+        ..facebook::Config::default()
+    });
+    let relay = drand::start_blocking(drand::Config::default());
+    let mut s = Scene::new(&[
+        (INSTAGRAM_LOGIN_ORIGIN, &ig.origin),
+        (facebook::PRODUCTION_ORIGIN, &fb.origin),
+        (drand::PRODUCTION_ORIGIN, &relay.origin),
+    ]);
+    s.set_env("FAIRDRAW_DATA_DIR", &meta_data_dir().display().to_string());
+    s.set_env(
+        "FAIRDRAW_CREDENTIAL_INSTAGRAM_ACCESS_TOKEN",
+        INSTAGRAM_TOKEN,
+    );
+    s.set_env("FAIRDRAW_CREDENTIAL_FACEBOOK_ACCESS_TOKEN", facebook::TOKEN);
+
+    let ig_post = format!(
+        "instagram=https://www.instagram.com/p/{}/",
+        instagram::SHORTCODE
+    );
+    let fb_post = format!(
+        "facebook=https://www.facebook.com/{}/posts/{}",
+        facebook::PAGE_USERNAME,
+        facebook::POST_ID.split_once('_').map_or("", |(_, p)| p)
+    );
+    let out = s.run(
+        &[
+            "fetch",
+            "--post",
+            &ig_post,
+            "--post",
+            &fb_post,
+            "--collection",
+            "comments",
+            "--collection",
+            "replies",
+            "--out-dir",
+            "entries",
+        ],
+        0,
+    );
+    let (err, said) = (stderr(&out), stdout(&out));
+    assert!(err.contains("instagram comments (post 1 of 2)"), "{err}");
+    assert!(err.contains("facebook comments (post 2 of 2)"), "{err}");
+
+    // The comments file: the Instagram top-level comments, then the Facebook
+    // ones that have an author, each platform's entrants its own.
+    let ig_tops: Vec<_> = ig.config().threads().into_iter().map(|t| t.top).collect();
+    let fb_tops: Vec<_> = fb
+        .config()
+        .toplevel()
+        .into_iter()
+        .filter_map(|c| Some((c.from?.id, c.message)))
+        .collect();
+    let mut want: Vec<_> = ig_tops
+        .iter()
+        .map(|c| ("instagram".to_owned(), c.user_id.clone()))
+        .collect();
+    want.extend(
+        fb_tops
+            .iter()
+            .map(|(id, _)| ("facebook".to_owned(), id.clone())),
+    );
+    let comments = s.jsonl("entries/comments.jsonl");
+    assert_eq!(ids(&comments), want);
+    assert!(comments.iter().all(|e| e["collection"] == "comments"));
+    assert!(
+        said.contains(&format!("({} comments from 2 posts)", want.len())),
+        "{said}"
+    );
+    let replies = s.jsonl("entries/replies.jsonl");
+    let reply_platforms: BTreeSet<_> = ids(&replies).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        reply_platforms,
+        BTreeSet::from(["facebook".to_owned(), "instagram".to_owned()])
+    );
+
+    // Each plugin went to its own mock, with its own token only.
+    assert!(ig.request_count() > 0 && fb.request_count() > 0);
+    assert_eq!(
+        ig.credentials_seen(),
+        BTreeSet::from([
+            format!("Bearer {INSTAGRAM_TOKEN}"),
+            INSTAGRAM_TOKEN.to_owned()
+        ])
+    );
+    assert_eq!(
+        fb.credentials_seen(),
+        BTreeSet::from([
+            format!("Bearer {}", facebook::TOKEN),
+            facebook::TOKEN.to_owned()
+        ])
+    );
+
+    // #giveaway (any case), one entry per person; people are per platform.
+    let tagged = |t: &str| t.to_lowercase().contains("#giveaway");
+    let ig_eligible: BTreeSet<_> = ig_tops
+        .iter()
+        .filter(|c| tagged(&c.text))
+        .map(|c| c.user_id.clone())
+        .collect();
+    let fb_eligible: BTreeSet<_> = fb_tops
+        .iter()
+        .filter(|(_, m)| tagged(m))
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(ig_eligible.len() >= 4 && fb_eligible.len() >= 4);
+    assert!(
+        ig_tops.len() > ig_eligible.len(),
+        "some Instagram comments lack the keyword or repeat an entrant"
+    );
+    let lock_hash = s.lock(
+        &["entries/comments.jsonl", "entries/replies.jsonl"],
+        r##"{"winners": 3, "alternates": 1, "collection": "comments",
+            "keywords": {"any": ["#giveaway"]}, "entries_per_user": 1}"##,
+        "drand:quicknet:123",
+        "2023-08-23T15:00:00Z",
+    );
+    s.run(
+        &[
+            "beacon",
+            "--plugin",
+            "drand",
+            "--chain",
+            "quicknet",
+            "--round",
+            "123",
+            "--out",
+            "beacon.json",
+        ],
+        0,
+    );
+    s.execute_and_verify("beacon.json", &lock_hash);
+
+    let bundle: Value =
+        serde_json::from_slice(&fs::read(s.path("bundle.json")).expect("bundle")).expect("JSON");
+    let committed = bundle["collections"]["comments"]
+        .as_array()
+        .expect("comments");
+    let platforms: BTreeSet<_> = committed
+        .iter()
+        .map(|e| e["platform"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        platforms,
+        BTreeSet::from(["facebook".to_owned(), "instagram".to_owned()])
+    );
+    assert_eq!(committed.len(), want.len());
+    assert_eq!(
+        bundle["lock"]["payload"]["eligible"],
+        (ig_eligible.len() + fb_eligible.len()) as u64,
+        "one entrant per platform account"
+    );
+
+    // An Instagram entrant (by handle) and a Facebook one (by user id) each
+    // prove they are in the draw.
+    let ig_in = ig_tops
+        .iter()
+        .find(|c| ig_eligible.contains(&c.user_id))
+        .expect("an eligible Instagram commenter");
+    let proved = stdout(&s.run(
+        &[
+            "prove",
+            "bundle.json",
+            "--entrant",
+            &format!("@{}", ig_in.username),
+        ],
+        0,
+    ));
+    assert!(
+        proved.contains(&format!("({} on instagram) is in the draw", ig_in.user_id)),
+        "{proved}"
+    );
+    let fb_in = fb_eligible.first().expect("an eligible Facebook commenter");
+    let proved = stdout(&s.run(&["prove", "bundle.json", "--entrant", fb_in], 0));
+    assert!(
+        proved.contains(&format!("({fb_in} on facebook) is in the draw")),
+        "{proved}"
     );
 }
