@@ -52,7 +52,6 @@ test-tools:
 # clippy.toml keeps clock, filesystem, environment, threads, network and OS
 # randomness out of it), for both workspaces.
 lint: setup
-	@rustup component add rustfmt clippy >/dev/null 2>&1 || true
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt --all --check --manifest-path plugins/Cargo.toml
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
