@@ -351,14 +351,14 @@ fn bluesky_refused_tokens_stop_at_once_naming_the_variable() {
         ("not-a-jwt", "InvalidToken: Malformed token"),
     ] {
         m.reset();
-        s.set_env("FAIRDRAW_CREDENTIAL_BLUESKY_AUTH_ACCESS_TOKEN", token);
+        s.set_env("FAIRDRAW_CREDENTIAL_BLUESKY__AUTH_ACCESS_TOKEN", token);
         let a = args("r.jsonl");
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let out = s.run(&a, 2);
         let err = stderr(&out);
         assert!(err.contains(said), "{err}");
         assert!(
-            err.contains("FAIRDRAW_CREDENTIAL_BLUESKY_AUTH_ACCESS_TOKEN"),
+            err.contains("FAIRDRAW_CREDENTIAL_BLUESKY__AUTH_ACCESS_TOKEN"),
             "{err}"
         );
         assert_eq!(m.request_count(), 1, "not retried");
@@ -369,7 +369,7 @@ fn bluesky_refused_tokens_stop_at_once_naming_the_variable() {
         assert!(!s.path("r.jsonl").exists() && !s.path("r.jsonl.partial").exists());
     }
     s.set_env(
-        "FAIRDRAW_CREDENTIAL_BLUESKY_AUTH_ACCESS_TOKEN",
+        "FAIRDRAW_CREDENTIAL_BLUESKY__AUTH_ACCESS_TOKEN",
         bluesky::TOKEN,
     );
     m.configure(|c| c.require_auth = true);

@@ -114,7 +114,7 @@ impl Scene {
                 youtube::API_KEY.to_owned(),
             ),
             (
-                "FAIRDRAW_CREDENTIAL_MASTODON_AUTH_ACCESS_TOKEN",
+                "FAIRDRAW_CREDENTIAL_MASTODON__AUTH_ACCESS_TOKEN",
                 mastodon::TOKEN.to_owned(),
             ),
         ];
@@ -672,7 +672,7 @@ fn invalid_credentials_stop_at_once_naming_the_variable() {
         (mastodon::PRODUCTION_ORIGIN, &m.origin),
     ]);
     s.set_env("FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY", "not-the-key");
-    s.set_env("FAIRDRAW_CREDENTIAL_MASTODON_AUTH_ACCESS_TOKEN", "revoked");
+    s.set_env("FAIRDRAW_CREDENTIAL_MASTODON__AUTH_ACCESS_TOKEN", "revoked");
 
     let url = format!("https://youtu.be/{}", youtube::VIDEO_ID);
     let out = s.run(
@@ -725,7 +725,7 @@ fn invalid_credentials_stop_at_once_naming_the_variable() {
     );
     let err = stderr(&out);
     assert!(
-        err.contains("FAIRDRAW_CREDENTIAL_MASTODON_AUTH_ACCESS_TOKEN"),
+        err.contains("FAIRDRAW_CREDENTIAL_MASTODON__AUTH_ACCESS_TOKEN"),
         "{err}"
     );
     assert!(err.contains("The access token is invalid"), "{err}");
@@ -738,7 +738,7 @@ fn invalid_credentials_stop_at_once_naming_the_variable() {
     // With the right token the same plugin reads the whole context (more than
     // the 60 replies an anonymous request gets).
     s.set_env(
-        "FAIRDRAW_CREDENTIAL_MASTODON_AUTH_ACCESS_TOKEN",
+        "FAIRDRAW_CREDENTIAL_MASTODON__AUTH_ACCESS_TOKEN",
         mastodon::TOKEN,
     );
     m.configure(|c| c.replies = 90);

@@ -39,7 +39,8 @@
 //!   differently: a fault is the plugin's bug or an attack, a plugin error
 //!   is about the platform or the input.
 //! * **Environment**: credentials come from
-//!   `FAIRDRAW_CREDENTIAL_<ID>_<NAME>` (uppercase, `-` → `_`);
+//!   `FAIRDRAW_CREDENTIAL_<ID>_<NAME>` (uppercase; `-` → `__` in the id,
+//!   `_` in the name, so no two plugins share a variable);
 //!   `FAIRDRAW_DEV_ORIGIN_MAP=https://www.googleapis.com=http://127.0.0.1:PORT,…`
 //!   sends an allowed origin's traffic to a loopback mock server (warned
 //!   about); `FAIRDRAW_LOG=debug` shows plugin logs below `warn`.

@@ -145,6 +145,14 @@ pub const MAX_STDIO_BYTES: usize = 64 << 10;
 /// Same-origin redirects followed per request.
 pub const MAX_REDIRECTS: u32 = 5;
 
+/// Pages one [`fetch_all`](crate::pagination::fetch_all) fetches at most
+/// (10 million entries at 100 a page); past it the fetch stops with a fault.
+pub const MAX_PAGES_PER_FETCH: u64 = 100_000;
+
+/// Empty pages in a row after which a fetch stops with a fault: a source
+/// that keeps answering nothing with a new cursor never ends otherwise.
+pub const MAX_EMPTY_PAGES_IN_A_ROW: u64 = 20;
+
 /// The store's resource limiter: bounds linear memory (summed over the
 /// component's memories), tables and instances, and remembers that the
 /// memory limit was hit so the resulting trap is reported as such.

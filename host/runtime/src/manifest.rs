@@ -83,7 +83,8 @@ pub enum Placement {
     },
 }
 
-/// A secret the host attaches to the plugin's requests; the plugin never sees it.
+/// A secret the host attaches to the plugin's requests to one origin; the
+/// host never gives it to the plugin and redacts it from what comes back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CredentialSpec {
     /// The credential's name, e.g. `api-key`.
@@ -96,11 +97,24 @@ pub struct CredentialSpec {
 
 impl CredentialSpec {
     /// The environment variable holding the value:
-    /// `FAIRDRAW_CREDENTIAL_<ID>_<NAME>`, uppercased, `-` as `_`.
+    /// `FAIRDRAW_CREDENTIAL_<ID>_<NAME>`, uppercased, a `-` in the id as
+    /// `__` and a `-` in the name as `_` (`youtube` + `api-key` →
+    /// `FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY`, `youtube-api` + `key` →
+    /// `FAIRDRAW_CREDENTIAL_YOUTUBE__API_KEY`).
+    ///
+    /// The mapping is injective over valid manifests, so no plugin can be
+    /// given another plugin's credential by picking its id: an id is
+    /// `[a-z0-9-]+` and a name starts with `[a-z0-9]`, so the id ends at
+    /// the first run of an odd number of `_` (its dashes are the pairs, the
+    /// last one is the separator); the names of one plugin that map to the
+    /// same variable (`api-key`, `api_key`) are refused by
+    /// [`Manifest::parse`].
     pub fn env_var(&self, plugin_id: &str) -> String {
-        format!("FAIRDRAW_CREDENTIAL_{plugin_id}_{}", self.name)
-            .to_ascii_uppercase()
-            .replace('-', "_")
+        format!(
+            "FAIRDRAW_CREDENTIAL_{}_{}",
+            plugin_id.to_ascii_uppercase().replace('-', "__"),
+            self.name.to_ascii_uppercase().replace('-', "_")
+        )
     }
 }
 
@@ -260,7 +274,9 @@ impl Manifest {
         let mut credentials: Vec<CredentialSpec> = Vec::new();
         for (i, c) in raw.credentials.into_iter().enumerate() {
             let field = |k: &str| format!("credentials[{i}].{k}");
-            if c.name.is_empty()
+            if !c
+                .name
+                .starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
                 || !c
                     .name
                     .bytes()
@@ -268,10 +284,17 @@ impl Manifest {
             {
                 return Err(invalid(
                     field("name"),
-                    format!("{:?} must be a-z, 0-9, '-' or '_'", c.name),
+                    format!(
+                        "{:?} must be a-z, 0-9, '-' or '_', starting with a-z or 0-9",
+                        c.name
+                    ),
                 ));
             }
-            if credentials.iter().any(|x| x.name == c.name) {
+            let folded = c.name.replace('-', "_");
+            if credentials
+                .iter()
+                .any(|x| x.name.replace('-', "_") == folded)
+            {
                 return Err(invalid(
                     field("name"),
                     format!("duplicate credential {:?}", c.name),
@@ -438,6 +461,44 @@ page_size = "100"
         format!(
             "id = \"x\"\nversion = \"1\"\nkind = \"source\"\nwit = \"0.1\"\ncomponent = \"x.wasm\"\ndescription = \"\"\n{extra}"
         )
+    }
+
+    #[test]
+    fn credential_variables_do_not_collide() {
+        // Issue 12: `youtube-api` + `key` read youtube's `api_key`.
+        let spec = |name: &str| CredentialSpec {
+            name: name.into(),
+            origin: Origin::parse("https://a.example").expect("origin"),
+            placement: Placement::Query("k".into()),
+        };
+        assert_eq!(
+            spec("api_key").env_var("youtube"),
+            "FAIRDRAW_CREDENTIAL_YOUTUBE_API_KEY"
+        );
+        assert_eq!(
+            spec("key").env_var("youtube-api"),
+            "FAIRDRAW_CREDENTIAL_YOUTUBE__API_KEY"
+        );
+        let mut vars = BTreeMap::new();
+        for id in ["a", "a-b", "a-b-c", "a--b", "a-", "-a", "b"] {
+            for name in ["b", "b-c", "c", "b_c", "c-d", "0"] {
+                let var = spec(name).env_var(id);
+                let folded = name.replace('-', "_");
+                if let Some(prev) = vars.insert(var.clone(), (id, folded.clone())) {
+                    assert_eq!(prev, (id, folded), "{var}");
+                }
+            }
+        }
+        // Names of one plugin that fold to the same variable are refused.
+        let e = err(&with(
+            "[http]\nallow = [\"https://www.googleapis.com\"]\n[[credentials]]\nname = \"api-key\"\norigin = \"https://www.googleapis.com\"\nquery = \"key\"\n\
+             [[credentials]]\nname = \"api_key\"\norigin = \"https://www.googleapis.com\"\nquery = \"k\"\n",
+        ));
+        assert!(e.contains("duplicate credential"), "{e}");
+        let e = err(&with(
+            "[http]\nallow = [\"https://www.googleapis.com\"]\n[[credentials]]\nname = \"-key\"\norigin = \"https://www.googleapis.com\"\nquery = \"key\"\n",
+        ));
+        assert!(e.contains("starting with a-z or 0-9"), "{e}");
     }
 
     #[test]

@@ -5,13 +5,16 @@
 //! jitter (honouring the platform's `retry-after`), stop at limits, and hand
 //! back the cursor to resume from when it stops.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use fairdraw_engine::entry::OwnedEntry;
 
+use super::limits::{MAX_EMPTY_PAGES_IN_A_ROW, MAX_PAGES_PER_FETCH};
 use super::runtime::SourcePlugin;
-use super::types::{CallResult, Collection, Fault, Page, PluginError, Post};
+use super::types::{CallResult, Collection, Fault, FaultKind, Page, PluginError, Post};
 
 /// How long to wait between retries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +204,7 @@ pub fn fetch_all(
 ) -> Result<Fetched, FetchError> {
     let mut rng = Jitter::new();
     drive(
+        source.id(),
         |cursor| source.fetch_page(post, collection, cursor),
         std::thread::sleep,
         || rng.next(),
@@ -213,6 +217,7 @@ pub fn fetch_all(
 /// source passed in (tests drive it without a plugin or a clock).
 #[allow(clippy::result_large_err, reason = "as fetch_all")]
 pub(crate) fn drive(
+    plugin: &str,
     mut fetch: impl FnMut(Option<&str>) -> CallResult<Page>,
     mut sleep: impl FnMut(Duration),
     mut jitter: impl FnMut() -> f64,
@@ -226,6 +231,12 @@ pub(crate) fn drive(
     let mut total_hint = None;
     let mut retries = 0u32;
     let mut waited = Duration::ZERO;
+    // Fingerprints of the cursors asked for so far: a cursor asked for again
+    // would loop forever (A, B, A, …). 8 bytes each, at most one per page.
+    let hasher = RandomState::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    seen.extend(cursor.as_deref().map(|c| hasher.hash_one(c)));
+    let mut empty_in_a_row = 0u64;
 
     macro_rules! fail {
         ($kind:expr) => {
@@ -289,6 +300,11 @@ pub(crate) fn drive(
                 retries = 0;
                 waited = Duration::ZERO;
                 pages += 1;
+                empty_in_a_row = if page.entries.is_empty() {
+                    empty_in_a_row + 1
+                } else {
+                    0
+                };
                 entries.extend(page.entries);
                 total_hint = page.total_hint.or(total_hint);
                 cursor = page.next_cursor;
@@ -299,6 +315,25 @@ pub(crate) fn drive(
                     cursor: cursor.as_deref(),
                     event: ProgressEvent::Page,
                 });
+                let runaway = match cursor.as_deref() {
+                    Some(c) if !seen.insert(hasher.hash_one(c)) => Some(format!(
+                        "its cursor {:?} repeats an earlier one, so the pages would loop forever",
+                        crate::runtime::clean(c, 100)
+                    )),
+                    Some(_) if empty_in_a_row >= MAX_EMPTY_PAGES_IN_A_ROW => Some(format!(
+                        "it returned {empty_in_a_row} empty pages in a row, each with a next cursor"
+                    )),
+                    Some(_) if pages >= MAX_PAGES_PER_FETCH => Some(format!(
+                        "the collection has more than {MAX_PAGES_PER_FETCH} pages, the most one fetch reads"
+                    )),
+                    _ => None,
+                };
+                if let Some(message) = runaway {
+                    fail!(FetchErrorKind::Fault(Fault {
+                        plugin: plugin.to_owned(),
+                        kind: FaultKind::BadResult { message },
+                    }));
+                }
                 let stop = if cursor.is_none() {
                     Some(Stop::Complete)
                 } else if options
@@ -406,6 +441,7 @@ mod tests {
         let mut sleeps = Vec::new();
         let mut events = 0;
         let r = drive(
+            "test",
             |c| {
                 asked.push(c.map(str::to_owned));
                 script.pop_front().expect("script too short")
@@ -564,6 +600,54 @@ mod tests {
         assert_eq!(
             (f.stop, f.entries.len(), f.next_cursor.as_deref()),
             (Stop::MaxEntries, 4, Some("b"))
+        );
+    }
+
+    #[test]
+    fn a_repeated_cursor_stops_the_fetch_naming_the_plugin() {
+        // Issue 12: A, B, A, … looped forever (only `next == current` was caught).
+        let script = vec![
+            page(0, 0, Some("A")),
+            page(0, 0, Some("B")),
+            page(0, 1, Some("A")),
+        ];
+        let (r, asked, _, _) = run(script, &FetchOptions::default());
+        let e = r.expect_err("stops");
+        assert_eq!(asked, [None, Some("A".into()), Some("B".into())]);
+        assert_eq!(e.pages, 3);
+        assert_eq!(
+            e.to_string(),
+            "plugin `test` broke the plugin contract: its cursor \"A\" repeats an earlier one, so the pages would loop forever — stopped after 3 pages (1 entries); resume from cursor \"A\""
+        );
+        // The cursor resumed from counts as seen.
+        let options = FetchOptions {
+            cursor: Some("x".into()),
+            ..FetchOptions::default()
+        };
+        let (r, _, _, _) = run(vec![page(0, 1, Some("x"))], &options);
+        assert!(matches!(
+            r.expect_err("stops").kind,
+            FetchErrorKind::Fault(Fault {
+                kind: FaultKind::BadResult { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn empty_pages_in_a_row_stop_the_fetch() {
+        let script: Vec<_> = (0..MAX_EMPTY_PAGES_IN_A_ROW + 5)
+            .map(|i| page(0, usize::from(i == 3), Some(&i.to_string())))
+            .collect();
+        let (r, asked, _, _) = run(script, &FetchOptions::default());
+        let e = r.expect_err("stops");
+        // One page with an entry resets the count.
+        assert_eq!(asked.len() as u64, MAX_EMPTY_PAGES_IN_A_ROW + 4);
+        assert!(
+            e.to_string().starts_with(&format!(
+                "plugin `test` broke the plugin contract: it returned {MAX_EMPTY_PAGES_IN_A_ROW} empty pages in a row"
+            )),
+            "{e}"
         );
     }
 

@@ -54,11 +54,12 @@ impl fmt::Display for AddressDenied {
 impl std::error::Error for AddressDenied {}
 
 /// The resolver inside the client: resolves, then refuses the name unless
-/// every address is public. Dev-map targets (loopback) are the only exception.
+/// every address is public. The dev agent's resolver (`dev`) instead
+/// requires loopback: it only ever sees the targets of the dev origin map.
 #[derive(Debug)]
 struct CheckedResolver {
     inner: DefaultResolver,
-    dev_targets: Vec<(String, u16)>,
+    dev: bool,
 }
 
 impl Resolver for CheckedResolver {
@@ -70,20 +71,9 @@ impl Resolver for CheckedResolver {
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let addrs = self.inner.resolve(uri, config, timeout)?;
         let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("http") {
-                80
-            } else {
-                443
-            });
-        let dev = self
-            .dev_targets
-            .iter()
-            .any(|(h, p)| *h == host && *p == port);
         for a in addrs.iter() {
             let ip = a.ip();
-            let denied = if dev {
+            let denied = if self.dev {
                 (!ip.is_loopback()).then_some("non-loopback dev target")
             } else {
                 address_class(ip)
@@ -99,29 +89,36 @@ impl Resolver for CheckedResolver {
     }
 }
 
-/// The HTTP client shared by all calls of a runtime.
+/// The HTTP client of one plugin: each loaded plugin has its own, so no
+/// connection (and nothing a server left unread on it) is shared between
+/// plugins. Requests whose origin the dev origin map reroutes go through a
+/// second agent, the only one whose resolver accepts loopback.
 #[derive(Debug)]
 pub(crate) struct HttpClient {
     agent: ureq::Agent,
+    dev_agent: ureq::Agent,
     dev: DevOriginMap,
 }
 
 impl HttpClient {
     pub(crate) fn new(dev: DevOriginMap) -> HttpClient {
-        let config = ureq::Agent::config_builder()
-            .proxy(None)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .user_agent("fairdraw-plugin-host/0.1")
-            .max_response_header_size(64 << 10)
-            .build();
-        let dev_targets = dev.target_hosts();
-        let resolver = CheckedResolver {
-            inner: DefaultResolver::default(),
-            dev_targets,
+        let agent = |dev: bool| {
+            let config = ureq::Agent::config_builder()
+                .proxy(None)
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .user_agent("fairdraw-plugin-host/0.1")
+                .max_response_header_size(64 << 10)
+                .build();
+            let resolver = CheckedResolver {
+                inner: DefaultResolver::default(),
+                dev,
+            };
+            ureq::Agent::with_parts(config, DefaultConnector::new(), resolver)
         };
         HttpClient {
-            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver),
+            agent: agent(false),
+            dev_agent: agent(true),
             dev,
         }
     }
@@ -131,7 +128,21 @@ impl HttpClient {
     }
 
     /// Sends one request for a plugin, following same-origin redirects.
+    /// What comes back, response or error, has every credential value
+    /// redacted ([`HttpPolicy::redact`]): a server that reflects the
+    /// request cannot hand the plugin its credentials.
     pub(crate) fn send(
+        &self,
+        policy: &HttpPolicy,
+        budget: &mut CallBudget,
+        req: HttpRequest,
+    ) -> Result<HttpResponse, HttpError> {
+        self.send_unredacted(policy, budget, req)
+            .map(|r| policy.redact_response(r))
+            .map_err(|e| policy.redact_error(e))
+    }
+
+    fn send_unredacted(
         &self,
         policy: &HttpPolicy,
         budget: &mut CallBudget,
@@ -177,10 +188,25 @@ impl HttpClient {
 
             let mut wire_url = url.clone();
             let mut headers = req.headers.clone();
+            // Only identity bodies can be scrubbed of credentials: the host
+            // owns `accept-encoding`.
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case("accept-encoding"));
+            headers.push(("accept-encoding".to_owned(), "identity".to_owned()));
             policy.attach_credentials(&origin, &mut wire_url, &mut headers);
-            self.dev.reroute(&origin, &mut wire_url);
+            let agent = if self.dev.reroute(&origin, &mut wire_url) {
+                &self.dev_agent
+            } else {
+                &self.agent
+            };
             let response = self
-                .run(&method, &wire_url, &headers, body.as_deref(), remaining)
+                .run(
+                    agent,
+                    &method,
+                    &wire_url,
+                    &headers,
+                    body.as_deref(),
+                    remaining,
+                )
                 .map_err(|e| map_error(e, budget.max_response_bytes, policy))?;
             let RawResponse {
                 status,
@@ -212,6 +238,18 @@ impl HttpClient {
                     continue;
                 }
             }
+            let encoding = resp_headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
+                .map(|(_, v)| v.trim())
+                .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("identity"));
+            if let Some(encoding) = encoding
+                && policy.attaches_credentials(&origin)
+            {
+                return Err(HttpError::Transport(format!(
+                    "the response is compressed (content-encoding: {encoding}) although identity was asked for; a response to a request carrying a credential must be readable by the host"
+                )));
+            }
             let limit = budget.max_response_bytes;
             let bytes = resp_body
                 .with_config()
@@ -228,6 +266,7 @@ impl HttpClient {
 
     fn run(
         &self,
+        agent: &ureq::Agent,
         method: &str,
         url: &Url,
         headers: &[(String, String)],
@@ -243,21 +282,19 @@ impl HttpClient {
         let response = match body {
             Some(b) => {
                 let req = builder.body(b)?;
-                let req = self
-                    .agent
+                let req = agent
                     .configure_request(req)
                     .timeout_global(Some(timeout))
                     .build();
-                self.agent.run(req)?
+                agent.run(req)?
             }
             None => {
                 let req = builder.body(())?;
-                let req = self
-                    .agent
+                let req = agent
                     .configure_request(req)
                     .timeout_global(Some(timeout))
                     .build();
-                self.agent.run(req)?
+                agent.run(req)?
             }
         };
         let (parts, body) = response.into_parts();

@@ -9,7 +9,13 @@
 //! there is no second lookup to rebind). Redirects are not followed by the
 //! client: the host follows same-origin ones itself, re-checking each hop,
 //! and refuses the others. Credentials are added here, after the plugin's own
-//! headers with the same name were dropped, and are never returned to it.
+//! headers with the same name were dropped, only for the origin each is
+//! declared for; every response header, body and error text is scrubbed of
+//! them (and of their common encodings) before the plugin sees it, and the
+//! host asks for uncompressed bodies so that the scrubbing sees the bytes.
+//! Each plugin has its own client, so no connection is shared between
+//! plugins; a dev-map target is reached through a separate agent, the only
+//! one allowed to connect to loopback.
 //!
 //! The client is `ureq` 3 rather than `reqwest::blocking`: plugin calls are
 //! synchronous wasmtime host calls, and ureq is synchronous end to end (no

@@ -160,31 +160,26 @@ impl DevOriginMap {
     }
 
     /// Points `url`, whose origin is `origin`, at the origin's target when
-    /// it has one. Only the connection moves; the checks ran on the
-    /// production URL.
-    pub(super) fn reroute(&self, origin: &Origin, url: &mut Url) {
-        if let Some(t) = self.target(origin) {
-            let _ = url.set_scheme(&t.scheme);
-            let _ = url.set_host(Some(&t.host));
-            let _ = url.set_port(Some(t.port));
+    /// it has one, and says whether it did. Only the connection moves; the
+    /// checks ran on the production URL. Only a rerouted request may
+    /// connect to loopback (the client sends it through its dev agent), so
+    /// the exception is keyed by the mapped origin, not by where it points.
+    pub(super) fn reroute(&self, origin: &Origin, url: &mut Url) -> bool {
+        let Some(t) = self.target(origin) else {
+            return false;
+        };
+        let host = t.host.trim_start_matches('[').trim_end_matches(']');
+        let mut wire = url.clone();
+        let host_ok = match host.parse::<IpAddr>() {
+            Ok(ip) => wire.set_ip_host(ip).is_ok(),
+            Err(_) => wire.set_host(Some(host)).is_ok(),
+        };
+        let ok =
+            host_ok && wire.set_scheme(&t.scheme).is_ok() && wire.set_port(Some(t.port)).is_ok();
+        if ok {
+            *url = wire;
         }
-    }
-
-    /// The targets' `(host, port)`, the host without IPv6 brackets: the only
-    /// names the client's resolver lets resolve to loopback.
-    pub(super) fn target_hosts(&self) -> Vec<(String, u16)> {
-        self.entries
-            .iter()
-            .map(|(_, t)| {
-                (
-                    t.host
-                        .trim_start_matches('[')
-                        .trim_end_matches(']')
-                        .to_owned(),
-                    t.port,
-                )
-            })
-            .collect()
+        ok
     }
 
     fn origin_of_target(&self, url: &Url) -> Option<&Origin> {
@@ -323,17 +318,60 @@ impl HttpPolicy {
             .map_err(|r| HttpError::Denied(format!("redirect refused: {}", self.redact(&r))))
     }
 
-    /// Replaces every credential value in `text` (error messages may quote URLs).
-    pub(super) fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+    /// The byte strings [`HttpPolicy::redact`] removes: every credential
+    /// value that is set, and its common encodings.
+    fn secrets(&self) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
         for c in &self.credentials {
             if let Some(v) = &c.value {
-                out = out.replace(v.as_str(), "[redacted]");
-                let encoded: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-                out = out.replace(&encoded, "[redacted]");
+                out.extend(encodings(v));
             }
         }
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out.dedup();
         out
+    }
+
+    /// Replaces every credential value in `text`, and its common encodings,
+    /// with `[redacted]`. Everything the host hands a plugin (response
+    /// headers and bodies, error texts) goes through this.
+    pub(super) fn redact(&self, text: &str) -> String {
+        let secrets = self.secrets();
+        if secrets.is_empty() {
+            return text.to_owned();
+        }
+        String::from_utf8_lossy(&redact_bytes(text.as_bytes(), &secrets)).into_owned()
+    }
+
+    /// [`HttpPolicy::redact`] for a response the plugin is about to get.
+    pub(super) fn redact_response(&self, mut r: super::HttpResponse) -> super::HttpResponse {
+        let secrets = self.secrets();
+        if secrets.is_empty() {
+            return r;
+        }
+        for (name, value) in &mut r.headers {
+            *name = String::from_utf8_lossy(&redact_bytes(name.as_bytes(), &secrets)).into_owned();
+            *value =
+                String::from_utf8_lossy(&redact_bytes(value.as_bytes(), &secrets)).into_owned();
+        }
+        r.body = redact_bytes(&r.body, &secrets);
+        r
+    }
+
+    /// [`HttpPolicy::redact`] for an error the plugin is about to get.
+    pub(super) fn redact_error(&self, e: HttpError) -> HttpError {
+        match e {
+            HttpError::Denied(m) => HttpError::Denied(self.redact(&m)),
+            HttpError::Transport(m) => HttpError::Transport(self.redact(&m)),
+            other => other,
+        }
+    }
+
+    /// Whether a request to `origin` carries a credential.
+    pub(super) fn attaches_credentials(&self, origin: &Origin) -> bool {
+        self.credentials
+            .iter()
+            .any(|c| &c.spec.origin == origin && c.value.is_some())
     }
 
     /// Adds this origin's credentials to the URL and headers, after dropping
@@ -371,6 +409,92 @@ impl HttpPolicy {
             }
         }
     }
+}
+
+/// A credential value as it may come back from a server that reflects a
+/// request: verbatim, percent-encoded (query-string style with `+` and
+/// path style with `%20`, upper- and lowercase hex), JSON-escaped (`/`
+/// escaped or not), and
+/// base64 (standard and URL-safe, with and without padding; a `user:pass`
+/// value is what HTTP Basic sends that way).
+fn encodings(v: &str) -> Vec<Vec<u8>> {
+    let mut out = vec![v.as_bytes().to_vec()];
+    let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+    out.push(form.into_bytes());
+    let upper = percent_encode(v.as_bytes());
+    out.push(upper.to_ascii_lowercase().into_bytes());
+    out.push(upper.into_bytes());
+    if let Ok(json) = serde_json::to_string(v) {
+        let json = json.trim_matches('"');
+        out.push(json.replace('/', "\\/").into_bytes());
+        out.push(json.as_bytes().to_vec());
+    }
+    for url_safe in [false, true] {
+        let b64 = base64(v.as_bytes(), url_safe);
+        out.push(b64.trim_end_matches('=').as_bytes().to_vec());
+        out.push(b64.into_bytes());
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Every byte outside the URL-unreserved set as `%XX`.
+fn percent_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8], url_safe: bool) -> String {
+    let table: &[u8; 64] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(table[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `haystack` with every occurrence of each secret (longest first) replaced
+/// by `[redacted]`.
+fn redact_bytes(haystack: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
+    let mut cur = haystack.to_vec();
+    for s in secrets {
+        if cur.len() < s.len() || !cur.windows(s.len()).any(|w| w == s.as_slice()) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(cur.len());
+        let mut i = 0;
+        while i < cur.len() {
+            if cur[i..].starts_with(s) {
+                out.extend_from_slice(b"[redacted]");
+                i += s.len();
+            } else {
+                out.push(cur[i]);
+                i += 1;
+            }
+        }
+        cur = out;
+    }
+    cur
 }
 
 /// Why an address is not a public unicast address, or `None` when it is.
@@ -426,6 +550,10 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
                 s[2] as u8,
             ));
         }
+        // RFC 8215: the local-use NAT64 prefix translates to whatever the
+        // operator's network says, so the embedded address proves nothing.
+        0x0064 if s[1] == 0xff9b && s[2] == 1 => "NAT64 local-use",
+        0x0064 if s[1] == 0xff9b && s[2..6] != [0, 0, 0, 0] => "reserved (NAT64)",
         0x0064 if s[1] == 0xff9b => {
             return v4_class(Ipv4Addr::new(
                 (s[6] >> 8) as u8,
@@ -499,6 +627,9 @@ mod tests {
             ("::ffff:10.0.0.1", "private"),
             ("2002:7f00:1::", "loopback"),
             ("64:ff9b::a9fe:a9fe", "link-local"),
+            ("64:ff9b:1::a9fe:a9fe", "NAT64 local-use"),
+            ("64:ff9b:1:ffff::808:808", "NAT64 local-use"),
+            ("64:ff9b:2::808:808", "reserved (NAT64)"),
         ] {
             assert_eq!(class(ip), Some(c), "{ip}");
         }
@@ -508,6 +639,7 @@ mod tests {
             "172.32.0.1",
             "2606:4700::1111",
             "2002:808:808::",
+            "64:ff9b::808:808",
         ] {
             assert_eq!(class(ip), None, "{ip}");
         }
@@ -563,6 +695,26 @@ format = "Bearer {}"
             p.redact("GET https://a.example/x?key=s3cret failed"),
             "GET https://a.example/x?key=[redacted] failed"
         );
+
+        // Issue 12: every encoding a reflecting server may send back.
+        let p = HttpPolicy {
+            allow: m.allow.clone(),
+            credentials: vec![Credential::new(
+                m.credentials[0].clone(),
+                Some("user:p@ss w/rd".into()),
+            )],
+        };
+        for reflected in [
+            "user:p@ss w/rd",
+            "user%3Ap%40ss+w%2Frd",
+            "user%3Ap%40ss%20w%2Frd",
+            "user%3ap%40ss%20w%2frd",
+            "user:p@ss w\\/rd",
+            "dXNlcjpwQHNzIHcvcmQ=",
+            "dXNlcjpwQHNzIHcvcmQ",
+        ] {
+            assert_eq!(p.redact(&format!("<{reflected}>")), "<[redacted]>");
+        }
 
         // Another origin gets nothing.
         let (mut url, origin) = p.check_url("https://b.example/x").expect("allowed");

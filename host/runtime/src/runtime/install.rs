@@ -9,7 +9,7 @@ use super::import_policy::check_imports;
 use super::{LoadError, LoadedPlugin, PluginRuntime, Pre, Shared, chain};
 use crate::bindings::v0_1;
 use crate::cache::{CacheStatus, component_sha256, create_private_dir};
-use crate::http::{Credential, DevOriginMap, HttpPolicy};
+use crate::http::{Credential, DevOriginMap, HttpClient, HttpPolicy};
 use crate::manifest::{MANIFEST_FILE, Manifest, PluginKind, with_component};
 use crate::types::{LogLevel, LogRecord, LogSource};
 
@@ -232,6 +232,7 @@ impl PluginRuntime {
     fn load_unregistered(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
         let manifest_path = manifest_file(path);
         let manifest = read_manifest(&manifest_path)?;
+        self.check_credential_clash(&manifest)?;
         let dir = manifest_path
             .parent()
             .map(Path::to_path_buf)
@@ -320,7 +321,8 @@ impl PluginRuntime {
                 allow: manifest.allow.clone(),
                 credentials,
             },
-            http: self.inner.http.clone(),
+            // Its own client, so no connection is shared with another plugin.
+            http: Arc::new(HttpClient::new(self.inner.http.dev_map().clone())),
             log: self.inner.log.clone(),
         });
         Ok(LoadedPlugin {
@@ -335,6 +337,46 @@ impl PluginRuntime {
             pre,
             shared,
         })
+    }
+}
+
+impl PluginRuntime {
+    /// Refuses a plugin one of whose credentials would be read from the same
+    /// variable as a credential of another loaded or installed plugin. The
+    /// mapping ([`CredentialSpec::env_var`](crate::manifest::CredentialSpec::env_var))
+    /// is injective, so this holds by construction; the check keeps it so
+    /// if the mapping ever changes.
+    fn check_credential_clash(&self, manifest: &Manifest) -> Result<(), LoadError> {
+        let mut others: Vec<Manifest> = self
+            .inner
+            .loaded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|p| p.manifest.clone())
+            .collect();
+        if let Ok(listed) = self.list() {
+            others.extend(listed.into_iter().filter_map(|l| l.manifest.ok()));
+        }
+        for other in others.iter().filter(|o| o.id != manifest.id) {
+            for mine in &manifest.credentials {
+                let var = mine.env_var(&manifest.id);
+                if let Some(theirs) = other
+                    .credentials
+                    .iter()
+                    .find(|c| c.env_var(&other.id) == var)
+                {
+                    return Err(LoadError::CredentialClash {
+                        plugin: manifest.id.clone(),
+                        credential: mine.name.clone(),
+                        other: other.id.clone(),
+                        other_credential: theirs.name.clone(),
+                        var,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

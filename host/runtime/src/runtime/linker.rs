@@ -87,6 +87,55 @@ impl HasData for HasIo {
     type Data<'a> = &'a mut ResourceTable;
 }
 
+/// `wasi:clocks/monotonic-clock` where no subscription outlives the call's
+/// deadline. A sleep is a `wasi:io/poll` on such a subscription: host code,
+/// which the epoch deadline does not interrupt, so a 20 s sleep held the
+/// host thread for 20 s whatever `timeout_ms` said. Here a subscription
+/// that would end after the deadline stops the call at once with the
+/// timeout trap (the call could not finish in time anyway); shorter ones
+/// are untouched.
+struct BoundedClock;
+
+impl HasData for BoundedClock {
+    type Data<'a> = BoundedClockView<'a>;
+}
+
+struct BoundedClockView<'a> {
+    inner: wasmtime_wasi::clocks::WasiClocksCtxView<'a>,
+    deadline: std::time::Instant,
+}
+
+impl wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host for BoundedClockView<'_> {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        self.inner.now()
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        self.inner.resolution()
+    }
+
+    fn subscribe_instant(
+        &mut self,
+        when: u64,
+    ) -> wasmtime::Result<wasmtime::component::Resource<wasmtime_wasi::p2::DynPollable>> {
+        let now = self.inner.now()?;
+        self.subscribe_duration(when.saturating_sub(now))
+    }
+
+    fn subscribe_duration(
+        &mut self,
+        duration: u64,
+    ) -> wasmtime::Result<wasmtime::component::Resource<wasmtime_wasi::p2::DynPollable>> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if u128::from(duration) > left.as_nanos() {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        self.inner.subscribe_duration(duration)
+    }
+}
+
 /// A linker for one world: the plugin imports plus the granted WASI.
 pub(super) fn new_linker(
     engine: &Engine,
@@ -102,9 +151,12 @@ pub(super) fn new_linker(
     let r = (|| -> wasmtime::Result<()> {
         let l = &mut l;
         wasi::clocks::wall_clock::add_to_linker::<CallState, WasiClocks>(l, CallState::clocks)?;
-        wasi::clocks::monotonic_clock::add_to_linker::<CallState, WasiClocks>(
+        wasi::clocks::monotonic_clock::add_to_linker::<CallState, BoundedClock>(
             l,
-            CallState::clocks,
+            |s: &mut CallState| BoundedClockView {
+                deadline: s.budget.deadline,
+                inner: s.clocks(),
+            },
         )?;
         wasi::filesystem::preopens::add_to_linker::<CallState, WasiFilesystem>(
             l,

@@ -81,7 +81,8 @@ pub fn stderr_log_sink() -> LogSink {
 /// Where credential values come from.
 #[derive(Clone, Debug, Default)]
 pub enum CredentialSource {
-    /// `FAIRDRAW_CREDENTIAL_<ID>_<NAME>` environment variables.
+    /// `FAIRDRAW_CREDENTIAL_<ID>_<NAME>` environment variables (see
+    /// [`CredentialSpec::env_var`](crate::manifest::CredentialSpec::env_var)).
     #[default]
     Env,
     /// A fixed map from those variable names to values (tests, embedding).
@@ -204,6 +205,23 @@ pub enum LoadError {
         expected: PluginKind,
         /// The plugin's kind.
         actual: PluginKind,
+    },
+    /// A credential would be read from the same variable as another
+    /// plugin's, so one plugin could receive the other's secret.
+    #[error(
+        "plugin `{plugin}` is refused: its credential `{credential}` would be read from {var}, which holds credential `{other_credential}` of plugin `{other}`"
+    )]
+    CredentialClash {
+        /// The plugin refused.
+        plugin: String,
+        /// Its credential.
+        credential: String,
+        /// The installed plugin it clashes with.
+        other: String,
+        /// That plugin's credential.
+        other_credential: String,
+        /// The variable both map to.
+        var: String,
     },
     /// `FAIRDRAW_DEV_ORIGIN_MAP` is malformed.
     #[error("{0}")]

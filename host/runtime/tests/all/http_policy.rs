@@ -198,14 +198,20 @@ fn credentials_are_attached_by_the_host_for_their_origin_only() {
     let (server, _rt, _, load) = setup(
         creds,
         &[
-            ("FAIRDRAW_CREDENTIAL_BAD_HOSTS_API_KEY", "s3cret"),
-            ("FAIRDRAW_CREDENTIAL_BAD_HOSTS_TOKEN", "tok"),
+            ("FAIRDRAW_CREDENTIAL_BAD__HOSTS_API_KEY", "s3cret"),
+            ("FAIRDRAW_CREDENTIAL_BAD__HOSTS_TOKEN", "tok"),
         ],
     );
-    // The plugin's own `key` parameter is replaced, not kept beside the real one.
+    // The plugin's own `key` parameter is replaced, not kept beside the real
+    // one; the server echoes both credentials, and the plugin gets the echo
+    // with them redacted (issue 12).
     let text = outcome(&load("https://allowed.example/echo?q=1&key=forged")).expect("echo");
-    assert_eq!(text, "status 200: GET /echo?q=1&key=s3cret Bearer tok");
+    assert_eq!(
+        text,
+        "status 200: GET /echo?q=1&key=[redacted] Bearer [redacted]"
+    );
     let r = &server.received()[0];
+    assert_eq!(r.target, "/echo?q=1&key=s3cret");
     assert_eq!(r.header("authorization"), Some("Bearer tok"));
 }
 
@@ -217,7 +223,7 @@ fn missing_credentials_are_reported_by_inspect() {
     let info = rt.inspect(p.id()).expect("inspect");
     assert_eq!(
         info.missing_credentials,
-        ["FAIRDRAW_CREDENTIAL_BAD_HOSTS_API_KEY"]
+        ["FAIRDRAW_CREDENTIAL_BAD__HOSTS_API_KEY"]
     );
 }
 

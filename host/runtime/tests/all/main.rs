@@ -12,6 +12,9 @@ mod hostile;
 /// The `http` import's policy against `hostile/bad-hosts` and a local server.
 mod http_policy;
 
+/// Issue 12: no credential reaches a plugin; calls and fetches are bounded.
+mod sandbox;
+
 /// First-party plugins: youtube, mastodon, drand, spam-filter.
 mod first_party;
 

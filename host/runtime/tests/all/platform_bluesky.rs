@@ -301,7 +301,7 @@ fn bluesky_sends_the_token_only_to_the_declared_origin() {
         credentials: &[
             ("FAIRDRAW_CREDENTIAL_BLUESKY_ACCESS_TOKEN", bluesky::TOKEN),
             (
-                "FAIRDRAW_CREDENTIAL_BLUESKY_AUTH_ACCESS_TOKEN",
+                "FAIRDRAW_CREDENTIAL_BLUESKY__AUTH_ACCESS_TOKEN",
                 bluesky::TOKEN,
             ),
         ],
@@ -352,7 +352,7 @@ fn bluesky_stops_at_once_on_an_invalid_or_expired_token() {
         let dev = format!("{}={}", bluesky::AUTHENTICATED_ORIGIN, m.origin);
         let (rt, _) = runtime(Setup {
             dev_map: &dev,
-            credentials: &[("FAIRDRAW_CREDENTIAL_BLUESKY_AUTH_ACCESS_TOKEN", token)],
+            credentials: &[("FAIRDRAW_CREDENTIAL_BLUESKY__AUTH_ACCESS_TOKEN", token)],
             ..Setup::default()
         });
         let (_dir, path) = with_appview("bluesky-auth", bluesky::AUTHENTICATED_ORIGIN);

@@ -233,7 +233,15 @@ pub struct MockServer {
 
 impl MockServer {
     pub fn start(handler: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> MockServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        MockServer::start_at("127.0.0.1:0", handler)
+    }
+
+    /// As [`MockServer::start`], listening on `bind` (e.g. `[::1]:0`).
+    pub fn start_at(
+        bind: &str,
+        handler: impl Fn(&Received) -> Reply + Send + Sync + 'static,
+    ) -> MockServer {
+        let listener = TcpListener::bind(bind).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let handler: Arc<Handler> = Arc::new(handler);
