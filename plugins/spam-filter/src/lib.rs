@@ -198,10 +198,10 @@ pub fn check(entries: &[EntryRef<'_>], config: &Config) -> Vec<Verdict> {
 /// within a day of UTC, so a gap of `min_days + 3` dates is enough. Most
 /// entries are decided here without parsing times.
 fn clearly_old(entry: &EntryRef<'_>, min_days: u32, dates: &mut [DateMemo; 2]) -> bool {
-    let Some(created) = entry.account_created_at.as_deref() else {
+    let Some(created) = entry.account_created_at else {
         return true;
     };
-    match (dates[0].days(created), dates[1].days(&entry.created_at)) {
+    match (dates[0].days(created), dates[1].days(entry.created_at)) {
         (Some(created), Some(entered)) => entered - created >= i64::from(min_days) + 3,
         _ => false,
     }
@@ -230,8 +230,8 @@ impl DateMemo {
 /// Whole seconds between account creation and the entry (rounded down),
 /// when both are known.
 fn account_age(entry: &EntryRef<'_>) -> Option<i64> {
-    let (created, created_nanos) = time::parse_rfc3339(entry.account_created_at.as_deref()?)?;
-    let (entered, entered_nanos) = time::parse_rfc3339(&entry.created_at)?;
+    let (created, created_nanos) = time::parse_rfc3339(entry.account_created_at?)?;
+    let (entered, entered_nanos) = time::parse_rfc3339(entry.created_at)?;
     Some(entered - created - i64::from(created_nanos > entered_nanos))
 }
 
