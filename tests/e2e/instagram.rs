@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::bin::{fairdraw, workspace};
 
 const TOKEN_VAR: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM_ACCESS_TOKEN";
-const BRAND_TOKEN_VAR: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM_BRAND_ACCESS_TOKEN";
+const BRAND_TOKEN_VAR: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM__BRAND_ACCESS_TOKEN";
 
 /// The data directory with `instagram`, `instagram-brand` and `drand`.
 fn data_dir() -> &'static Path {

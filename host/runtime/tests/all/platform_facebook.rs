@@ -249,7 +249,7 @@ fn facebook_sends_the_token_only_to_the_origin_that_declares_it() {
     let (rt, _) = runtime(Setup {
         dev_map: &dev,
         credentials: &[(
-            "FAIRDRAW_CREDENTIAL_FACEBOOK_ELSEWHERE_ACCESS_TOKEN",
+            "FAIRDRAW_CREDENTIAL_FACEBOOK__ELSEWHERE_ACCESS_TOKEN",
             facebook::TOKEN,
         )],
         ..Setup::default()

@@ -192,7 +192,7 @@ fn tiktok_sends_the_token_only_to_its_declared_origin() {
     let (rt, _) = runtime(Setup {
         dev_map: &dev,
         credentials: &[(
-            "FAIRDRAW_CREDENTIAL_TIKTOK_ELSEWHERE_ACCESS_TOKEN",
+            "FAIRDRAW_CREDENTIAL_TIKTOK__ELSEWHERE_ACCESS_TOKEN",
             "leak-me",
         )],
         ..Setup::default()

@@ -169,7 +169,7 @@ fn x_fetches_every_page_of_replies_with_the_token_only_on_its_origin() {
     let (rt, _) = runtime(Setup {
         dev_map: &dev,
         credentials: &[(
-            "FAIRDRAW_CREDENTIAL_X_ELSEWHERE_BEARER_TOKEN",
+            "FAIRDRAW_CREDENTIAL_X__ELSEWHERE_BEARER_TOKEN",
             mock_x::BEARER_TOKEN,
         )],
         ..Setup::default()
