@@ -9,7 +9,7 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: run test test-tools lint setup fuzz bench schema
+.PHONY: run test test-tools lint setup fuzz bench schema load
 
 setup:
 	@command -v rustup >/dev/null || { echo "error: rustup is required (https://rustup.rs)"; exit 2; }
@@ -72,3 +72,9 @@ bench: setup
 	bash scripts/bench-verify.sh
 	$(CARGO) bench -p fairdraw-engine --bench engine
 	$(CARGO) bench -p fairdraw-runtime --bench plugins
+
+# The hosted API's load figures in the README (slow: a release build, wrk,
+# 10k, 100k and 1M-entry draws on SQLite and, when reachable, PostgreSQL).
+# Never part of `make test`.
+load: setup
+	bash scripts/load.sh

@@ -180,7 +180,8 @@ def main():
     elif cmd == "rss":
         rss(int(args[0]), args[1], int(args[2]))
     elif cmd == "median":
-        print(statistics.median(float(x) for x in args))
+        m = statistics.median(float(x) for x in args)
+        print(f"{m:.0f}" if m >= 100 else f"{m:.2f}")
     else:
         raise SystemExit(__doc__)
 

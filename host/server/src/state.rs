@@ -151,11 +151,14 @@ pub struct Immutable {
 
 /// Executed bundles and lock files in memory, up to a byte budget. They are
 /// immutable, so no invalidation is needed; when full, an arbitrary entry
-/// is evicted.
+/// is evicted. Concurrent misses on one key load it once (see
+/// [`ImmutableCache::get_or_load`]).
 #[derive(Debug)]
 pub struct ImmutableCache {
     budget: usize,
     inner: Mutex<(usize, HashMap<String, Immutable>)>,
+    /// One gate per key being loaded.
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ImmutableCache {
@@ -164,7 +167,37 @@ impl ImmutableCache {
         ImmutableCache {
             budget,
             inner: Mutex::new((0, HashMap::new())),
+            loading: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The cached document, or the one `load` reads (then cached). Concurrent
+    /// misses on one key wait for a single load: a burst of downloads of a
+    /// document not yet cached reads and holds it once, not once per request.
+    pub async fn get_or_load<F, Fut>(&self, key: &str, load: F) -> Result<Immutable, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Immutable, ApiError>>,
+    {
+        if let Some(doc) = self.get(key) {
+            return Ok(doc);
+        }
+        let gate = match self.loading.lock() {
+            Ok(mut g) => g.entry(key.to_owned()).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        let _turn = gate.lock().await;
+        if let Some(doc) = self.get(key) {
+            return Ok(doc);
+        }
+        let loaded = load().await;
+        if let Ok(doc) = &loaded {
+            self.put(key.to_owned(), doc.clone());
+        }
+        if let Ok(mut g) = self.loading.lock() {
+            g.remove(key);
+        }
+        loaded
     }
 
     /// The cached document.
@@ -191,5 +224,45 @@ impl ImmutableCache {
             g.0 -= old.bytes.len();
         }
         g.0 += size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_load_once() {
+        let cache = Arc::new(ImmutableCache::new(1 << 20));
+        let loads = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (cache, loads) = (cache.clone(), loads.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_load("bundle:d", || async {
+                            loads.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok(Immutable {
+                                bytes: Bytes::from_static(b"{}"),
+                                etag: "\"e\"".into(),
+                            })
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            let doc = t.await.expect("task").expect("doc");
+            assert_eq!(&doc.bytes[..], b"{}");
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        // A failed load is not cached: the next call tries again.
+        let miss = cache
+            .get_or_load("bundle:x", || async { Err(ApiError::NotFound("bundle")) })
+            .await;
+        assert!(miss.is_err());
     }
 }

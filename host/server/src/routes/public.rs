@@ -144,39 +144,37 @@ fn serve_immutable(doc: Immutable, headers: &HeaderMap) -> Response {
 }
 
 async fn lock_doc(state: &AppState, id: &str) -> Result<Immutable, ApiError> {
-    let key = format!("lock:{id}");
-    if let Some(doc) = state.cache.get(&key) {
-        return Ok(doc);
-    }
-    let lock = state
-        .store
-        .lock_file(id)
+    state
+        .cache
+        .get_or_load(&format!("lock:{id}"), || async {
+            let lock = state
+                .store
+                .lock_file(id)
+                .await
+                .map_err(|_| ApiError::NotFound("lock receipt (the draw is not locked)"))?;
+            Ok(Immutable {
+                etag: etag_of(&lock.lock_file),
+                bytes: Bytes::from(lock.lock_file),
+            })
+        })
         .await
-        .map_err(|_| ApiError::NotFound("lock receipt (the draw is not locked)"))?;
-    let doc = Immutable {
-        etag: etag_of(&lock.lock_file),
-        bytes: Bytes::from(lock.lock_file),
-    };
-    state.cache.put(key, doc.clone());
-    Ok(doc)
 }
 
 async fn bundle_doc(state: &AppState, id: &str) -> Result<Immutable, ApiError> {
-    let key = format!("bundle:{id}");
-    if let Some(doc) = state.cache.get(&key) {
-        return Ok(doc);
-    }
-    let b = state
-        .store
-        .bundle(id)
+    state
+        .cache
+        .get_or_load(&format!("bundle:{id}"), || async {
+            let b = state
+                .store
+                .bundle(id)
+                .await
+                .map_err(|_| ApiError::NotFound("bundle (the draw is not executed)"))?;
+            Ok(Immutable {
+                etag: format!("\"{}\"", b.sha256),
+                bytes: Bytes::from(b.bundle),
+            })
+        })
         .await
-        .map_err(|_| ApiError::NotFound("bundle (the draw is not executed)"))?;
-    let doc = Immutable {
-        etag: format!("\"{}\"", b.sha256),
-        bytes: Bytes::from(b.bundle),
-    };
-    state.cache.put(key, doc.clone());
-    Ok(doc)
 }
 
 /// The signed lock file (a bundle without its execution), as `fairdraw
