@@ -6,7 +6,13 @@
 //!
 //! - [`youtube`]: YouTube Data API v3 `commentThreads.list` and `comments.list`;
 //! - [`mastodon`]: a Mastodon instance's status context, favourites and boosts;
-//! - [`drand`]: a drand HTTP relay (v1 and v2) serving real mainnet beacons.
+//! - [`drand`]: a drand HTTP relay (v1 and v2) serving real mainnet beacons;
+//! - [`instagram`]: the Instagram Graph API's media comments and replies;
+//! - [`facebook`]: the Facebook Graph API's post comments, reactions and shares;
+//! - [`x`]: X API v2 recent search, liking users, reposts, quotes and followers;
+//! - [`tiktok`]: the TikTok Research API's video comment list;
+//! - [`bluesky`]: a Bluesky AppView's threads, likes, reposts, quotes,
+//!   followers and handle resolution.
 //!
 //! Every mock has an `async fn start(Config) -> MockHandle<Config>`, which
 //! spawns the server on the caller's Tokio runtime, and a `start_blocking`
