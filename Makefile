@@ -41,9 +41,9 @@ test: setup test-tools lint
 	git diff --exit-code -- engine/rules.schema.json host/server/openapi.json
 
 # Tools the tests use beyond cargo: the README's API walk-through runs curl,
-# jq and openssl.
+# jq and openssl; scripts/validate-openapi.sh runs python3.
 test-tools:
-	@for tool in curl jq openssl; do command -v $$tool >/dev/null || { \
+	@for tool in curl jq openssl python3; do command -v $$tool >/dev/null || { \
 	  echo "installing $$tool (apt-get)"; \
 	  apt-get install -y $$tool >/dev/null 2>&1 || sudo apt-get install -y $$tool >/dev/null 2>&1 || \
 	  { echo "error: $$tool is required (apt-get install -y $$tool)"; exit 2; }; }; done
