@@ -22,6 +22,8 @@ use serde_json::Value;
 
 use crate::bin::{fairdraw, workspace};
 
+use crate::plugins::run_in;
+
 const TOKEN_VAR: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM_ACCESS_TOKEN";
 const BRAND_TOKEN_VAR: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM__BRAND_ACCESS_TOKEN";
 
@@ -99,27 +101,6 @@ fn data_dir() -> &'static Path {
         );
         dir
     })
-}
-
-/// Runs `fairdraw ARGS` in `dir` with no inherited `FAIRDRAW_*` variables
-/// but `env`.
-fn run_in(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(fairdraw());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("FAIRDRAW_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args(args)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    let out = cmd.output().expect("spawn fairdraw");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked"),
-        "fairdraw {args:?} panicked:\n{stderr}"
-    );
-    out
 }
 
 /// A scratch directory and the environment pointing the plugins at mocks.

@@ -19,6 +19,8 @@ use serde_json::Value;
 
 use crate::bin::{fairdraw, workspace};
 
+use crate::plugins::run_in;
+
 const TOKEN_VAR: &str = "FAIRDRAW_CREDENTIAL_TIKTOK_ACCESS_TOKEN";
 
 /// The data directory with the tiktok plugin installed.
@@ -65,26 +67,6 @@ fn data_dir() -> &'static Path {
         );
         dir
     })
-}
-
-/// Runs `fairdraw ARGS` in `dir` with no inherited `FAIRDRAW_*` variable but `env`.
-fn run_in(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(fairdraw());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("FAIRDRAW_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args(args)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    let out = cmd.output().expect("spawn fairdraw");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked"),
-        "fairdraw {args:?} panicked:\n{stderr}"
-    );
-    out
 }
 
 /// A scratch directory and the environment pointing the plugin at a mock.
