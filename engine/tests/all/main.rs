@@ -9,6 +9,7 @@
 mod adversarial;
 mod bundle_props;
 mod golden;
+mod intermediate;
 mod merkle;
 mod platforms;
 mod randomness;
