@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reference implementation of the fairdraw protocol, v1.
+"""An independent reference implementation of the fairdraw protocol, versions 1 and 2.
 
 Written from engine/PROTOCOL.md alone, in Python with the standard library
 only (Ed25519 is the RFC 8032 section 6 reference code, ChaCha20 is RFC 8439
@@ -13,8 +13,8 @@ intermediate value of the protocol:
 
 Usage:
 
-    fairdraw_ref.py draw INPUT.json                  # intermediate values, JSON on stdout
-    fairdraw_ref.py check INPUT.json BUNDLE.json INTERMEDIATE.json
+    fairdraw_ref.py draw PROTOCOL INPUT.json          # intermediate values, JSON on stdout
+    fairdraw_ref.py check PROTOCOL INPUT.json BUNDLE.json INTERMEDIATE.json
         # exit 0 when (1) the recomputed receipts equal the bundle's
         # (JCS payloads, keys and signatures) and (2) the recomputed
         # intermediate values equal INTERMEDIATE.json; otherwise print the
@@ -28,7 +28,10 @@ drand beacon; the script checks randomness = SHA-256(signature) and the round
 time); Unicode tables are Python's `unicodedata` (version printed in the
 output), which agree with §5.3/§5.4's for every character the vectors use —
 the script refuses input holding a code point that Python's tables leave
-unassigned rather than guess.
+unassigned rather than guess. Of protocol 2's input checks it implements the
+time grammar and range, the entry grammar, visible strings and the lock-time
+bounds; not the one-script-per-keyword check (§5.1), which needs UTS #39
+tables Python does not ship.
 """
 
 import hashlib
@@ -143,6 +146,34 @@ def _check_date(y, mo, d, h, mi, s):
         raise ValueError("invalid date or time (a leap second :60 is refused)")
 
 
+# §9.4 visible strings (v2): no Cc, bidi control or default-ignorable code
+# point, and in NFKC. The default-ignorable ranges are PROTOCOL.md's list.
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_IGNORABLE = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]
+
+
+def invisible(c):
+    o = ord(c)
+    return (
+        unicodedata.category(c) == "Cc"
+        or o in _BIDI
+        or any(lo <= o <= hi for lo, hi in _IGNORABLE)
+    )
+
+
+def check_visible(what, s):
+    for c in s:
+        if invisible(c):
+            raise ValueError(f"{what} holds the invisible code point U+{ord(c):04X} (§9.4)")
+    if unicodedata.normalize("NFKC", s) != s:
+        raise ValueError(f"{what} is not in NFKC (§9.4)")
+
+
 def canonical_seconds(text):
     m = _CANONICAL.match(text)
     if not m:
@@ -152,8 +183,21 @@ def canonical_seconds(text):
     return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
 
 
-def instant_ns(text):
-    """An RFC 3339 date-time as exact nanoseconds since the Unix epoch."""
+_V2_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+_V2_RANGE = (0, days_from_civil(2100, 1, 1) * 86400 * 10**9)
+
+
+def instant_ns(text, protocol=1):
+    """An RFC 3339 date-time as exact nanoseconds since the Unix epoch.
+
+    Protocol 2 takes exactly one form (§3) within 1970–2099."""
+    if protocol >= 2:
+        if not _V2_TIME.match(text):
+            raise ValueError(f"{text!r} is not in protocol 2's time form (§3)")
+        ns = instant_ns(text)
+        if not _V2_RANGE[0] <= ns < _V2_RANGE[1]:
+            raise ValueError(f"{text!r} is outside 1970–2099 (§3)")
+        return ns
     m = _RFC3339.match(text)
     if not m:
         raise ValueError(f"{text!r} is not an RFC 3339 date-time")
@@ -180,16 +224,25 @@ ENTRY_MEMBERS = {
 }
 
 
-def check_entry(e):
+def check_entry(e, protocol, locked_at_ns):
     unknown = set(e) - ENTRY_MEMBERS
     if unknown:
         raise ValueError(f"entry has unknown members {sorted(unknown)}")
     for k in ("platform", "user_id", "handle"):
         if not isinstance(e.get(k), str) or not e[k]:
             raise ValueError(f"entry member {k} must be a non-empty string")
-    instant_ns(e["created_at"])
+    times = [instant_ns(e["created_at"], protocol)]
     if "account_created_at" in e:
-        instant_ns(e["account_created_at"])
+        times.append(instant_ns(e["account_created_at"], protocol))
+    if protocol >= 2:
+        # §4.1 grammar and §4.4: no entry after the lock.
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", e["platform"]):
+            raise ValueError(f"platform {e['platform']!r} does not match [a-z0-9_-]{{1,32}} (§4.1)")
+        for c in e["user_id"]:
+            if c.isspace() or invisible(c):
+                raise ValueError(f"user_id {e['user_id']!r} holds U+{ord(c):04X} (§4.1)")
+        if any(t > locked_at_ns for t in times):
+            raise ValueError(f"an entry of {e['user_id']!r} is dated after the lock (§4.4)")
 
 
 def canonical_entry(e):
@@ -626,10 +679,30 @@ def receipt(payload, context, secret):
     }, sha256(message)
 
 
-def draw(inp):
+def check_v2_inputs(inp, locked_at):
+    """Protocol 2's checks of the title and rules values (§9.4, §5.1)."""
+    check_visible("title", inp["title"])
+    rules = inp["rules"]
+    for k in rules.get("keywords", {}).get("any", []) + rules.get("keywords", {}).get("all", []):
+        check_visible(f"keyword {k!r}", k)
+    if "organizer" in rules:
+        check_visible("organizer", rules["organizer"])
+    for v in rules.get("exclude_users", []):
+        check_visible(f"exclude_users value {v!r}", v)
+    for bound in rules.get("window", {}).values():
+        if canonical_seconds(bound) > locked_at:
+            raise ValueError(f"window bound {bound} is after the lock (§5.1)")
+
+
+def draw(inp, protocol):
     """Every intermediate value of one draw, from its inputs."""
+    if protocol not in (1, 2):
+        raise ValueError(f"protocol {protocol} is not 1 or 2")
     collections = inp["collections"]
     rules = inp["rules"]
+    locked_at = canonical_seconds(inp["locked_at"])
+    if protocol >= 2:
+        check_v2_inputs(inp, locked_at)
     out = {
         "_note": (
             "Intermediate values of the frozen draw beside this file, computed by "
@@ -643,7 +716,7 @@ def draw(inp):
     for name in sorted(collections):
         hashes = []
         for e in collections[name]:
-            check_entry(e)
+            check_entry(e, protocol, locked_at * 10**9)
             hashes.append(entry_hash(e))
         out["entries"][name] = [h.hex() for h in hashes]
         out["collections"][name] = {"entries": len(hashes), "sha256": collection_hash(name, hashes).hex()}
@@ -656,10 +729,9 @@ def draw(inp):
     out["merkle_root"] = root.hex()
     total = sum(r["tickets"] for r in eligible)
 
-    locked_at = canonical_seconds(inp["locked_at"])
     declared = inp["randomness"]
     lock_payload = {
-        "protocol": 1,
+        "protocol": protocol,
         "draw_id": inp["draw_id"],
         "title": inp["title"],
         "rules": rules,
@@ -678,9 +750,10 @@ def draw(inp):
     out["lock_hash"] = lock_hash.hex()
     out["lock_signature"] = lock["signature"]
 
-    # §7.5 and §8.1: only drand is used by the frozen draws.
-    if declared["kind"] != "drand":
-        raise ValueError("the reference script draws drand vectors only")
+    # §7.5 and §8.1: the frozen draws use drand, and (v2) secret+drand.
+    kind = declared["kind"]
+    if kind not in ("drand", "secret_drand") or (kind == "secret_drand" and protocol < 2):
+        raise ValueError(f"the reference script draws drand and (protocol 2) secret_drand vectors, not {kind}")
     chain = declared["chain"]
     if DRAND[chain]["chain_hash"] != declared["chain_hash"]:
         raise ValueError("chain hash does not match the chain table")
@@ -695,7 +768,14 @@ def draw(inp):
     material = sha256(signature)
     if beacon.get("randomness") and beacon["randomness"] != material.hex():
         raise ValueError("beacon randomness is not SHA-256(signature)")
-    seed = H("fairdraw/v1/seed", lp(lock_hash), lp("drand"), lp(material))
+    realised = {"kind": kind}
+    if kind == "secret_drand":
+        secret_bytes = bytes.fromhex(inp["secret"])
+        if len(secret_bytes) != 32 or commitment(secret_bytes).hex() != declared["commitment"]:
+            raise ValueError("the secret does not open the declared commitment")
+        realised["secret"] = inp["secret"]
+        material = secret_bytes + material
+    seed = H("fairdraw/v1/seed", lp(lock_hash), lp(kind), lp(material))
     out["seed"] = seed.hex()
 
     stream = Stream(seed)
@@ -714,15 +794,15 @@ def draw(inp):
         r = eligible[p["leaf_index"]]
         return {"leaf_index": p["leaf_index"], "tickets": r["tickets"], "entry": canonical_entry(first_counted[(r["platform"], r["user_id"])])}
 
-    realised = {"kind": "drand", "chain": chain, "round": beacon["round"], "signature": beacon["signature"]}
+    realised.update({"chain": chain, "round": beacon["round"], "signature": beacon["signature"]})
     if beacon.get("previous_signature"):
         realised["previous_signature"] = beacon["previous_signature"]
-    realised["randomness"] = material.hex()
+    realised["randomness"] = sha256(signature).hex()
     executed_at = canonical_seconds(inp["executed_at"])
     if executed_at < locked_at or executed_at < round_time(chain, declared["round"]):
         raise ValueError("executed_at is before the lock or the round")
     execution_payload = {
-        "protocol": 1,
+        "protocol": protocol,
         "draw_id": inp["draw_id"],
         "lock_hash": lock_hash.hex(),
         "randomness": realised,
@@ -780,8 +860,8 @@ def load(path):
         return json.load(f, object_pairs_hook=no_duplicates)
 
 
-def cmd_check(input_path, bundle_path, intermediate_path):
-    values, bundle = draw(load(input_path))
+def cmd_check(protocol, input_path, bundle_path, intermediate_path):
+    values, bundle = draw(load(input_path), int(protocol))
     frozen = load(bundle_path)
     for part in ("lock", "execution"):
         mine, theirs = bundle[part], frozen[part]
@@ -801,7 +881,7 @@ def cmd_check(input_path, bundle_path, intermediate_path):
         print(f"intermediate values differ from {intermediate_path}: {d}")
         return 1
     print(
-        f"reference: {bundle_path} reproduced from {input_path} "
+        f"reference: {bundle_path} (protocol {protocol}) reproduced from {input_path} "
         f"(lock {values['lock_hash'][:16]}…, {len(values['leaves'])} leaves, "
         f"{len(values['picks'])} picks, Python {sys.version.split()[0]}, Unicode {unicodedata.unidata_version})"
     )
@@ -841,15 +921,15 @@ def cmd_rfc3797(rfc_path, commit_path):
 
 def main(argv):
     try:
-        if len(argv) == 3 and argv[1] == "draw":
-            values, _ = draw(load(argv[2]))
+        if len(argv) == 4 and argv[1] == "draw":
+            values, _ = draw(load(argv[3]), int(argv[2]))
             print(json.dumps(values, indent=2, ensure_ascii=False))
             return 0
-        if len(argv) == 5 and argv[1] == "check":
+        if len(argv) == 6 and argv[1] == "check":
             return cmd_check(*argv[2:])
         if len(argv) == 4 and argv[1] == "rfc3797":
             return cmd_rfc3797(*argv[2:])
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, OSError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(__doc__, file=sys.stderr)
