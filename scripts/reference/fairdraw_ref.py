@@ -124,8 +124,11 @@ def jcs_string(s):
 # §3 Time: canonical receipt times and exact entry instants.
 
 _CANONICAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
+# Protocol 1 as the engine has always read it: any one character between the
+# date and the time, lowercase `z`, any number of fraction digits (truncated
+# to nanoseconds). Protocol 2 narrows this to one form (below).
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^(\d{4})-(\d{2})-(\d{2}).(\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", re.DOTALL
 )
 
 
