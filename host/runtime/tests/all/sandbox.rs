@@ -1,13 +1,16 @@
 //! Issue 12: no credential ever reaches a plugin, and every call is bounded
-//! in time and pages. Each case runs a hostile plugin built from source.
+//! in time, pages, entries, bytes and memory. Each case runs a hostile
+//! plugin built from source.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::plugin::pagination::{FetchErrorKind, FetchOptions, fetch_all};
+use fairdraw_engine::entry::OwnedEntry;
+
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, Sink, fetch_all};
 use crate::plugin::{Collection, Fault, FaultKind, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{MockServer, Received, Reply, Setup, fetch, runtime, source};
+use crate::support::{MockServer, Received, Reply, Setup, fetch, fetch_to_vec, runtime, source};
 
 /// A credential value as `user:pass`, and what a server may turn it into.
 const SECRET: &str = "user:p@ss";
@@ -270,7 +273,7 @@ fn runaway(rt: &PluginRuntime, id: &str, mode: &str) -> String {
         max_entries: Some(10),
         ..FetchOptions::default()
     };
-    let e = fetch_all(&p, &post, Collection::Comments, &options, |_| {}).expect_err("stops");
+    let e = fetch_to_vec(&p, &post, Collection::Comments, &options, |_| {}).expect_err("stops");
     let FetchErrorKind::Fault(Fault {
         plugin,
         kind: FaultKind::BadResult { .. },
@@ -408,4 +411,94 @@ fn issue_12_a_planted_reply_does_not_reach_another_plugin() {
     };
     assert_eq!(text(&planter), "status 200: ok");
     assert_eq!(text(&victim), "status 200: real");
+}
+
+/// Set in the child process of the flood test: the `[limits]` line its
+/// `hostile-flood` runs under. The test runs its own binary again, so the
+/// child's peak memory is measured apart from the other tests'.
+const FLOOD_CHILD: &str = "FAIRDRAW_TEST_FLOOD_LIMITS";
+
+/// The flood test's bounds: 400,000 entries (8 pages of 50,000 entries of
+/// ~600 bytes), or 250 MB of them as JSON Lines. Held in memory until the
+/// end, as before issue 12, either took the host past 600 MiB; streamed,
+/// the host holds one page (~30 MB) at a time.
+const FLOOD_ENTRIES: u64 = 400_000;
+const FLOOD_BYTES: u64 = 250_000_000;
+/// The peak resident set size the fetch must stay under.
+const FLOOD_MAX_RSS_MIB: u64 = 250;
+
+/// Fetches from `hostile-flood` under `limits`, writing each page as JSON
+/// Lines to nowhere, and prints how the fetch ended.
+fn flood_child(limits: &str) {
+    /// A sink that encodes each entry, as a file or a database would, and
+    /// keeps nothing.
+    struct Discard;
+    impl Sink for Discard {
+        fn page(&mut self, entries: Vec<OwnedEntry>, _: Option<&str>) -> Result<(), String> {
+            for e in &entries {
+                serde_json::to_writer(std::io::sink(), e).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+    }
+    let (rt, _) = runtime(Setup::default());
+    let p = source(&rt, "flood", "hostile-flood", &format!("[limits]\n{limits}"));
+    let post = Post {
+        id: "1".into(),
+        url: "https://example.invalid/1".into(),
+    };
+    let options = FetchOptions::default();
+    let e = fetch_all(&p, &post, Collection::Likes, &options, &mut Discard, |_| {})
+        .expect_err("a flood never completes");
+    println!("\nflood: {e}");
+}
+
+#[test]
+fn issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bounds() {
+    // Cursors 1, 2, 3, … with 50,000 entries of 600 bytes a page took the
+    // host to 3 GB in 11 s: every entry was kept until the end.
+    const NAME: &str =
+        "sandbox::issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bounds";
+    if let Ok(limits) = std::env::var(FLOOD_CHILD) {
+        flood_child(&limits);
+        return;
+    }
+    // Compile the component into the shared cache first, so the child's
+    // peak is the fetch's, not the compiler's.
+    let (rt, _) = runtime(Setup::default());
+    source(&rt, "flood", "hostile-flood", "");
+    let cases = [
+        (
+            format!("max_entries_per_fetch = {FLOOD_ENTRIES}"),
+            format!(
+                "flood: plugin `flood` returned more than {FLOOD_ENTRIES} entries, the most one fetch takes (`limits.max_entries_per_fetch`) — stopped after 8 pages ({FLOOD_ENTRIES} entries); resume from cursor \"8\""
+            ),
+        ),
+        (
+            format!("max_bytes_per_fetch = {FLOOD_BYTES}"),
+            format!(
+                "flood: plugin `flood` returned more than {FLOOD_BYTES} bytes of entries, the most one fetch takes (`limits.max_bytes_per_fetch`) — stopped after "
+            ),
+        ),
+    ];
+    for (limits, expected) in cases {
+        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        child
+            .args(["--exact", NAME, "--nocapture", "--test-threads", "1"])
+            .env(FLOOD_CHILD, &limits);
+        let m = fairdraw_tests::rss::run(&child).expect("the child runs");
+        let stdout = String::from_utf8_lossy(&m.output.stdout);
+        let stderr = String::from_utf8_lossy(&m.output.stderr);
+        assert!(m.output.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&expected)),
+            "{limits}: expected {expected:?} in\n{stdout}\n{stderr}"
+        );
+        assert!(
+            m.peak_rss_mib() < FLOOD_MAX_RSS_MIB,
+            "{limits}: the fetch's peak RSS was {} MiB (bound {FLOOD_MAX_RSS_MIB} MiB)",
+            m.peak_rss_mib()
+        );
+        eprintln!("flood under {limits}: peak RSS {} MiB", m.peak_rss_mib());
+    }
 }
