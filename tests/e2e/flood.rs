@@ -18,12 +18,15 @@ use serde_json::Value;
 use crate::bin::{fairdraw, workspace};
 use crate::plugins::run_in;
 
-/// The plugin's entry bound in the test: 6 pages. Kept in memory until the
-/// end, as before issue 12, 300,000 such entries took the host past
-/// 600 MiB.
-const BOUND: u64 = 300_000;
+/// The plugin's entry bound in the test: 25 pages of 2,000 entries of
+/// 1,000 bytes of text (~55 MB as JSON Lines; smaller pages than the
+/// plugin's default 50,000 entries of 600 bytes, because the debug build
+/// moves only about 7 MB/s through the component boundary; the host holds
+/// one page at a time whatever its size). Kept in memory until the end, as
+/// before issue 12, they take `fairdraw fetch` well past [`MAX_RSS_MIB`].
+const BOUND: u64 = 50_000;
 /// The peak resident set size `fairdraw fetch` must stay under.
-const MAX_RSS_MIB: u64 = 250;
+const MAX_RSS_MIB: u64 = 100;
 
 /// A data directory with `hostile-flood` installed under an entry bound of
 /// [`BOUND`] (built and installed once per test process).
@@ -52,7 +55,7 @@ fn data_dir() -> &'static Path {
                 &format!("component = {:?}", component.display().to_string()),
             );
         assert!(manifest.contains(&format!("{:?}", component.display().to_string())), "the flood manifest changed shape:\n{manifest}");
-        fs::write(variant.join("plugin.toml"), format!("{manifest}\n[limits]\nmax_entries_per_fetch = {BOUND}\n")).expect("write manifest");
+        fs::write(variant.join("plugin.toml"), format!("{manifest}\n[limits]\nmax_entries_per_fetch = {BOUND}\n[config]\nentries = \"2000\"\ntext_bytes = \"1000\"\n")).expect("write manifest");
         let env = [("FAIRDRAW_DATA_DIR", dir.display().to_string())];
         let out = run_in(&root, &env, &["plugin", "install", &variant.display().to_string()]);
         assert_eq!(out.status.code(), Some(0), "install: {}", String::from_utf8_lossy(&out.stderr));
@@ -109,13 +112,13 @@ fn issue_12_a_flood_is_streamed_to_the_file_and_stops_at_the_entry_bound() {
         "{err}"
     );
     assert!(err.contains("give --max-entries, which replaces the bound"), "{err}");
-    assert!(err.contains(&format!("The {BOUND} entries fetched (6 pages) are kept in likes.jsonl.partial")), "{err}");
+    assert!(err.contains(&format!("The {BOUND} entries fetched (25 pages) are kept in likes.jsonl.partial")), "{err}");
     assert!(peak < MAX_RSS_MIB, "peak RSS {peak} MiB (bound {MAX_RSS_MIB} MiB)");
     assert!(!dir.path().join("likes.jsonl").exists(), "no half-fetched file");
     let partial = dir.path().join("likes.jsonl.partial");
     assert_eq!(count_entries(&partial), BOUND);
     let state: Value = serde_json::from_slice(&fs::read(dir.path().join("likes.jsonl.resume.json")).expect("state")).expect("JSON");
-    assert_eq!(state["posts"][0]["cursor"], "6", "{state}");
+    assert_eq!(state["posts"][0]["cursor"], "25", "{state}");
     assert_eq!(state["bytes"], fs::metadata(&partial).expect("partial").len(), "{state}");
 
     // A page being written when the process died is cut on resume.
@@ -126,10 +129,10 @@ fn issue_12_a_flood_is_streamed_to_the_file_and_stops_at_the_entry_bound() {
         .expect("append");
     // The operator's --max-entries replaces the plugin's bound: one more
     // page, from where the fetch stopped, and a clean stop.
-    let (out, err, peak) = fetch(dir.path(), &["--resume", "--max-entries", "350000"], 0);
+    let (out, err, peak) = fetch(dir.path(), &["--resume", "--max-entries", "54000"], 0);
     eprintln!("flood resumed to --max-entries: peak RSS {peak} MiB");
-    assert!(err.contains(&format!("Resuming after {BOUND} entries (6 pages)")), "{err}");
+    assert!(err.contains(&format!("Resuming after {BOUND} entries (25 pages)")), "{err}");
     assert!(out.contains("stopped at --max-entries, more remain"), "{out}");
     assert!(peak < MAX_RSS_MIB, "peak RSS {peak} MiB (bound {MAX_RSS_MIB} MiB)");
-    assert_eq!(count_entries(&dir.path().join("likes.jsonl")), 350_000);
+    assert_eq!(count_entries(&dir.path().join("likes.jsonl")), 54_000);
 }
