@@ -8,6 +8,8 @@
 mod bin;
 /// The binary's files checked by the engine, and the engine's by the binary.
 mod cross_part;
+/// Issue 12: a source that floods `fetch` with entries, in flat memory.
+mod flood;
 /// One fetch of several posts on several platforms, one draw; lock refusals.
 mod multi_post;
 /// The plugin commands with the first-party plugins against the mock platforms.

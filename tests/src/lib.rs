@@ -23,6 +23,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! The end-to-end tests themselves are the `e2e` test binary (tests/e2e/).
+//! [`rss`] measures the peak memory of a child process, for the tests that
+//! bound it. The end-to-end tests themselves are the `e2e` test binary
+//! (tests/e2e/).
 
 pub mod mock;
+pub mod rss;

@@ -16,6 +16,23 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// Writes a file atomically (temporary file, then rename), so a crash never
 /// leaves half a bundle behind. `private` makes it readable by the owner only.
 pub fn write(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    atomically(path, private, |f| f.write_all(bytes))
+}
+
+/// Copies `from` to `to` atomically, as [`write`] does, streaming: a large
+/// file is never held in memory.
+pub fn copy(from: &Path, to: &Path) -> Result<()> {
+    let mut src = fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
+    atomically(to, false, |f| std::io::copy(&mut src, f).map(drop))
+}
+
+/// Fills a temporary file beside `path` with `fill`, syncs it and renames it
+/// to `path`; removes it on failure.
+fn atomically(
+    path: &Path,
+    private: bool,
+    fill: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -38,7 +55,7 @@ pub fn write(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     #[cfg(not(unix))]
     let _ = private;
     let written = options.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
+        fill(&mut f)?;
         f.sync_all()
     });
     let result = written.and_then(|()| fs::rename(&tmp, path));

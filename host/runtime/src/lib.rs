@@ -19,9 +19,11 @@
 //! let about = yt.describe()?;                      // Result<SourceInfo, Fault>
 //! let post = yt.parse_url("https://youtu.be/x")??; // CallResult<Post>
 //! let page = yt.fetch_page(&post, Collection::Comments, None)??;
-//! let all = fetch_all(&yt, &post, Collection::Comments, &FetchOptions::default(), |p| {
+//! let mut entries = Vec::new();                   // any pagination::Sink: a file, a database
+//! let done = fetch_all(&yt, &post, Collection::Comments, &FetchOptions::default(), &mut entries, |p| {
 //!     eprintln!("{} pages, {} entries", p.pages, p.entries);
-//! })?;                                             // Err carries entries so far + resume cursor
+//! })?;                                             // each page goes to the sink as it arrives;
+//!                                                  // Err carries the counts so far + resume cursor
 //!
 //! let verdicts = rt.filter("spam-filter")?.check(&entries, "{}")??;
 //! let round = rt.beacon("drand")?.fetch("quicknet", Some(1000))??;

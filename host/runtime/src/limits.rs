@@ -2,10 +2,13 @@
 
 use serde::Deserialize;
 
-/// The resource limits of one plugin call.
+/// The resource limits of one plugin call, and of one fetch (the pages of
+/// one post's collection, [`fetch_all`](crate::pagination::fetch_all)).
 ///
 /// A manifest's `[limits]` table overrides the defaults, within the host's
 /// maxima ([`Limits::MAX`]): a plugin cannot grant itself unbounded resources.
+/// The operator overrides the fetch bounds in turn
+/// ([`FetchOptions`](crate::pagination::FetchOptions)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// HTTP requests per call (redirect hops count).
@@ -18,6 +21,13 @@ pub struct Limits {
     pub memory_mb: u64,
     /// Fuel of one call (about one unit per WebAssembly instruction).
     pub fuel: u64,
+    /// Entries one fetch takes at most; the page that would pass it stops
+    /// the fetch with an error.
+    pub max_entries_per_fetch: u64,
+    /// Bytes of entries (as JSON Lines, the form they are stored in) one
+    /// fetch takes at most; the page that would pass it stops the fetch
+    /// with an error.
+    pub max_bytes_per_fetch: u64,
 }
 
 impl Limits {
@@ -28,6 +38,8 @@ impl Limits {
         timeout_ms: 30_000,
         memory_mb: 128,
         fuel: 2_000_000_000,
+        max_entries_per_fetch: 10_000_000,
+        max_bytes_per_fetch: 8 << 30,
     };
 
     /// The host's maxima for manifest overrides.
@@ -37,6 +49,8 @@ impl Limits {
         timeout_ms: 300_000,
         memory_mb: 1_024,
         fuel: 100_000_000_000,
+        max_entries_per_fetch: 100_000_000,
+        max_bytes_per_fetch: 64 << 30,
     };
 
     /// The minima: below these a Rust component cannot even start.
@@ -46,6 +60,8 @@ impl Limits {
         timeout_ms: 1,
         memory_mb: 2,
         fuel: 1_000,
+        max_entries_per_fetch: 1,
+        max_bytes_per_fetch: 1,
     };
 
     /// Applies overrides, refusing values outside [`Limits::MIN`]..=[`Limits::MAX`].
@@ -99,6 +115,20 @@ impl Limits {
                 max.memory_mb,
             )?,
             fuel: pick("fuel", self.fuel, o.fuel, min.fuel, max.fuel)?,
+            max_entries_per_fetch: pick(
+                "max_entries_per_fetch",
+                self.max_entries_per_fetch,
+                o.max_entries_per_fetch,
+                min.max_entries_per_fetch,
+                max.max_entries_per_fetch,
+            )?,
+            max_bytes_per_fetch: pick(
+                "max_bytes_per_fetch",
+                self.max_bytes_per_fetch,
+                o.max_bytes_per_fetch,
+                min.max_bytes_per_fetch,
+                max.max_bytes_per_fetch,
+            )?,
         })
     }
 }
@@ -123,6 +153,10 @@ pub struct LimitOverrides {
     pub memory_mb: Option<u64>,
     /// See [`Limits::fuel`].
     pub fuel: Option<u64>,
+    /// See [`Limits::max_entries_per_fetch`].
+    pub max_entries_per_fetch: Option<u64>,
+    /// See [`Limits::max_bytes_per_fetch`].
+    pub max_bytes_per_fetch: Option<u64>,
 }
 
 /// Entries one `fetch-page` may return; a larger page is refused.

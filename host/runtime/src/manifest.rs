@@ -18,6 +18,7 @@
 //!
 //! [limits]                        # optional overrides, within the host's maxima
 //! timeout_ms = 20000
+//! max_entries_per_fetch = 1000000 # per fetch; the operator may override it
 //!
 //! [config]                        # strings the plugin reads with `config.get`
 //! page_size = "100"

@@ -12,15 +12,25 @@
 //! rule that the platforms cannot support is refused later, by `lock`.
 //!
 //! The host drives pagination ([`fetch_all`]), so it shows progress, waits
-//! out rate limits and, when a fetch stops early, keeps what it got: for
-//! each file `OUT`, `OUT.partial` holds the entries so far and
-//! `OUT.resume.json` the state of each of its posts (done, or where to go
-//! on), and `--resume` continues from there without fetching a page twice.
-//! `OUT` itself is written only when all its posts are complete (or cut at
-//! `--max-entries`), never half-fetched.
+//! out rate limits and, when a fetch stops early, keeps what it got. Entries
+//! are streamed, never held: each page is appended to `OUT.partial` as it
+//! arrives, and `OUT.resume.json` records after each page the state of each
+//! of the file's posts (done, or the cursor to go on from) and the length of
+//! `OUT.partial` it covers. So memory stays flat however much a source
+//! returns, and `--resume` continues from the last page stored, even after
+//! the process was killed, without fetching a page twice. `OUT` itself
+//! appears only when all its posts are complete (`OUT.partial` is renamed),
+//! or as a copy when cut at `--max-entries`/`--max-bytes`, never
+//! half-fetched.
+//!
+//! Entries are not deduplicated here: an account that comments twice is two
+//! entries, as the platform listed them, and `lock` groups entries per
+//! account (`platform` + `user_id`, rule `entries_per_user`), so no set of
+//! every entry's key is needed either.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,7 +43,8 @@ use serde_json::Value;
 use crate::commands::plugin::{DataDir, credential_vars};
 use crate::files;
 use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, Progress, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchBound, FetchErrorKind, FetchOptions, Progress, ProgressEvent, RetryPolicy, Sink, Stop,
+    fetch_all,
 };
 use crate::plugin::{
     Collection, Manifest, PluginError, PluginRuntime, Post, SourceInfo, SourcePlugin,
@@ -71,9 +82,17 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// Stop each file after about this many entries (whole pages are kept);
-    /// `--resume` continues.
+    /// `--resume` continues. It replaces the plugin's bound
+    /// (`limits.max_entries_per_fetch`, default 10,000,000), which, when
+    /// reached, stops the fetch with an error instead.
     #[arg(long, value_name = "N")]
     max_entries: Option<u64>,
+    /// Stop each file after about this many bytes of entries (JSON Lines;
+    /// whole pages are kept); `--resume` continues. It replaces the plugin's
+    /// bound (`limits.max_bytes_per_fetch`, default 8 GiB), which, when
+    /// reached, stops the fetch with an error instead.
+    #[arg(long, value_name = "BYTES")]
+    max_bytes: Option<u64>,
     /// Continue a fetch that stopped early, from each OUT.resume.json; files
     /// already complete are kept, files not started are fetched.
     #[arg(long)]
@@ -205,38 +224,18 @@ fn side_files(out: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
-fn to_jsonl(entries: &[OwnedEntry]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for e in entries {
-        serde_json::to_writer(&mut out, e).context("cannot encode an entry")?;
-        out.push(b'\n');
-    }
-    Ok(out)
-}
-
-fn read_jsonl(path: &Path) -> Result<Vec<OwnedEntry>> {
-    let bytes = files::read(path)?;
-    let text =
-        std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str::<Entry<'_>>(l)
-                .map(Entry::into_owned)
-                .with_context(|| format!("{} line {}", path.display(), i + 1))
-        })
-        .collect()
-}
-
 /// What `OUT.resume.json` records: the collection and, for each of its
 /// posts in order, how far it got. `OUT.partial` holds the entries of the
-/// posts in the same order, `entries` of each.
+/// posts in the same order, `entries` of each, in its first `bytes` bytes
+/// (what lies beyond was being written when the fetch stopped, and is cut).
 #[derive(Debug, Serialize, Deserialize)]
 struct ResumeState {
     collection: String,
     posts: Vec<PostState>,
     entries: u64,
+    /// Absent in states written before entries were streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
 }
 
 /// How far one post of a file got.
@@ -267,23 +266,90 @@ impl PostState {
     }
 }
 
-fn write_resume(out: &Output<'_>, posts: &[PostState], entries: &[OwnedEntry]) -> Result<()> {
-    let (partial, state) = side_files(&out.path);
-    files::write(&partial, &to_jsonl(entries)?, false)?;
-    let doc = ResumeState {
-        collection: out.collection.name().to_owned(),
-        posts: posts.to_vec(),
-        entries: entries.len() as u64,
-    };
-    let mut bytes = serde_json::to_vec_pretty(&doc).context("cannot encode the resume state")?;
-    bytes.push(b'\n');
-    files::write(&state, &bytes, false)
+/// `OUT.partial`, appended to page by page, and `OUT.resume.json`,
+/// rewritten after each page: the [`Sink`] of a file's fetches.
+struct Partial<'o, 's> {
+    out: &'o Output<'s>,
+    file: BufWriter<File>,
+    posts: Vec<PostState>,
+    /// The post being fetched.
+    current: usize,
+    /// Entries in `OUT.partial`.
+    entries: u64,
+    /// Its length.
+    bytes: u64,
 }
 
-/// Reads `OUT.resume.json` (also the single-post form of earlier versions)
-/// and `OUT.partial`, and checks they are a fetch of the same posts and
-/// collection, with as many entries as recorded.
-fn read_resume(out: &Output<'_>) -> Result<(Vec<PostState>, Vec<OwnedEntry>)> {
+impl<'o, 's> Partial<'o, 's> {
+    /// A fresh `OUT.partial` (an earlier one, never resumed, is replaced).
+    fn create(out: &'o Output<'s>) -> Result<Partial<'o, 's>> {
+        let (partial, _) = side_files(&out.path);
+        let file = File::create(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        Ok(Partial {
+            out,
+            file: BufWriter::new(file),
+            posts: out.targets.iter().map(|t| PostState::new(t)).collect(),
+            current: 0,
+            entries: 0,
+            bytes: 0,
+        })
+    }
+
+    /// Writes `OUT.resume.json` for what `OUT.partial` holds.
+    fn save(&self) -> Result<()> {
+        let (_, state) = side_files(&self.out.path);
+        let doc = ResumeState {
+            collection: self.out.collection.name().to_owned(),
+            posts: self.posts.clone(),
+            entries: self.entries,
+            bytes: Some(self.bytes),
+        };
+        let mut bytes =
+            serde_json::to_vec_pretty(&doc).context("cannot encode the resume state")?;
+        bytes.push(b'\n');
+        files::write(&state, &bytes, false)
+    }
+
+    fn store(&mut self, entries: &[OwnedEntry], next: Option<&str>) -> Result<()> {
+        let (partial, _) = side_files(&self.out.path);
+        let mut written = 0u64;
+        for e in entries {
+            let line = serde_json::to_vec(e).context("cannot encode an entry")?;
+            self.file
+                .write_all(&line)
+                .and_then(|()| self.file.write_all(b"\n"))
+                .with_context(|| format!("cannot write {}", partial.display()))?;
+            written += line.len() as u64 + 1;
+        }
+        // On disk before the state that counts it.
+        self.file
+            .flush()
+            .and_then(|()| self.file.get_ref().sync_data())
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        self.entries += entries.len() as u64;
+        self.bytes += written;
+        let st = &mut self.posts[self.current];
+        st.pages += 1;
+        st.entries += entries.len() as u64;
+        st.cursor = next.map(str::to_owned);
+        st.done = next.is_none();
+        self.save()
+    }
+}
+
+impl Sink for Partial<'_, '_> {
+    fn page(&mut self, entries: Vec<OwnedEntry>, next: Option<&str>) -> Result<(), String> {
+        self.store(&entries, next).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// Reads `OUT.resume.json` (also the forms of earlier versions: a single
+/// post, no byte length) and `OUT.partial`, checks they are a fetch of the
+/// same posts and collection with as many entries as recorded (reading the
+/// file line by line, never whole), cuts what lies past the recorded
+/// length, and opens it to append.
+fn read_resume<'o, 's>(out: &'o Output<'s>) -> Result<Partial<'o, 's>> {
     let (partial, state) = side_files(&out.path);
     let doc: Value = serde_json::from_slice(&files::read(&state)?)
         .with_context(|| format!("{} is not JSON", state.display()))?;
@@ -307,6 +373,7 @@ fn read_resume(out: &Output<'_>) -> Result<(Vec<PostState>, Vec<OwnedEntry>)> {
                 entries,
             }],
             entries,
+            bytes: None,
         }
     };
     let mismatch = |what: &str, saved: String, now: String| -> Result<()> {
@@ -340,21 +407,68 @@ fn read_resume(out: &Output<'_>) -> Result<(Vec<PostState>, Vec<OwnedEntry>)> {
         mismatch("--plugin", s.plugin.clone(), t.source.id.clone())?;
         mismatch("post", s.post_id.clone(), t.post.id.clone())?;
     }
-    let entries = read_jsonl(&partial)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&partial)
+        .with_context(|| format!("cannot open {}", partial.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", partial.display()))?
+        .len();
+    let bytes = saved.bytes.unwrap_or(len);
     let counted: u64 = saved.posts.iter().map(|p| p.entries).sum();
+    let mismatch = |found: String| {
+        anyhow::anyhow!(
+            "{} does not match {} ({found}, the state records {counted} entries in {bytes} bytes); delete both and fetch again",
+            partial.display(),
+            state.display(),
+        )
+    };
+    if len < bytes {
+        return Err(mismatch(format!("{len} bytes")));
+    }
+    // A page being written when the fetch stopped is cut.
+    file.set_len(bytes)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    let mut entries = 0u64;
+    let mut reader = BufReader::new(&file);
+    let mut line = String::new();
+    for n in 1.. {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .with_context(|| format!("{} line {n}", partial.display()))?;
+        if read == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        serde_json::from_str::<Entry<'_>>(&line)
+            .with_context(|| format!("{} line {n}", partial.display()))?;
+        entries += 1;
+    }
     let broken = saved
         .posts
         .iter()
         .any(|p| !p.done && p.cursor.is_none() && p.entries > 0);
-    if entries.len() as u64 != counted || broken {
-        bail!(
-            "{} does not match {} ({} entries, the state records {counted}); delete both and fetch again",
-            partial.display(),
-            state.display(),
-            entries.len()
-        );
+    if entries != counted || broken {
+        return Err(mismatch(format!("{entries} entries")));
     }
-    Ok((saved.posts, entries))
+    drop(reader);
+    let mut file = file;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))
+        .with_context(|| format!("cannot open {}", partial.display()))?;
+    let current = saved.posts.iter().position(|p| !p.done).unwrap_or(0);
+    Ok(Partial {
+        out,
+        file: BufWriter::new(file),
+        posts: saved.posts,
+        current,
+        entries,
+        bytes,
+    })
 }
 
 fn remove_resume(out: &Path) {
@@ -681,30 +795,24 @@ pub fn run(args: Args) -> Result<u8> {
 }
 
 /// Fetches the posts of one output file in order, continuing from its
-/// resume state under `--resume`; writes the file, or keeps what was
-/// fetched and fails.
+/// resume state under `--resume`, streaming each page into `OUT.partial`;
+/// then makes `OUT`, or keeps what was fetched and fails.
 fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
     let (partial, state) = side_files(&out.path);
-    let (mut states, mut entries) = if args.resume && state.exists() {
-        let (states, entries) = read_resume(out)?;
-        let pages: u64 = states.iter().map(|s| s.pages).sum();
+    let mut sink = if args.resume && state.exists() {
+        let sink = read_resume(out)?;
+        let pages: u64 = sink.posts.iter().map(|s| s.pages).sum();
         eprintln!(
             "Resuming after {} entries ({pages} pages) of {}",
-            entries.len(),
+            sink.entries,
             out.path.display()
         );
-        (states, entries)
+        sink
     } else if args.resume && out.path.exists() {
         outln!("{} is complete; kept", out.path.display());
         return Ok(());
     } else {
-        (
-            out.targets
-                .iter()
-                .map(|t| PostState::new(t))
-                .collect::<Vec<_>>(),
-            Vec::new(),
-        )
+        Partial::create(out)?
     };
     let retry = RetryPolicy {
         max_wait: Duration::from_secs(args.max_wait),
@@ -712,49 +820,58 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
     };
     let count = out.targets.len();
     for (i, t) in out.targets.iter().enumerate() {
-        let st = &mut states[i];
-        if st.done {
+        if sink.posts[i].done {
             continue;
         }
-        let so_far = entries.len() as u64;
-        if args.max_entries.is_some_and(|m| so_far >= m) {
+        let (entries_so_far, bytes_so_far) = (sink.entries, sink.bytes);
+        if args.max_entries.is_some_and(|m| entries_so_far >= m)
+            || args.max_bytes.is_some_and(|m| bytes_so_far >= m)
+        {
             // The file's budget is spent: this post and the later ones wait
             // for --resume.
             break;
         }
+        sink.current = i;
         let options = FetchOptions {
-            cursor: st.cursor.clone(),
+            cursor: sink.posts[i].cursor.clone(),
             max_pages: None,
-            max_entries: args.max_entries.map(|m| m - so_far),
+            max_entries: args.max_entries.map(|m| m - entries_so_far),
+            max_bytes: args.max_bytes.map(|m| m - bytes_so_far),
             retry,
         };
         let mut label = format!("{} {}", t.source.info.platform, out.collection);
         if count > 1 {
             label.push_str(&format!(" (post {} of {count})", i + 1));
         }
-        let mut reporter = Reporter::new(label, st.pages, st.entries);
-        let result = fetch_all(&t.source.plugin, &t.post, out.collection, &options, |p| {
-            reporter.update(p)
-        });
+        let mut reporter = Reporter::new(label, sink.posts[i].pages, sink.posts[i].entries);
+        let result = fetch_all(
+            &t.source.plugin,
+            &t.post,
+            out.collection,
+            &options,
+            &mut sink,
+            |p| reporter.update(p),
+        );
         reporter.finish();
 
         let fetched = match result {
             Ok(fetched) => fetched,
             Err(e) => {
-                st.pages += e.pages;
-                st.entries += e.entries.len() as u64;
+                // The sink stored every page fetched, and the state the
+                // cursor to go on from; keep both, unless nothing was fetched.
+                let st = &mut sink.posts[i];
                 st.cursor = e.resume_cursor.clone();
-                entries.extend(e.entries);
-                // Keep what was fetched, and where to go on, unless nothing was.
-                let kept = if entries.is_empty() && st.cursor.is_none() {
+                let kept = if sink.entries == 0 && sink.posts.iter().all(|s| s.cursor.is_none())
+                {
+                    drop(sink);
                     remove_resume(&out.path);
                     "Nothing was fetched".to_owned()
                 } else {
-                    write_resume(out, &states, &entries)?;
+                    sink.save()?;
                     format!(
                         "The {} entries fetched ({} pages) are kept in {}; `--resume` continues from where it stopped",
-                        entries.len(),
-                        states.iter().map(|s| s.pages).sum::<u64>(),
+                        sink.entries,
+                        sink.posts.iter().map(|s| s.pages).sum::<u64>(),
                         partial.display()
                     )
                 };
@@ -787,12 +904,20 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
                     FetchErrorKind::Fault(f) => {
                         bail!("{at}{}. {kept}.", f.to_string().trim_end_matches('.'))
                     }
+                    FetchErrorKind::Bound { plugin, bound } => {
+                        let flag = match bound {
+                            FetchBound::Entries(_) => "--max-entries",
+                            FetchBound::Bytes(_) => "--max-bytes",
+                        };
+                        bail!(
+                            "{at}plugin `{plugin}` returned {bound} (its manifest's, or the host's default); if the post really has that many, give {flag}, which replaces the bound. {kept}."
+                        )
+                    }
+                    FetchErrorKind::Sink(m) => bail!("{at}{m}. {kept}."),
                 }
             }
         };
-        st.pages += fetched.pages;
-        st.entries += fetched.entries.len() as u64;
-        entries.extend(fetched.entries);
+        let st = &mut sink.posts[i];
         let what = format!(
             "{} {} from {} ({} pages)",
             st.entries, out.collection, t.post.url, st.pages
@@ -803,26 +928,35 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
                 st.cursor = None;
                 outln!("Fetched {what} with plugin `{}`", t.source.id);
             }
-            (_, Some(next)) => {
+            (stop, Some(next)) => {
                 st.cursor = Some(next);
+                let flag = if stop == Stop::MaxBytes {
+                    "--max-bytes"
+                } else {
+                    "--max-entries"
+                };
                 outln!(
-                    "Fetched the first {what}: stopped at --max-entries, more remain; continue with --resume"
+                    "Fetched the first {what}: stopped at {flag}, more remain; continue with --resume"
                 );
             }
         }
     }
 
-    files::write(&out.path, &to_jsonl(&entries)?, false)?;
-    if states.iter().all(|s| s.done) {
+    let entries = sink.entries;
+    if sink.posts.iter().all(|s| s.done) {
+        drop(sink);
+        std::fs::rename(&partial, &out.path)
+            .with_context(|| format!("cannot write {}", out.path.display()))?;
         remove_resume(&out.path);
     } else {
-        write_resume(out, &states, &entries)?;
+        sink.save()?;
+        drop(sink);
+        files::copy(&partial, &out.path)?;
     }
     if count > 1 {
         outln!(
-            "Wrote {} ({} {} from {count} posts)",
+            "Wrote {} ({entries} {} from {count} posts)",
             out.path.display(),
-            entries.len(),
             out.collection
         );
     } else {

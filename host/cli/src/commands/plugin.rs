@@ -175,12 +175,14 @@ fn print_info(info: &PluginInfo) {
     }
     let l = &m.limits;
     outln!(
-        "limits:    {} requests/call, {} KiB/response, {} ms/call, {} MiB memory, {} fuel",
+        "limits:    {} requests/call, {} KiB/response, {} ms/call, {} MiB memory, {} fuel; {} entries/fetch, {} bytes/fetch",
         l.max_requests_per_call,
         l.max_response_bytes >> 10,
         l.timeout_ms,
         l.memory_mb,
-        l.fuel
+        l.fuel,
+        l.max_entries_per_fetch,
+        l.max_bytes_per_fetch
     );
     if !m.config.is_empty() {
         outln!("config:");

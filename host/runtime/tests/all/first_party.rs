@@ -6,10 +6,10 @@ use std::time::Duration;
 use fairdraw_engine::entry::OwnedEntry;
 
 use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Verdict};
-use crate::support::{MockServer, Reply, Setup, component, repo, runtime};
+use crate::support::{MockServer, Reply, Setup, component, repo, runtime, fetch_to_vec};
 
 /// A first-party plugin's own manifest, after building its component.
 fn manifest_of(dir: &str, crate_name: &str) -> PathBuf {
@@ -97,7 +97,7 @@ fn youtube_fetches_all_comments_through_the_host() {
         ..FetchOptions::default()
     };
     let mut events = Vec::new();
-    let fetched = fetch_all(&yt, &post, Collection::Comments, &options, |p| {
+    let fetched = fetch_to_vec(&yt, &post, Collection::Comments, &options, |p| {
         events.push(p.event.clone())
     })
     .expect("all pages");
@@ -142,7 +142,7 @@ fn youtube_stops_on_a_refused_key_with_its_message() {
         .parse_url("https://youtu.be/axepn8QqxRk")
         .expect("no fault")
         .expect("a video");
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &yt,
         &post,
         Collection::Comments,

@@ -12,10 +12,10 @@ use std::time::Duration;
 use fairdraw_tests::mock::{self, MockHandle, bluesky};
 
 use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{Setup, component, manifest, repo, runtime};
+use crate::support::{Setup, component, manifest, repo, runtime, fetch_to_vec};
 
 /// The plugin's own manifest, after building its component.
 fn official_manifest() -> PathBuf {
@@ -101,7 +101,7 @@ fn bluesky_fetches_every_like_through_the_host() {
     let rt = official(&m, &[]);
     let p = rt.source("bluesky").expect("source");
     let post = giveaway(&p);
-    let fetched = fetch_all(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
+    let fetched = fetch_to_vec(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
     assert_eq!((fetched.pages, fetched.stop), (3, Stop::Complete));
     let got: Vec<&str> = fetched.entries.iter().map(|e| e.user_id.as_ref()).collect();
     let expected: Vec<String> = m
@@ -186,13 +186,13 @@ fn bluesky_replies_follow_subtrees_past_the_depth_limit() {
         v
     };
 
-    let comments = fetch_all(&p, &post, Collection::Comments, &options(), |_| {}).expect("c");
+    let comments = fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect("c");
     assert_eq!(comments.pages, 1);
     assert_eq!(got(&comments.entries), expect(true));
     assert_eq!(comments.total_hint, Some(28));
 
     m.reset();
-    let replies = fetch_all(&p, &post, Collection::Replies, &options(), |_| {}).expect("r");
+    let replies = fetch_to_vec(&p, &post, Collection::Replies, &options(), |_| {}).expect("r");
     assert_eq!(got(&replies.entries), expect(false));
     // The chain of 25 under the first comment goes to depth 26: cut at 10,
     // then at 20: two more getPostThread calls.
@@ -221,7 +221,7 @@ fn bluesky_reposts_are_followed_by_quote_posts_with_their_text() {
     let rt = official(&m, &[]);
     let p = rt.source("bluesky").expect("source");
     let post = giveaway(&p);
-    let fetched = fetch_all(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
+    let fetched = fetch_to_vec(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
     let c = m.config();
     let mut expected: Vec<String> = c.reposters().into_iter().map(|a| a.did).collect();
     expected.extend(c.quote_posts().into_iter().map(|q| q.account.did));
@@ -247,7 +247,7 @@ fn bluesky_waits_out_a_rate_limit_until_its_reset() {
     let p = rt.source("bluesky").expect("source");
     let post = giveaway(&p);
     let mut events = Vec::new();
-    let fetched = fetch_all(&p, &post, Collection::Followers, &options(), |e| {
+    let fetched = fetch_to_vec(&p, &post, Collection::Followers, &options(), |e| {
         events.push(e.event.clone())
     })
     .expect("followers");
@@ -315,7 +315,7 @@ fn bluesky_sends_the_token_only_to_the_declared_origin() {
     // never sent there.
     let p = rt.source("bluesky").expect("source");
     let post = giveaway(&p);
-    let fetched = fetch_all(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
+    let fetched = fetch_to_vec(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
     assert_eq!(fetched.entries.len(), 120);
     assert!(public.request_count() > 0);
     assert!(
@@ -327,7 +327,7 @@ fn bluesky_sends_the_token_only_to_the_declared_origin() {
 
     // Reading the authenticated AppView, every request carries it.
     let p = rt.source("bluesky-auth").expect("source");
-    let fetched = fetch_all(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
+    let fetched = fetch_to_vec(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
     assert_eq!(fetched.entries.len(), 120);
     assert!(authed.requests().iter().all(|r| {
         r.header("authorization") == Some(format!("Bearer {}", bluesky::TOKEN).as_str())
@@ -363,7 +363,7 @@ fn bluesky_stops_at_once_on_an_invalid_or_expired_token() {
             .expect("no fault")
             .expect("post");
         let e =
-            fetch_all(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("refused");
+            fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("refused");
         let FetchErrorKind::Unauthorized(m2) = &e.kind else {
             panic!("{e:?}")
         };

@@ -12,10 +12,10 @@ use std::time::Duration;
 use fairdraw_tests::mock::{self, MockHandle, facebook};
 
 use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{Setup, component, manifest, repo, runtime};
+use crate::support::{Setup, component, manifest, repo, runtime, fetch_to_vec};
 
 const CREDENTIAL: &str = "FAIRDRAW_CREDENTIAL_FACEBOOK_ACCESS_TOKEN";
 
@@ -138,7 +138,7 @@ fn facebook_fetches_every_collection_through_the_host() {
     let config = m.config();
 
     // comments: pages of 100, an empty page 2 and short even pages, all with `next`.
-    let fetched = fetch_all(&p, &post, Collection::Comments, &options(), |_| {}).expect("comments");
+    let fetched = fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect("comments");
     assert_eq!(fetched.stop, Stop::Complete);
     assert_eq!(fetched.total_hint, Some(228));
     let expected: Vec<_> = config
@@ -184,7 +184,7 @@ fn facebook_fetches_every_collection_through_the_host() {
 
     // replies: the stream's items with a parent, the Page's own included.
     m.reset();
-    let replies = fetch_all(&p, &post, Collection::Replies, &options(), |_| {}).expect("replies");
+    let replies = fetch_to_vec(&p, &post, Collection::Replies, &options(), |_| {}).expect("replies");
     let expected: Vec<_> = config
         .stream()
         .into_iter()
@@ -205,7 +205,7 @@ fn facebook_fetches_every_collection_through_the_host() {
     );
 
     // likes: every reaction, its type as text, the post's time.
-    let likes = fetch_all(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
+    let likes = fetch_to_vec(&p, &post, Collection::Likes, &options(), |_| {}).expect("likes");
     assert_eq!(likes.entries.len(), 240);
     assert_eq!(likes.total_hint, Some(240));
     let kinds: Vec<_> = likes
@@ -223,7 +223,7 @@ fn facebook_fetches_every_collection_through_the_host() {
     );
 
     // reposts: the visible shares, a quote's text kept.
-    let reposts = fetch_all(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
+    let reposts = fetch_to_vec(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
     let shares = config.shares_list();
     assert_eq!(
         reposts.entries.len(),
@@ -266,7 +266,7 @@ fn facebook_sends_the_token_only_to_the_origin_that_declares_it() {
     rt.load(&path).expect("loads");
     let p = rt.source("facebook-elsewhere").expect("source");
     let post = giveaway(&p);
-    let e = fetch_all(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("no token");
+    let e = fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("no token");
     let FetchErrorKind::Unauthorized(m) = &e.kind else {
         panic!("{e:?}")
     };
@@ -295,7 +295,7 @@ fn facebook_honours_the_business_use_case_wait() {
     let rt = official(&m, facebook::TOKEN);
     let p = rt.source("facebook").expect("source");
     let post = giveaway(&p);
-    let e = fetch_all(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("gave up");
+    let e = fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("gave up");
     let FetchErrorKind::GaveUp { error, why, .. } = &e.kind else {
         panic!("{e:?}")
     };
@@ -319,7 +319,7 @@ fn facebook_honours_the_business_use_case_wait() {
     });
     m.reset();
     let mut events = Vec::new();
-    let fetched = fetch_all(&p, &post, Collection::Comments, &options(), |p| {
+    let fetched = fetch_to_vec(&p, &post, Collection::Comments, &options(), |p| {
         events.push(p.event.clone())
     })
     .expect("comments");
@@ -357,7 +357,7 @@ fn facebook_stops_on_refused_and_expired_tokens() {
         let p = rt.source("facebook").expect("source");
         let post = giveaway(&p);
         let e =
-            fetch_all(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("refused");
+            fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("refused");
         let FetchErrorKind::Unauthorized(msg) = &e.kind else {
             panic!("{e:?}")
         };
@@ -377,7 +377,7 @@ fn facebook_stops_on_refused_and_expired_tokens() {
         .expect("no fault")
         .expect("page 1");
     m.configure(|c| c.token = "rotated".into());
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &p,
         &post,
         Collection::Comments,
@@ -391,12 +391,12 @@ fn facebook_stops_on_refused_and_expired_tokens() {
     assert!(matches!(e.kind, FetchErrorKind::Unauthorized(_)), "{e:?}");
     assert_eq!(e.resume_cursor, first.next_cursor);
     m.configure(|c| c.token = facebook::TOKEN.into());
-    let rest = fetch_all(
+    let rest = fetch_to_vec(
         &p,
         &post,
         Collection::Comments,
         &FetchOptions {
-            cursor: e.resume_cursor,
+            cursor: e.resume_cursor.clone(),
             ..options()
         },
         |_| {},

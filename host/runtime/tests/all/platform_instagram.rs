@@ -11,10 +11,10 @@ use std::time::Duration;
 use fairdraw_tests::mock::{self, MockHandle, instagram};
 
 use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post};
-use crate::support::{Setup, component, repo, runtime};
+use crate::support::{Setup, component, repo, runtime, fetch_to_vec};
 
 const CREDENTIAL: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM_ACCESS_TOKEN";
 
@@ -141,7 +141,7 @@ fn instagram_fetches_every_comment_through_short_and_empty_pages() {
     rt.load(manifest()).expect("instagram loads");
     let source = rt.source("instagram").expect("source");
     let mut counts = Vec::new();
-    let fetched = fetch_all(
+    let fetched = fetch_to_vec(
         &source,
         &media_post(),
         Collection::Comments,
@@ -217,7 +217,7 @@ fn instagram_finds_a_shortcode_and_lists_replies() {
         .expect("a shortcode URL");
     assert_eq!(post.id, instagram::SHORTCODE);
     let fetched =
-        fetch_all(&source, &post, Collection::Replies, &options(), |_| {}).expect("every page");
+        fetch_to_vec(&source, &post, Collection::Replies, &options(), |_| {}).expect("every page");
     let expected: Vec<_> = ig
         .config()
         .threads()
@@ -267,7 +267,7 @@ fn instagram_token_goes_only_to_its_declared_origin() {
     );
     rt.load(&path).expect("variant loads");
     let source = rt.source("instagram").expect("source");
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &source,
         &media_post(),
         Collection::Comments,
@@ -305,7 +305,7 @@ fn instagram_throttling_is_waited_out_or_honoured() {
     rt.load(manifest()).expect("instagram loads");
     let source = rt.source("instagram").expect("source");
     let mut events = Vec::new();
-    let fetched = fetch_all(
+    let fetched = fetch_to_vec(
         &source,
         &media_post(),
         Collection::Comments,
@@ -339,7 +339,7 @@ fn instagram_throttling_is_waited_out_or_honoured() {
         c.faults.rate_limit_reset_secs = 90;
     });
     ig.reset();
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &source,
         &media_post(),
         Collection::Comments,
@@ -370,7 +370,7 @@ fn instagram_bad_tokens_stop_cleanly() {
         let rt = runtime_for(&ig, token);
         rt.load(manifest()).expect("instagram loads");
         let source = rt.source("instagram").expect("source");
-        let e = fetch_all(
+        let e = fetch_to_vec(
             &source,
             &media_post(),
             Collection::Comments,

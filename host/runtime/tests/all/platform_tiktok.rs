@@ -10,10 +10,10 @@ use fairdraw_tests::mock::{Faults, MockHandle};
 use serde_json::Value;
 
 use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post};
-use crate::support::{Setup, component, repo, runtime, source};
+use crate::support::{Setup, component, repo, runtime, source, fetch_to_vec};
 
 /// The plugin's own manifest, after building its component.
 fn manifest() -> PathBuf {
@@ -118,7 +118,7 @@ fn tiktok_fetches_every_page_waiting_out_a_rate_limit() {
         ..FetchOptions::default()
     };
     let mut events = Vec::new();
-    let fetched = fetch_all(&tt, &video(), Collection::Comments, &options, |p| {
+    let fetched = fetch_to_vec(&tt, &video(), Collection::Comments, &options, |p| {
         events.push(p.event.clone())
     })
     .expect("all pages");
@@ -228,7 +228,7 @@ fn tiktok_stops_at_once_on_a_refused_token() {
     });
     let rt = tiktok_runtime(&mock, "clt.expired");
     let tt = rt.source("tiktok").expect("source");
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &tt,
         &video(),
         Collection::Comments,
@@ -254,7 +254,7 @@ fn tiktok_token_expiring_mid_fetch_resumes_with_a_new_one() {
     });
     let rt = tiktok_runtime(&mock, TOKEN);
     let tt = rt.source("tiktok").expect("source");
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &tt,
         &video(),
         Collection::Comments,
@@ -273,7 +273,7 @@ fn tiktok_token_expiring_mid_fetch_resumes_with_a_new_one() {
     });
     let rt = tiktok_runtime(&mock, "clt.renewed");
     let tt = rt.source("tiktok").expect("source");
-    let rest = fetch_all(
+    let rest = fetch_to_vec(
         &tt,
         &video(),
         Collection::Comments,
@@ -312,7 +312,7 @@ fn tiktok_gives_up_on_a_rate_limit_that_lasts() {
     });
     let rt = tiktok_runtime(&mock, TOKEN);
     let tt = rt.source("tiktok").expect("source");
-    let e = fetch_all(
+    let e = fetch_to_vec(
         &tt,
         &video(),
         Collection::Comments,

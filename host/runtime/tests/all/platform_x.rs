@@ -10,10 +10,10 @@ use std::time::Duration;
 use fairdraw_tests::mock::{self, MockHandle, x as mock_x};
 
 use crate::plugin::pagination::{
-    FetchError, FetchErrorKind, FetchOptions, Fetched, ProgressEvent, RetryPolicy, Stop, fetch_all,
+    FetchError, FetchErrorKind, FetchOptions, Fetched, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{Logs, Setup, component, manifest, repo, runtime};
+use crate::support::{Logs, Setup, component, manifest, repo, runtime, InMemory, fetch_to_vec};
 
 const CREDENTIAL: &str = "FAIRDRAW_CREDENTIAL_X_BEARER_TOKEN";
 
@@ -56,12 +56,15 @@ fn post(x: &SourcePlugin) -> Post {
 }
 
 #[allow(clippy::result_large_err, reason = "as fetch_all, which it wraps")]
-fn fetch(x: &SourcePlugin, collection: Collection) -> Result<Fetched, FetchError> {
+fn fetch(
+    x: &SourcePlugin,
+    collection: Collection,
+) -> Result<InMemory<Fetched>, InMemory<FetchError>> {
     let options = FetchOptions {
         retry: fast_retries(),
         ..FetchOptions::default()
     };
-    fetch_all(x, &post(x), collection, &options, |_| {})
+    fetch_to_vec(x, &post(x), collection, &options, |_| {})
 }
 
 #[test]
@@ -243,7 +246,7 @@ fn x_waits_out_a_rate_limit_until_x_rate_limit_reset() {
         ..FetchOptions::default()
     };
     let mut events = Vec::new();
-    let fetched = fetch_all(&x, &post(&x), Collection::Likes, &options, |p| {
+    let fetched = fetch_to_vec(&x, &post(&x), Collection::Likes, &options, |p| {
         events.push(p.event.clone())
     })
     .expect("all pages after the wait");

@@ -1,13 +1,16 @@
 //! Issue 12: no credential ever reaches a plugin, and every call is bounded
-//! in time and pages. Each case runs a hostile plugin built from source.
+//! in time, pages, entries, bytes and memory. Each case runs a hostile
+//! plugin built from source.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::plugin::pagination::{FetchErrorKind, FetchOptions, fetch_all};
+use fairdraw_engine::entry::OwnedEntry;
+
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, Sink, fetch_all};
 use crate::plugin::{Collection, Fault, FaultKind, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{MockServer, Received, Reply, Setup, fetch, runtime, source};
+use crate::support::{MockServer, Received, Reply, Setup, fetch, fetch_to_vec, runtime, source};
 
 /// A credential value as `user:pass`, and what a server may turn it into.
 const SECRET: &str = "user:p@ss";
@@ -270,7 +273,7 @@ fn runaway(rt: &PluginRuntime, id: &str, mode: &str) -> String {
         max_entries: Some(10),
         ..FetchOptions::default()
     };
-    let e = fetch_all(&p, &post, Collection::Comments, &options, |_| {}).expect_err("stops");
+    let e = fetch_to_vec(&p, &post, Collection::Comments, &options, |_| {}).expect_err("stops");
     let FetchErrorKind::Fault(Fault {
         plugin,
         kind: FaultKind::BadResult { .. },
@@ -408,4 +411,118 @@ fn issue_12_a_planted_reply_does_not_reach_another_plugin() {
     };
     assert_eq!(text(&planter), "status 200: ok");
     assert_eq!(text(&victim), "status 200: real");
+}
+
+/// Set in the child process of the flood test: the manifest lines its
+/// `hostile-flood` runs under. The test runs its own binary again, so the
+/// child's peak memory is measured apart from the other tests'.
+const FLOOD_CHILD: &str = "FAIRDRAW_TEST_FLOOD_MANIFEST";
+/// Set (to anything) for the control run: the child keeps every entry, as
+/// the host did before issue 12.
+const FLOOD_KEEP: &str = "FAIRDRAW_TEST_FLOOD_KEEP";
+
+/// The flood the test runs: pages of 2,000 entries of 1,000 bytes of text
+/// (~2 MB; the plugin's default pages are 50,000 entries of 600 bytes, but
+/// the debug build moves about 7 MB/s through the component boundary, and
+/// the page size does not matter to what is measured: the host holds one
+/// page at a time). 50,000 entries (~55 MB as JSON Lines) kept in memory
+/// take the child past the RSS bound; streamed, it stays near its ~40 MiB
+/// baseline.
+const FLOOD_CONFIG: &str = "[config]\nentries = \"2000\"\ntext_bytes = \"1000\"";
+const FLOOD_ENTRIES: u64 = 50_000;
+const FLOOD_BYTES: u64 = 10_000_000;
+/// The peak resident set size the fetch must stay under.
+const FLOOD_MAX_RSS_MIB: u64 = 80;
+
+/// Fetches from `hostile-flood` under `manifest`, encoding each page as
+/// JSON Lines to nowhere (or keeping every entry, under [`FLOOD_KEEP`]),
+/// and prints how the fetch ended.
+fn flood_child(manifest: &str) {
+    /// A sink that encodes each entry, as a file or a database would, and
+    /// keeps nothing.
+    struct Discard;
+    impl Sink for Discard {
+        fn page(&mut self, entries: Vec<OwnedEntry>, _: Option<&str>) -> Result<(), String> {
+            for e in &entries {
+                serde_json::to_writer(std::io::sink(), e).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+    }
+    let (rt, _) = runtime(Setup::default());
+    let p = source(&rt, "flood", "hostile-flood", manifest);
+    let post = Post {
+        id: "1".into(),
+        url: "https://example.invalid/1".into(),
+    };
+    let options = FetchOptions::default();
+    let e = if std::env::var_os(FLOOD_KEEP).is_some() {
+        let mut kept = Vec::new();
+        let e = fetch_all(&p, &post, Collection::Likes, &options, &mut kept, |_| {});
+        println!("\nkept {} entries", kept.len());
+        e
+    } else {
+        fetch_all(&p, &post, Collection::Likes, &options, &mut Discard, |_| {})
+    };
+    println!("\nflood: {}", e.expect_err("a flood never completes"));
+}
+
+/// Runs the flood test's child under `manifest`; returns its stdout and
+/// peak RSS in MiB.
+fn flood(manifest: &str, keep: bool) -> (String, u64) {
+    const NAME: &str =
+        "sandbox::issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bounds";
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    child
+        .args(["--exact", NAME, "--nocapture", "--test-threads", "1"])
+        .env(FLOOD_CHILD, manifest);
+    if keep {
+        child.env(FLOOD_KEEP, "1");
+    }
+    let m = fairdraw_tests::rss::run(&child).expect("the child runs");
+    let stdout = String::from_utf8_lossy(&m.output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&m.output.stderr);
+    assert!(m.output.status.success(), "{stdout}\n{stderr}");
+    eprintln!("flood under {manifest:?} (keep: {keep}): peak RSS {} MiB", m.peak_rss_mib());
+    (stdout, m.peak_rss_mib())
+}
+
+#[test]
+fn issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bounds() {
+    // Cursors 1, 2, 3, … with 50,000 entries of 600 bytes a page took the
+    // host to 3 GB in 11 s: every entry was kept until the end.
+    if let Ok(manifest) = std::env::var(FLOOD_CHILD) {
+        flood_child(&manifest);
+        return;
+    }
+    // Compile the component into the shared cache first, so the child's
+    // peak is the fetch's, not the compiler's.
+    let (rt, _) = runtime(Setup::default());
+    source(&rt, "flood", "hostile-flood", "");
+    let by_entries = format!("[limits]\nmax_entries_per_fetch = {FLOOD_ENTRIES}\n{FLOOD_CONFIG}");
+
+    // The control: kept in memory, the same flood passes the bound, so the
+    // bound can fail this test.
+    let (out, peak) = flood(&by_entries, true);
+    assert!(out.contains(&format!("kept {FLOOD_ENTRIES} entries")), "{out}");
+    assert!(peak > FLOOD_MAX_RSS_MIB, "kept in memory, the flood took only {peak} MiB");
+
+    let (out, peak) = flood(&by_entries, false);
+    assert!(
+        out.contains(&format!(
+            "flood: plugin `flood` returned more than {FLOOD_ENTRIES} entries, the most one fetch takes (`limits.max_entries_per_fetch`) — stopped after 25 pages ({FLOOD_ENTRIES} entries); resume from cursor \"25\""
+        )),
+        "{out}"
+    );
+    assert!(peak < FLOOD_MAX_RSS_MIB, "streamed, the fetch's peak RSS was {peak} MiB");
+
+    let by_bytes = format!("[limits]\nmax_bytes_per_fetch = {FLOOD_BYTES}\n{FLOOD_CONFIG}");
+    let (out, peak) = flood(&by_bytes, false);
+    assert!(
+        out.contains(&format!(
+            "flood: plugin `flood` returned more than {FLOOD_BYTES} bytes of entries, the most one fetch takes (`limits.max_bytes_per_fetch`) — stopped after 4 pages (8000 entries)"
+        )),
+        "{out}"
+    );
+    assert!(peak < FLOOD_MAX_RSS_MIB, "streamed, the fetch's peak RSS was {peak} MiB");
 }

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use fairdraw_engine::entry::OwnedEntry;
+
+use crate::plugin::pagination::{FetchError, FetchOptions, Fetched, Progress, fetch_all};
 use crate::plugin::{
     CallResult, Collection, CredentialSource, DevOriginMap, LogLevel, LogRecord, LogSource, Page,
     PluginRuntime, Post, RuntimeOptions, SourcePlugin,
@@ -158,6 +161,42 @@ pub fn fetch(p: &SourcePlugin) -> CallResult<Page> {
         url: "https://example.invalid/1".into(),
     };
     p.fetch_page(&post, Collection::Comments, None)
+}
+
+/// What a fetch returned, with the entries its sink collected in memory:
+/// `fetched.entries` is the entries, other fields are the result's.
+#[derive(Debug)]
+pub struct InMemory<T> {
+    pub entries: Vec<OwnedEntry>,
+    pub result: T,
+}
+
+impl<T> std::ops::Deref for InMemory<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.result
+    }
+}
+
+impl std::fmt::Display for InMemory<FetchError> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.result.fmt(f)
+    }
+}
+
+/// [`fetch_all`] into a `Vec`, for the small collections of the tests.
+pub fn fetch_to_vec(
+    p: &SourcePlugin,
+    post: &Post,
+    collection: Collection,
+    options: &FetchOptions,
+    progress: impl FnMut(&Progress<'_>),
+) -> Result<InMemory<Fetched>, InMemory<FetchError>> {
+    let mut entries = Vec::new();
+    match fetch_all(p, post, collection, options, &mut entries, progress) {
+        Ok(result) => Ok(InMemory { entries, result }),
+        Err(result) => Err(InMemory { entries, result }),
+    }
 }
 
 /// The resident set size of this process, in MiB.
