@@ -576,7 +576,7 @@ async fn fenced_tx(
 }
 
 /// Inserts a job; `None` when its dedupe key is taken.
-async fn insert_job(
+pub(crate) async fn insert_job(
     tx: &mut crate::db::Tx,
     new: &NewJob,
     now: i64,
