@@ -7,22 +7,44 @@
 //! and the draw stays locked.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use fairdraw_engine::encoding::parse_hex;
 use fairdraw_engine::randomness::drand;
 use fairdraw_runtime::{LoadError, PluginError, PluginRuntime};
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::routes::rfc3339;
 
+/// Plugin calls that may run at once on the blocking pool, by default.
+pub const DEFAULT_CONCURRENT_FETCHES: usize = 4;
+
 /// The beacon plugin the server may call: a plugin runtime over the data
 /// directory's installed plugins, and the plugin's id.
-#[derive(Clone, Debug, Default)]
+///
+/// The plugin runtime is synchronous: each fetch runs on Tokio's blocking
+/// pool, at most [`DEFAULT_CONCURRENT_FETCHES`] at once (a semaphore shared
+/// by the clones), so neither the `execute` route nor the workers can tie
+/// up the pool or block the async server.
+#[derive(Clone, Debug)]
 pub struct Beacons {
     runtime: Option<PluginRuntime>,
     plugin: String,
     plugins_dir: Option<PathBuf>,
+    permits: Arc<Semaphore>,
+}
+
+impl Default for Beacons {
+    fn default() -> Self {
+        Beacons {
+            runtime: None,
+            plugin: String::new(),
+            plugins_dir: None,
+            permits: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_FETCHES)),
+        }
+    }
 }
 
 impl Beacons {
@@ -38,6 +60,7 @@ impl Beacons {
             plugins_dir: Some(runtime.plugins_dir()),
             runtime: Some(runtime),
             plugin: plugin.into(),
+            ..Beacons::default()
         }
     }
 
@@ -81,6 +104,12 @@ impl Beacons {
         let id = self.plugin.clone();
         let due = rfc3339(chain.round_time(round).unix().saturating_mul(1000));
         let what = format!("drand {} round {round} (due {due})", chain.name);
+        let _permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("beacon fetch permits: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let got = plugin
                 .fetch(chain.name, Some(round))

@@ -126,8 +126,28 @@ pub struct Config {
     /// installed in the data directory (`fairdraw plugin install … --data-dir`).
     #[arg(long, env = "FAIRDRAW_BEACON_PLUGIN", default_value = "drand")]
     pub beacon_plugin: String,
+    /// Job workers per replica: they fetch each locked drand draw's round
+    /// when it is due and execute the draw (0: this replica runs no jobs,
+    /// another one must).
+    #[arg(long, env = "FAIRDRAW_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// Seconds a worker's claim on a job lasts before another replica may
+    /// take the job over (renewed while the job runs).
+    #[arg(long, env = "FAIRDRAW_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub job_lease_seconds: u64,
     /// With --dev: on first start, create a demo organisation and a demo
     /// draw, already executed, offline; print an API key and its public URLs.
     #[arg(long, requires = "dev")]
     pub demo: bool,
+}
+
+impl Config {
+    /// The workers' configuration.
+    pub fn worker_config(&self) -> crate::worker::WorkerConfig {
+        crate::worker::WorkerConfig {
+            workers: self.workers,
+            lease: std::time::Duration::from_secs(self.job_lease_seconds),
+            ..crate::worker::WorkerConfig::default()
+        }
+    }
 }

@@ -82,6 +82,10 @@ pub enum ApiError {
         /// The stored result, for the losers of a race.
         current: Option<serde_json::Value>,
     },
+    /// The job's state does not allow this (retrying a job that is not
+    /// dead): 409.
+    #[error("{0}")]
+    JobConflict(String),
     /// The randomness does not exist yet: 409 with Retry-After.
     #[error("the randomness is not available until {available_at}")]
     TooEarly {
@@ -136,6 +140,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. }
+            | ApiError::JobConflict(_)
             | ApiError::TooEarly { .. }
             | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -157,6 +162,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict { .. } => "illegal-state-transition",
+            ApiError::JobConflict(_) => "illegal-job-transition",
             ApiError::TooEarly { .. } => "randomness-not-available",
             ApiError::TooLarge(_) => "body-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -244,6 +250,9 @@ impl From<StoreError> for ApiError {
                 detail: "this is not allowed in the draw's current state".into(),
                 current: None,
             },
+            StoreError::JobState(state) => ApiError::JobConflict(format!(
+                "only a dead job can be retried; this one is {state}"
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -46,6 +46,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod worker;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,7 +64,7 @@ pub use config::Config;
 pub use error::ApiError;
 pub use state::AppState;
 
-use routes::{admin, draws, entries, lifecycle, ops, public};
+use routes::{admin, draws, entries, jobs, lifecycle, ops, public};
 
 /// The router: private routes behind API keys, public routes behind a
 /// per-IP rate limit, and the operations routes.
@@ -78,6 +79,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/draws/{id}/lock", post(lifecycle::lock_draw))
         .route("/v1/draws/{id}/execute", post(lifecycle::execute_draw))
         .route("/v1/draws/{id}/cancel", post(draws::cancel))
+        .route("/v1/jobs", get(jobs::list))
+        .route("/v1/jobs/{id}/retry", post(jobs::retry))
         .route("/v1/keys", get(admin::list).post(admin::create))
         .route("/v1/keys/{key_id}/revoke", post(admin::revoke))
         .route("/v1/signing-key/rotate", post(admin::rotate))
@@ -215,6 +218,8 @@ pub struct Prepared {
     pub state: AppState,
     /// The demo, with `--demo`.
     pub demo: Option<demo::Demo>,
+    /// The job workers [`Prepared::run`] starts.
+    pub workers: worker::WorkerConfig,
     /// SIGTERM / Ctrl-C, with the handlers already installed.
     shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 }
@@ -244,13 +249,22 @@ impl Prepared {
         format!("http://{addr}")
     }
 
-    /// Serves until SIGTERM or Ctrl-C, finishes the requests in flight,
-    /// then closes the database pool.
+    /// Serves and runs the job workers until SIGTERM or Ctrl-C; then the
+    /// workers stop claiming while the requests in flight finish, the jobs
+    /// in hand finish or are released, and the database pool closes.
     pub async fn run(self) -> Result<(), ServeError> {
         let store = self.state.store.clone();
-        serve_on(self.listener, self.state, self.shutdown).await?;
+        let workers = worker::Workers::spawn(self.state.clone(), self.workers);
+        let stop = workers.stopper();
+        let signal = self.shutdown;
+        let served = serve_on(self.listener, self.state, async move {
+            signal.await;
+            stop();
+        })
+        .await;
+        workers.shutdown().await;
         store.close().await;
-        Ok(())
+        served
     }
 }
 
@@ -291,6 +305,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         addr,
         state,
         demo,
+        workers: config.worker_config(),
         shutdown,
     })
 }

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, draws, entries, lifecycle, ops, public};
+use crate::routes::{admin, draws, entries, jobs, lifecycle, ops, public};
 
 struct BearerAuth;
 
@@ -37,6 +37,7 @@ impl Modify for BearerAuth {
         draws::create, draws::list, draws::get, draws::cancel,
         entries::upload, entries::list,
         lifecycle::lock_draw, lifecycle::execute_draw,
+        jobs::list, jobs::retry,
         admin::list, admin::create, admin::revoke, admin::rotate,
         public::summary, public::lock_receipt, public::bundle, public::entrant, public::keys,
         ops::healthz, ops::readyz, ops::metrics,
@@ -46,6 +47,7 @@ impl Modify for BearerAuth {
         (name = "draws", description = "Create, read, list and cancel draws"),
         (name = "entries", description = "Upload and list entries"),
         (name = "lifecycle", description = "Lock and execute"),
+        (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws"),
         (name = "admin", description = "API keys and the signing key (admin scope)"),
         (name = "public", description = "Unauthenticated proofs and keys"),
         (name = "operations", description = "Health, readiness, metrics"),

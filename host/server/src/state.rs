@@ -15,8 +15,9 @@ use crate::config::Limits;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
-/// The clock: Unix milliseconds. Tests replace it to lock and execute at
-/// chosen times.
+/// The clock: Unix milliseconds. The one source of time of the handlers
+/// and the workers; tests replace it to lock and execute at chosen times
+/// ([`AppState::with_clock`], [`running_clock`]).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The system clock.
@@ -26,6 +27,18 @@ pub fn system_clock() -> Clock {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)
+    })
+}
+
+/// A clock that reads `start` now and runs at the system clock's speed
+/// from there: tests replay recorded drand rounds by starting it a little
+/// before the round's time, and the workers wait for the round as they
+/// would in production.
+pub fn running_clock(start: i64) -> Clock {
+    let origin = std::time::Instant::now();
+    Arc::new(move || {
+        let elapsed = i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX);
+        start.saturating_add(elapsed)
     })
 }
 

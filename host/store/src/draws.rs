@@ -4,7 +4,8 @@
 use crate::crypto::new_id;
 use crate::db::{RowExt, Tx, is_unique_violation, on_db, on_tx};
 use crate::{
-    Draw, DrawFilter, DrawState, NewDraw, Store, StoreError, StoredBundle, StoredEntry, StoredLock,
+    Draw, DrawFilter, DrawState, NewDraw, NewJob, Store, StoreError, StoredBundle, StoredEntry,
+    StoredLock,
 };
 
 const DRAW_COLUMNS: &str = "id, org_id, title, rules, randomness, state, entry_count, eligible, total_tickets, \
@@ -287,7 +288,18 @@ impl LockClaim {
     /// this returns.
     ///
     /// Returns the locked draw.
-    pub async fn commit(mut self, rec: LockRecord) -> Result<Draw, StoreError> {
+    pub async fn commit(self, rec: LockRecord) -> Result<Draw, StoreError> {
+        self.commit_with_job(rec, None).await
+    }
+
+    /// [`LockClaim::commit`], queueing `job` (the beacon poll of a drand
+    /// draw) in the same transaction: a crash cannot leave a locked draw
+    /// without its job.
+    pub async fn commit_with_job(
+        mut self,
+        rec: LockRecord,
+        job: Option<&NewJob>,
+    ) -> Result<Draw, StoreError> {
         let id = self.draw.id.clone();
         let secret = match &rec.secret {
             Some(s) => Some(self.store.master.seal(&secret_context(&id), s)?),
@@ -332,6 +344,9 @@ impl LockClaim {
                 .map(|r| draw_from(&r))
         });
         let draw = d.transpose()?.ok_or(StoreError::State(DrawState::Locked))?;
+        if let Some(job) = job {
+            crate::jobs::insert_job(&mut self.tx, job, rec.locked_at).await?;
+        }
         self.tx.commit().await?;
         Ok(draw)
     }

@@ -47,7 +47,9 @@
 //! - at most one active signing key per organisation (partial unique index);
 //! - a repeated upload of the same body to the same collection is recorded
 //!   once (`entry_uploads` primary key);
-//! - one idempotency record per organisation and key.
+//! - one idempotency record per organisation and key;
+//! - a job's writes fenced by its lease token: a worker whose lease was
+//!   taken over cannot complete, fail or extend the job (see [`Store::claim_job`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -57,6 +59,7 @@ mod db;
 mod draws;
 mod entries;
 mod idempotency;
+mod jobs;
 mod model;
 mod orgs;
 #[cfg(feature = "testing")]
@@ -75,6 +78,7 @@ pub use db::Db;
 pub use draws::{ExecutionClaim, LockClaim, LockRecord};
 pub use entries::{EntryRow, Upload, UploadResponse};
 pub use idempotency::{IDEMPOTENCY_TTL_MS, IdempotencyClaim};
+pub use jobs::{Backoff, Job, JobFilter, JobKind, JobState, Lease, NewJob};
 pub use model::*;
 pub use orgs::OrgSigner;
 
@@ -112,6 +116,13 @@ pub enum StoreError {
     /// The draw is not in a state that allows this; carries the current state.
     #[error("the draw is {0}")]
     State(DrawState),
+    /// The job is not in a state that allows this; carries the current state.
+    #[error("the job is {0}")]
+    JobState(JobState),
+    /// A job's lease expired and another worker claimed it: the late
+    /// worker's write was refused.
+    #[error("the job's lease expired and another worker took it over")]
+    LeaseLost,
     /// Stored data does not decode (a bug or manual edits).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

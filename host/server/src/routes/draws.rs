@@ -6,14 +6,15 @@ use axum::http::StatusCode;
 use fairdraw_engine::draw::{DrawError, check_identity};
 use fairdraw_engine::randomness::spec::Spec;
 use fairdraw_engine::rules::{RuleError, Rules};
-use fairdraw_store::{DrawFilter, DrawState, NewDraw, Scope};
+use fairdraw_store::{DrawFilter, DrawState, JobKind, NewDraw, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::ApiJson;
-use crate::routes::DrawView;
+use crate::routes::jobs::JobView;
+use crate::routes::{Cursor, DrawView};
 use crate::state::AppState;
 
 /// The randomness used when a draw does not name one.
@@ -144,7 +145,14 @@ pub async fn get(
 ) -> Result<Json<DrawView>, ApiError> {
     caller.require(Scope::Read)?;
     let d = state.store.draw(caller.org(), &id).await?;
-    Ok(Json(DrawView::of(&d)?))
+    let mut view = DrawView::of(&d)?;
+    view.execution_job = state
+        .store
+        .draw_job(&d.id, &[JobKind::PollBeacon, JobKind::ExecuteDraw])
+        .await?
+        .as_ref()
+        .map(JobView::of);
+    Ok(Json(view))
 }
 
 /// `GET /v1/draws` query.
@@ -179,10 +187,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<DrawPage>, ApiError> {
     caller.require(Scope::Read)?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::field("limit", "must be 1 to 200"));
-    }
+    let limit = Cursor::limit(q.limit)?;
     let st = match q.state.as_deref() {
         None => None,
         Some(s) => Some(DrawState::parse(s).map_err(|_| {
@@ -192,14 +197,7 @@ pub async fn list(
             )
         })?),
     };
-    let after = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => {
-            let bad = || ApiError::field("cursor", "not a cursor this API returned");
-            let (t, id) = c.split_once('.').ok_or_else(bad)?;
-            Some((t.parse::<i64>().map_err(|_| bad())?, id.to_owned()))
-        }
-    };
+    let after = Cursor::parse(q.cursor.as_deref())?;
     let draws = state
         .store
         .draws(
@@ -211,11 +209,7 @@ pub async fn list(
             },
         )
         .await?;
-    let next_cursor = if draws.len() as i64 == limit {
-        draws.last().map(|d| format!("{}.{}", d.created_at, d.id))
-    } else {
-        None
-    };
+    let next_cursor = Cursor::next(&draws, limit, |d| (d.created_at, d.id.as_str()));
     Ok(Json(DrawPage {
         draws: draws.iter().map(DrawView::of).collect::<Result<_, _>>()?,
         next_cursor,

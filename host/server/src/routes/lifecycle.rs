@@ -159,7 +159,8 @@ pub async fn lock_draw(
     })
     .await?;
     let lock_hash = record.lock_hash.clone();
-    let d = match claim.commit(record).await {
+    let job = crate::worker::beacon_job(&org, &id, &record.declared, record.earliest_execution);
+    let d = match claim.commit_with_job(record, job.as_ref()).await {
         Ok(d) => d,
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
@@ -280,8 +281,20 @@ pub async fn execute_draw(
     OptionalJson(body): OptionalJson<ExecuteDraw>,
 ) -> Result<Json<ExecuteView>, ApiError> {
     let org = caller.org().to_owned();
-    let draw = state.store.draw(&org, &id).await?;
+    state.store.draw(&org, &id).await?;
     caller.require(Scope::Write)?;
+    Ok(Json(execute_locked(&state, &org, &id, body).await?))
+}
+
+/// The work of `execute` for an authorised caller, shared by the route and
+/// the `execute_draw` job: exactly one execution per draw, whoever calls.
+pub async fn execute_locked(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    body: ExecuteDraw,
+) -> Result<ExecuteView, ApiError> {
+    let draw = state.store.draw(org, id).await?;
     let now = state.now();
     if draw.state == DrawState::Locked
         && let Some(at) = draw.earliest_execution
@@ -309,12 +322,12 @@ pub async fn execute_draw(
         body.beacon = Some(state.beacons.fetch(chain, round).await?);
     }
     let signer = match &draw.signing_key_id {
-        Some(key_id) => Some(state.store.signer(&org, key_id).await?),
+        Some(key_id) => Some(state.store.signer(org, key_id).await?),
         None => None,
     };
-    let mut claim = match state.store.claim_execution(&org, &id, now).await {
+    let mut claim = match state.store.claim_execution(org, id, now).await {
         Ok(c) => c,
-        Err(e) => return Err(lost(&state, &org, &id, e, "execute").await),
+        Err(e) => return Err(lost(state, org, id, e, "execute").await),
     };
     let signer =
         signer.ok_or_else(|| ApiError::Internal("locked draw without a signing key".into()))?;
@@ -345,13 +358,13 @@ pub async fn execute_draw(
     .await?;
     let d = match claim.commit(&bundle, &sha, now).await {
         Ok(d) => d,
-        Err(e) => return Err(lost(&state, &org, &id, e, "execute").await),
+        Err(e) => return Err(lost(state, org, id, e, "execute").await),
     };
     tracing::info!(draw = %d.id, bundle_sha256 = %sha, "draw executed");
-    Ok(Json(ExecuteView {
+    Ok(ExecuteView {
         draw: DrawView::of(&d)?,
         winners,
         alternates,
         bundle_sha256: sha,
-    }))
+    })
 }

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod draws;
 #[allow(unused_qualifications)]
 pub mod entries;
+#[allow(unused_qualifications)]
+pub mod jobs;
 pub mod lifecycle;
 pub mod ops;
 pub mod public;
@@ -74,6 +76,11 @@ pub struct DrawView {
     pub executed_at: Option<String>,
     /// Public URLs.
     pub links: DrawLinks,
+    /// The job that will execute the draw by itself (a drand draw after
+    /// lock: the beacon poll, then the execution), with its state,
+    /// attempts and last error. Shown by `GET /v1/draws/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_job: Option<jobs::JobView>,
 }
 
 impl DrawView {
@@ -106,6 +113,41 @@ impl DrawView {
                 lock_receipt: format!("/v1/public/draws/{}/lock-receipt", d.id),
                 bundle: format!("/v1/public/draws/{}/bundle", d.id),
             },
+            execution_job: None,
+        })
+    }
+}
+
+/// Keyset pagination over `(created_at, id)`, the cursor `CREATED.ID`.
+#[derive(Debug)]
+pub struct Cursor;
+
+impl Cursor {
+    /// The page size asked for: 1 to 200, 50 by default.
+    pub fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
+        let limit = asked.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::field("limit", "must be 1 to 200"));
+        }
+        Ok(limit)
+    }
+
+    /// The position a cursor names, or 422 for one this API did not return.
+    pub fn parse(cursor: Option<&str>) -> Result<Option<(i64, String)>, ApiError> {
+        let Some(c) = cursor else { return Ok(None) };
+        let bad = || ApiError::field("cursor", "not a cursor this API returned");
+        let (t, id) = c.split_once('.').ok_or_else(bad)?;
+        Ok(Some((t.parse::<i64>().map_err(|_| bad())?, id.to_owned())))
+    }
+
+    /// The cursor of the page after `items` (absent when it was the last).
+    pub fn next<T>(items: &[T], limit: i64, key: impl Fn(&T) -> (i64, &str)) -> Option<String> {
+        if items.len() as i64 != limit {
+            return None;
+        }
+        items.last().map(|x| {
+            let (t, id) = key(x);
+            format!("{t}.{id}")
         })
     }
 }

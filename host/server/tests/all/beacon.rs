@@ -30,7 +30,7 @@ fn repo() -> PathBuf {
 /// Builds the drand component once per run (a no-op when it is current),
 /// as the runtime's own tests do; a failed build falls back to the one
 /// already built, and says so.
-fn drand_manifest() -> PathBuf {
+pub fn drand_manifest() -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -56,7 +56,7 @@ fn drand_manifest() -> PathBuf {
 }
 
 /// A plugin runtime over `data_dir` whose drand traffic goes to `relay`.
-fn runtime(data_dir: &Path, relay: &str) -> PluginRuntime {
+pub fn runtime(data_dir: &Path, relay: &str) -> PluginRuntime {
     PluginRuntime::with_options(RuntimeOptions {
         data_dir: data_dir.to_owned(),
         dev_origin_map: DevOriginMap::parse(&format!("{}={relay}", drand::PRODUCTION_ORIGIN))
@@ -68,7 +68,7 @@ fn runtime(data_dir: &Path, relay: &str) -> PluginRuntime {
 }
 
 /// Quicknet round 123, as the mock relay serves it.
-const ROUND: u64 = 123;
+pub const ROUND: u64 = 123;
 
 async fn locked_draw(app: &TestApp) -> (String, String, i64) {
     let chain = engine_drand::chain("quicknet").expect("quicknet");

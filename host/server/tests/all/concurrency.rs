@@ -37,9 +37,9 @@ async fn hundred_concurrent_locks_one_wins_the_rest_get_409_with_the_stored_resu
                 "losers see the stored result"
             );
         }
-        // And executions: one of 20.
+        // And executions: one of 100, one stored receipt.
         let mut tasks = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..100 {
             let (app, k, id) = (app.clone(), k.clone(), id.clone());
             tasks.push(tokio::spawn(async move {
                 app.post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
@@ -56,6 +56,13 @@ async fn hundred_concurrent_locks_one_wins_the_rest_get_409_with_the_stored_resu
             }
         }
         assert_eq!(executed, 1);
+        let sql = "SELECT COUNT(*) FROM draw_executions WHERE draw_id = $1";
+        let receipts: i64 = match app.db.store.db() {
+            fairdraw_store::Db::Sqlite(p) => sqlx::query_scalar(sql).bind(&id).fetch_one(p).await,
+            fairdraw_store::Db::Postgres(p) => sqlx::query_scalar(sql).bind(&id).fetch_one(p).await,
+        }
+        .expect("count");
+        assert_eq!(receipts, 1, "{}", app.db.kind);
         if let Ok(app) = std::sync::Arc::try_unwrap(app) {
             app.cleanup().await;
         }

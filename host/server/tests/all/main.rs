@@ -6,7 +6,8 @@
 /// `execute` fetching the drand round through the real drand plugin from
 /// the mock relay; 503 without a plugin, before the round, from a lying relay.
 mod beacon;
-/// Exactly one lock/execution under 100 concurrent calls.
+/// Exactly one lock and one execution (one stored receipt) under 100
+/// concurrent calls each.
 mod concurrency;
 /// `serve --demo`: the demo organisation and executed draw, made once.
 mod demo;
@@ -14,6 +15,8 @@ mod demo;
 mod errors;
 /// Idempotency-Key: repeat, different body, concurrent.
 mod idempotency;
+/// Automatic execution by the job workers, dead jobs and their retry.
+mod jobs;
 /// End to end: create → upload → lock → execute → public bundle verifies.
 mod lifecycle;
 /// Rate limits, durability, metrics, readiness, OpenAPI, a real socket.

@@ -9,6 +9,8 @@ mod draws;
 mod entries;
 /// Idempotency-Key records.
 mod idempotency;
+/// The job queue: leases, takeover, fencing, backoff, dead jobs, races.
+mod jobs;
 /// Organisations, API keys and encrypted signing keys.
 mod keys;
 /// Migrations, readiness and durability across a reopen.
