@@ -8,6 +8,7 @@ pub mod draws;
 pub mod entries;
 pub mod lifecycle;
 pub mod ops;
+pub mod pages;
 pub mod public;
 
 use fairdraw_engine::time::Timestamp;
