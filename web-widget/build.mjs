@@ -45,11 +45,10 @@ element = replaceOnce(element, "__FAIRDRAW_WASM__", wasmName);
 const elementBytes = Buffer.from(element);
 const elementName = named("fairdraw", "js", elementBytes);
 
-// Text placed inside <script>: nothing in it may close the element.
-const scriptSafe = (s, what) => {
-  if (/<\/script|<!--/i.test(s)) throw new Error(`build.mjs: ${what} contains </script or <!--`);
-  return s;
-};
+// Text placed inside <script>: nothing in it may close the element. In JS
+// strings, comments and regular expressions `<\/script` and `<\!--` mean the
+// same as the unescaped text.
+const scriptSafe = (s) => s.replace(/<\/script/gi, "<\\/script").replace(/<!--/g, "<\\!--");
 const jsonInScript = (v) => JSON.stringify(v).replace(/</g, "\\u003c");
 
 rmSync(outDir, { recursive: true, force: true });
@@ -62,7 +61,7 @@ write("fairdraw.js", elementBytes);
 
 const pages = join(here, "pages");
 const inline = `<script>globalThis.FAIRDRAW_INLINE = {worker: ${jsonInScript(worker.toString())}, wasm: ${jsonInScript(wasm.toString("base64"))}};</script>
-<script type="module">${scriptSafe(element, "fairdraw.js")}</script>`;
+<script type="module">${scriptSafe(element)}</script>`;
 const verify = replaceOnce(read(join(pages, "verify.html")).toString(), "<!--FAIRDRAW_INLINE-->", inline);
 write("verify.html", verify);
 const results = replaceOnce(read(join(pages, "results.html")).toString(), "__FAIRDRAW_SCRIPT__", `/widget/${elementName}`);

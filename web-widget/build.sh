@@ -2,9 +2,12 @@
 # Builds the browser verifier and the widget into web-widget/dist (or $OUT):
 # the fairdraw-web crate for wasm32 (profile `wasm`: opt-level z, LTO), JS
 # glue from wasm-bindgen-cli of exactly the crate's wasm-bindgen version
-# (installed into target/tools when missing), wasm-opt -Oz when Debian's
-# binaryen is there (installed with apt-get when missing, skipped if that
-# fails), then build.mjs hashes the names and writes the pages and manifest.
+# (installed into target/tools when missing), then build.mjs hashes the names
+# and writes the pages and manifest.
+#
+# No wasm-opt: Debian's binaryen (108) made the module larger, not smaller
+# (gzip 372 KB -> 390 KB with -Oz), and with --all-features it wrote type
+# encodings Chromium refuses. WASM_OPT="wasm-opt -Oz ..." runs one anyway.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,19 +27,14 @@ if ! "$tools/bin/wasm-bindgen" --version 2>/dev/null | grep -qx "wasm-bindgen $v
   echo "installing wasm-bindgen-cli $version into $tools"
   "$cargo" install wasm-bindgen-cli --version "$version" --root "$tools" --force
 fi
-if ! command -v wasm-opt >/dev/null; then
-  echo "installing binaryen (wasm-opt) with apt-get"
-  apt-get install -y binaryen >/dev/null 2>&1 || sudo apt-get install -y binaryen >/dev/null 2>&1 ||
-    echo "note: binaryen could not be installed; the wasm is not run through wasm-opt"
-fi
 
 "$cargo" build -p fairdraw-web --target wasm32-unknown-unknown --profile wasm --locked
 bindgen=$root/target/widget-bindgen
 rm -rf "$bindgen"
 "$tools/bin/wasm-bindgen" target/wasm32-unknown-unknown/wasm/fairdraw_web.wasm \
-  --target no-modules --no-typescript --out-dir "$bindgen"
-if command -v wasm-opt >/dev/null; then
-  wasm-opt -Oz --all-features "$bindgen/fairdraw_web_bg.wasm" -o "$bindgen/opt.wasm"
+  --target no-modules --no-typescript --remove-name-section --remove-producers-section --out-dir "$bindgen"
+if [[ -n ${WASM_OPT:-} ]]; then
+  $WASM_OPT "$bindgen/fairdraw_web_bg.wasm" -o "$bindgen/opt.wasm"
   mv "$bindgen/opt.wasm" "$bindgen/fairdraw_web_bg.wasm"
 fi
 node web-widget/build.mjs "$bindgen" "$out"

@@ -486,7 +486,7 @@ export class FairdrawDraw extends HTMLElement {
       total_tickets: d.total_tickets, rules_in_words: d.rules_in_words, lock_hash: d.lock_hash,
       randomness: d.randomness, randomness_available_at: d.randomness_available_at,
     });
-    const poll = Math.max(0.2, Number(this.getAttribute("poll-interval")) || 10) * 1000;
+    const poll = Math.max(0.2, Number(this.getAttribute("poll-interval")) || 5) * 1000;
     switch (d.state) {
       case "draft":
         this.setState("collecting");
@@ -613,7 +613,7 @@ export class FairdrawDraw extends HTMLElement {
           options.keys_document = await res.text();
         } catch (e) {
           // Asked for a key and could not get it: never verified.
-          options.keys_document = JSON.stringify({ error: String(e.message || e) });
+          options.keys_error = String(e.message || e);
         }
       }
     }

@@ -46,6 +46,11 @@ pub struct VerifyOptions {
     /// Where the keys document came from (shown to the user).
     #[serde(default)]
     pub keys_source: Option<String>,
+    /// Why the page could not get the keys document it was asked to use
+    /// (for example a failed fetch). A key was asked for and cannot be
+    /// trusted, so the answer is not verified.
+    #[serde(default)]
+    pub keys_error: Option<String>,
     /// The lock hash published before the draw (64 hex characters).
     #[serde(default)]
     pub lock_hash: Option<String>,
@@ -109,6 +114,10 @@ fn verify(bundle: &[u8], options: &str) -> Verification {
             Ok(k) => expect.public_key = Some(k),
             Err(e) => trust_error = Some(format!("the pinned key is malformed: {e}")),
         }
+    } else if let Some(why) = options.keys_error.as_deref() {
+        trust.source = "host";
+        trust.from = options.keys_source.clone();
+        trust_error = Some(format!("the published keys could not be read: {why}"));
     } else if let Some(doc) = options.keys_document.as_deref() {
         trust.source = "host";
         trust.from = options.keys_source.clone();

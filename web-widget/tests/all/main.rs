@@ -88,8 +88,12 @@ fn the_hosts_keys_document_pins_the_key_valid_at_lock_time() {
     let v = verify(json!({"keys_document": "{\"keys\": []}"}));
     assert_eq!(v["verified"], false);
     assert!(v["trust"]["error"].as_str().unwrap().contains("lists no key"), "{v}");
-    let v = verify(json!({"keys_document": "{\"error\": \"fetch failed\"}"}));
+    let v = verify(json!({"keys_document": "{\"error\": 1}"}));
     assert_eq!(v["verified"], false);
+    let v = verify(json!({"keys_error": "https://host/.well-known/fairdraw-keys.json answered 500"}));
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["trust"]["source"], "host");
+    assert!(v["trust"]["error"].as_str().unwrap().contains("answered 500"), "{v}");
 }
 
 #[test]
