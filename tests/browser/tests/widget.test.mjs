@@ -52,7 +52,7 @@ async function revealed(page) {
 
 describe("a valid bundle", () => {
   test("shows verified, the trusted key, the rules and the winners one by one", async () => {
-    const { page, context, errors } = await open(valid(), { reveal_ms: 150 });
+    const { page, context, errors } = await open(valid(), { reveal_ms: 1000 });
     const winnersEvent = page.evaluate(() => new Promise((r) => document.querySelector("fairdraw-draw")
       .addEventListener("fairdraw:winners", (e) => r(e.detail.winners.map((w) => w.entry.handle)))));
     assert.equal(await waitState(page, ["verified", "invalid", "error"]), "verified");
