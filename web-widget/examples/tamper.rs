@@ -11,7 +11,10 @@
 //! Writes `OUT_DIR/<name>.json` for each case and `OUT_DIR/cases.json`:
 //! `[{"name", "step", "pinned_key"}]`, the step `fairdraw verify` must fail at.
 
-#![allow(clippy::unwrap_used, reason = "a test-data generator: any failure aborts it")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test-data generator: any failure aborts it"
+)]
 
 use std::path::PathBuf;
 

@@ -68,32 +68,56 @@ fn a_pinned_key_is_trusted_and_a_wrong_one_fails_at_signer() {
 fn a_malformed_pinned_key_is_never_verified() {
     let v = verify(json!({"public_key": "not hex"}));
     assert_eq!(v["verified"], false);
-    assert!(v["trust"]["error"].as_str().unwrap().contains("pinned key"), "{v}");
+    assert!(
+        v["trust"]["error"].as_str().unwrap().contains("pinned key"),
+        "{v}"
+    );
 }
 
 #[test]
 fn the_hosts_keys_document_pins_the_key_valid_at_lock_time() {
-    let v = verify(json!({"keys_document": keys_doc("2023-01-01T00:00:00Z"), "keys_source": "https://host/.well-known/fairdraw-keys.json"}));
+    let v = verify(
+        json!({"keys_document": keys_doc("2023-01-01T00:00:00Z"), "keys_source": "https://host/.well-known/fairdraw-keys.json"}),
+    );
     assert_eq!(v["verified"], true, "{v}");
     assert_eq!(v["trust"]["source"], "host");
-    assert_eq!(v["trust"]["from"], "https://host/.well-known/fairdraw-keys.json");
+    assert_eq!(
+        v["trust"]["from"],
+        "https://host/.well-known/fairdraw-keys.json"
+    );
     assert_eq!(v["trust"]["public_key"], KEY);
 
     // Valid only from after the lock: not trusted, never verified.
     let v = verify(json!({"keys_document": keys_doc("2024-01-01T00:00:00Z")}));
     assert_eq!(v["verified"], false);
-    assert!(v["trust"]["error"].as_str().unwrap().contains("valid from"), "{v}");
+    assert!(
+        v["trust"]["error"].as_str().unwrap().contains("valid from"),
+        "{v}"
+    );
 
     // A document that does not list the key, or is not a keys document.
     let v = verify(json!({"keys_document": "{\"keys\": []}"}));
     assert_eq!(v["verified"], false);
-    assert!(v["trust"]["error"].as_str().unwrap().contains("lists no key"), "{v}");
+    assert!(
+        v["trust"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("lists no key"),
+        "{v}"
+    );
     let v = verify(json!({"keys_document": "{\"error\": 1}"}));
     assert_eq!(v["verified"], false);
-    let v = verify(json!({"keys_error": "https://host/.well-known/fairdraw-keys.json answered 500"}));
+    let v =
+        verify(json!({"keys_error": "https://host/.well-known/fairdraw-keys.json answered 500"}));
     assert_eq!(v["verified"], false);
     assert_eq!(v["trust"]["source"], "host");
-    assert!(v["trust"]["error"].as_str().unwrap().contains("answered 500"), "{v}");
+    assert!(
+        v["trust"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("answered 500"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -125,7 +149,10 @@ fn prove_answers_eligible_excluded_no_entry_and_errors() {
     assert_eq!(p["proof_verifies"], true);
     assert_eq!(p["result"], "winner 2");
     let p: Value = serde_json::from_str(&prove_json(&b, "alice")).unwrap();
-    assert!(p["status"] == "eligible" || p["status"] == "excluded", "{p}");
+    assert!(
+        p["status"] == "eligible" || p["status"] == "excluded",
+        "{p}"
+    );
     let p: Value = serde_json::from_str(&prove_json(&b, "@spammer")).unwrap();
     assert_eq!(p["status"], "excluded", "{p}");
     assert_eq!(p["excluded"][0]["rule"], "exclude_users");
@@ -147,5 +174,10 @@ fn inspect_shows_what_the_bundle_claims() {
     assert!(i["rules_in_words"].as_array().unwrap().len() > 5);
     assert_eq!(i["execution"]["winners"].as_array().unwrap().len(), 3);
     let i: Value = serde_json::from_str(&inspect_json(b"nope")).unwrap();
-    assert!(i["error"].as_str().unwrap().starts_with("not a fairdraw bundle"));
+    assert!(
+        i["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not a fairdraw bundle")
+    );
 }

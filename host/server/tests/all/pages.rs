@@ -35,7 +35,9 @@ async fn widget_files_pages_and_their_headers() {
     fake_build(built.path());
     for app in apps("pages_served").await {
         let app = with_dir(app, built.path());
-        let r = app.get("/widget/fairdraw.0123456789abcdef.wasm", None).await;
+        let r = app
+            .get("/widget/fairdraw.0123456789abcdef.wasm", None)
+            .await;
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("application/wasm"));
         assert_eq!(
@@ -51,7 +53,11 @@ async fn widget_files_pages_and_their_headers() {
             Some("text/javascript; charset=utf-8")
         );
         // Only what the manifest lists.
-        for path in ["/widget/secret.txt", "/widget/manifest.json", "/widget/..%2Fsecret.txt"] {
+        for path in [
+            "/widget/secret.txt",
+            "/widget/manifest.json",
+            "/widget/..%2Fsecret.txt",
+        ] {
             assert_eq!(app.get(path, None).await.status, 404, "{path}");
         }
         let r = app.get("/verify", None).await;
