@@ -9,7 +9,7 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: run test test-tools lint setup fuzz bench schema load
+.PHONY: run test test-tools lint setup fuzz bench schema load widget browser-tools test-browser bench-widget
 
 setup:
 	@command -v rustup >/dev/null || { echo "error: rustup is required (https://rustup.rs)"; exit 2; }
@@ -22,7 +22,7 @@ setup:
 # until Ctrl-C. The plugins go into the default data dir (for the CLI) and
 # into the server's data dir (its `execute` fetches drand rounds through the
 # drand plugin).
-run: setup
+run: setup widget
 	$(CARGO) build --release -p fairdraw-cli --bin fairdraw
 	FAIRDRAW=target/release/fairdraw bash scripts/install-plugins.sh
 	FAIRDRAW=target/release/fairdraw FAIRDRAW_DATA_DIR=$(DEMO_DIR)/server bash scripts/install-plugins.sh
@@ -33,6 +33,7 @@ run: setup
 
 test: setup test-tools lint
 	$(CARGO) test --workspace --locked
+	$(MAKE) test-browser
 	$(CARGO) test -p fairdraw-engine --features schema --test all --locked rules::schema
 	$(CARGO) test --manifest-path plugins/Cargo.toml --locked
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
@@ -41,6 +42,34 @@ test: setup test-tools lint
 	python3 scripts/reference/fairdraw_ref.py check 1 engine/tests/vectors/draw_v1/input.json engine/tests/vectors/draw_v1/bundle.json engine/tests/vectors/draw_v1/intermediate.json
 	python3 scripts/reference/fairdraw_ref.py rfc3797 engine/tests/vectors/rfc3797.json engine/tests/vectors/commit_reveal.json
 	git diff --exit-code -- engine/rules.schema.json host/server/openapi.json
+
+# The in-browser verifier, <fairdraw-draw> and the pages into web-widget/dist
+# (not committed): the wasm build, wasm-bindgen-cli of the crate's pinned
+# version (installed into target/tools), wasm-opt (Debian's binaryen) and node
+# (both installed with apt-get when missing).
+widget: setup
+	bash web-widget/build.sh
+
+# What the browser tests need: node and npm, and Debian's chromium (never a
+# browser downloaded by playwright).
+browser-tools:
+	@for pkg in node:nodejs npm:npm chromium:chromium; do tool=$${pkg%%:*}; deb=$${pkg#*:}; \
+	  command -v $$tool >/dev/null || { echo "installing $$deb (apt-get)"; \
+	  apt-get install -y $$deb >/dev/null 2>&1 || sudo apt-get install -y $$deb >/dev/null 2>&1 || \
+	  { echo "error: $$tool is required (apt-get install -y $$deb)"; exit 2; }; }; done
+
+# The widget, the verify page and the results page in headless Chromium
+# (tests/browser; screenshots in target/browser-screenshots).
+test-browser: browser-tools widget
+	$(CARGO) build -p fairdraw-cli --bin fairdraw --locked
+	$(CARGO) build -p fairdraw-web --example tamper --locked
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	cd tests/browser && node --test --test-concurrency=1 tests/
+
+# The widget's budgets (README): gzip size, a 10k-entry bundle fetched,
+# verified and rendered in Chromium, a 1M-entry bundle in Chromium vs native.
+bench-widget: widget
+	bash scripts/bench-widget.sh
 
 # Tools the tests use beyond cargo: the README's API walk-through runs curl,
 # jq and openssl; scripts/validate-openapi.sh runs python3.

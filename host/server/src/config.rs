@@ -139,6 +139,11 @@ pub struct Config {
     /// draw, already executed, offline; print an API key and its public URLs.
     #[arg(long, requires = "dev")]
     pub demo: bool,
+    /// The built widget and pages (`web-widget/build.sh` writes
+    /// `web-widget/dist`), served at `/verify`, `/d/{id}` and `/widget/`.
+    /// Default: the source tree's `web-widget/dist`.
+    #[arg(long, env = "FAIRDRAW_WIDGET_DIR")]
+    pub widget_dir: Option<PathBuf>,
 }
 
 impl Config {

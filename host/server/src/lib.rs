@@ -64,7 +64,7 @@ pub use config::Config;
 pub use error::ApiError;
 pub use state::AppState;
 
-use routes::{admin, draws, entries, jobs, lifecycle, ops, public};
+use routes::{admin, draws, entries, jobs, lifecycle, ops, pages, public};
 
 /// The router: private routes behind API keys, public routes behind a
 /// per-IP rate limit, and the operations routes.
@@ -98,7 +98,8 @@ pub fn app(state: AppState) -> Router {
             get(public::entrant),
         )
         .route("/.well-known/fairdraw-keys.json", get(public::keys))
-        .route_layer(from_fn_with_state(state.clone(), auth::limit_ip));
+        .route_layer(from_fn_with_state(state.clone(), auth::limit_ip))
+        .route_layer(axum::middleware::from_fn(pages::allow_any_origin));
     let operations = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -108,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .merge(private)
         .merge(public)
         .merge(operations)
+        .merge(pages::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::NotFound("route for this method") })
         .layer(from_fn_with_state(state.clone(), metrics::track))
@@ -292,8 +294,11 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     let store = Store::open(&opts).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let state =
+    let mut state =
         AppState::new(store.clone(), config.limits.clone()).with_beacons(beacons_from(config));
+    if let Some(dir) = &config.widget_dir {
+        state = state.with_widget_dir(dir.clone());
+    }
     let demo = if config.demo {
         Some(demo::ensure(&state).await?)
     } else {

@@ -60,6 +60,9 @@ pub struct AppState {
     /// The beacon plugin `execute` fetches a drand round through when the
     /// body carries none.
     pub beacons: Beacons,
+    /// The built widget and pages (`web-widget/build.sh`), served by
+    /// [`crate::routes::pages`].
+    pub widget_dir: Arc<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,7 +86,14 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             cache: Arc::new(ImmutableCache::new(512 << 20)),
             beacons: Beacons::none(),
+            widget_dir: Arc::new(crate::routes::pages::default_widget_dir()),
         }
+    }
+
+    /// The same state serving the widget and pages from another directory.
+    pub fn with_widget_dir(mut self, dir: std::path::PathBuf) -> AppState {
+        self.widget_dir = Arc::new(dir);
+        self
     }
 
     /// The same state with a beacon plugin.

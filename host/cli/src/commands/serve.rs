@@ -36,6 +36,10 @@ pub fn run(args: Args) -> Result<u8> {
                 outln!("  {:<14} {url}", format!("{label}:"));
             }
             outln!(
+                "Results page:      {base}/d/{}  (open it to watch the draw verify in your browser)",
+                demo.draw_id
+            );
+            outln!(
                 "Try: curl -H 'Authorization: Bearer {}' {base}/v1/draws",
                 demo.api_key
             );

@@ -10,6 +10,7 @@ pub mod entries;
 pub mod jobs;
 pub mod lifecycle;
 pub mod ops;
+pub mod pages;
 pub mod public;
 
 use fairdraw_engine::time::Timestamp;

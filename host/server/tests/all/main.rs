@@ -21,6 +21,8 @@ mod jobs;
 mod lifecycle;
 /// Rate limits, durability, metrics, readiness, OpenAPI, a real socket.
 mod operations;
+/// The widget's files and the HTML pages: headers, escaping, not built.
+mod pages;
 /// Test harness: apps on both databases, requests, a movable clock.
 mod support;
 /// Tenancy: another organisation's key gets 404 or 401 on every private route.
