@@ -45,8 +45,8 @@ test: setup test-tools lint
 
 # The in-browser verifier, <fairdraw-draw> and the pages into web-widget/dist
 # (not committed): the wasm build, wasm-bindgen-cli of the crate's pinned
-# version (installed into target/tools), wasm-opt (Debian's binaryen) and node
-# (both installed with apt-get when missing).
+# version (cargo install into cargo's bin directory, once per machine) and node
+# (installed with apt-get when missing).
 widget: setup
 	bash web-widget/build.sh
 

@@ -2,7 +2,7 @@
 # Builds the browser verifier and the widget into web-widget/dist (or $OUT):
 # the fairdraw-web crate for wasm32 (profile `wasm`: opt-level z, LTO), JS
 # glue from wasm-bindgen-cli of exactly the crate's wasm-bindgen version
-# (installed into target/tools when missing), then build.mjs hashes the names
+# (installed with cargo install when missing), then build.mjs hashes the names
 # and writes the pages and manifest.
 #
 # No wasm-opt: Debian's binaryen (108) made the module larger, not smaller
@@ -14,7 +14,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo=${CARGO:-cargo}
 out=${OUT:-$root/web-widget/dist}
-tools=$root/target/tools
 version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' web-widget/Cargo.toml)
 [ -n "$version" ] || { echo "error: cannot read the pinned wasm-bindgen version from web-widget/Cargo.toml" >&2; exit 2; }
 
@@ -23,15 +22,27 @@ if ! command -v node >/dev/null; then
   apt-get install -y nodejs >/dev/null 2>&1 || sudo apt-get install -y nodejs >/dev/null 2>&1 ||
     { echo "error: node is required (apt-get install -y nodejs)" >&2; exit 2; }
 fi
-if ! "$tools/bin/wasm-bindgen" --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
-  echo "installing wasm-bindgen-cli $version into $tools"
-  "$cargo" install wasm-bindgen-cli --version "$version" --root "$tools" --force
+# wasm-bindgen-cli of exactly the crate's version: the one on PATH or in
+# cargo's bin directory when it matches, else `cargo install` into cargo's bin
+# directory (once per machine, not once per clone: it takes minutes to build).
+cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+wasm_bindgen=
+for candidate in "$(command -v wasm-bindgen || true)" "$cargo_bin/wasm-bindgen"; do
+  if [[ -n $candidate ]] && "$candidate" --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
+    wasm_bindgen=$candidate
+    break
+  fi
+done
+if [[ -z $wasm_bindgen ]]; then
+  echo "installing wasm-bindgen-cli $version into $cargo_bin (cargo install, a few minutes, once)"
+  "$cargo" install wasm-bindgen-cli --version "$version" --force
+  wasm_bindgen=$cargo_bin/wasm-bindgen
 fi
 
 "$cargo" build -p fairdraw-web --target wasm32-unknown-unknown --profile wasm --locked
 bindgen=$root/target/widget-bindgen
 rm -rf "$bindgen"
-"$tools/bin/wasm-bindgen" target/wasm32-unknown-unknown/wasm/fairdraw_web.wasm \
+"$wasm_bindgen" target/wasm32-unknown-unknown/wasm/fairdraw_web.wasm \
   --target no-modules --no-typescript --remove-name-section --remove-producers-section --out-dir "$bindgen"
 if [[ -n ${WASM_OPT:-} ]]; then
   $WASM_OPT "$bindgen/fairdraw_web_bg.wasm" -o "$bindgen/opt.wasm"
