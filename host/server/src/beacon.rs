@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use fairdraw_engine::encoding::parse_hex;
 use fairdraw_engine::randomness::drand;
-use fairdraw_runtime::{LoadError, PluginError, PluginRuntime};
+use fairdraw_runtime::{BeaconPlugin, LoadError, PluginError, PluginRuntime};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
@@ -34,6 +34,7 @@ pub struct Beacons {
     plugin: String,
     plugins_dir: Option<PathBuf>,
     permits: Arc<Semaphore>,
+    relays: Vec<String>,
 }
 
 impl Default for Beacons {
@@ -43,6 +44,7 @@ impl Default for Beacons {
             plugin: String::new(),
             plugins_dir: None,
             permits: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_FETCHES)),
+            relays: Vec::new(),
         }
     }
 }
@@ -62,6 +64,24 @@ impl Beacons {
             plugin: plugin.into(),
             ..Beacons::default()
         }
+    }
+
+    /// The same plugin, trying these relays in order (the plugin's `relay`
+    /// setting, one relay per attempt) instead of the one in its manifest.
+    /// Each relay's origin must be in the plugin's `http.allow`; empty
+    /// entries are ignored.
+    pub fn with_relays(mut self, relays: &[String]) -> Beacons {
+        self.relays = relays
+            .iter()
+            .map(|r| r.trim().trim_end_matches('/').to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+        self
+    }
+
+    /// The relays tried in order (empty: the plugin's own setting).
+    pub fn relays(&self) -> &[String] {
+        &self.relays
     }
 
     fn not_installed(&self, why: &dyn std::fmt::Display) -> ApiError {
@@ -110,53 +130,110 @@ impl Beacons {
             .acquire_owned()
             .await
             .map_err(|e| ApiError::Internal(format!("beacon fetch permits: {e}")))?;
+        let relays = self.relays.clone();
         tokio::task::spawn_blocking(move || {
-            let got = plugin
-                .fetch(chain.name, Some(round))
-                .map_err(|fault| ApiError::Internal(format!("beacon plugin `{id}` faulted: {fault}")))?;
-            let got = match got {
-                Ok(r) => r,
-                Err(PluginError::RateLimited(r)) => {
-                    return Err(ApiError::BeaconUnavailable {
-                        detail: format!(
-                            "{what} is not available from the relay yet (plugin `{id}`: {}); retry later",
-                            r.message
-                        ),
-                        retry_after: Some(r.retry_after_seconds.unwrap_or(1).max(1)),
-                    });
-                }
-                Err(e) => {
-                    return Err(ApiError::BeaconUnavailable {
-                        detail: format!("plugin `{id}` could not fetch {what}: {e}"),
-                        retry_after: e.is_retryable().then_some(30),
-                    });
-                }
-            };
-            let refuse = |why: String| ApiError::BeaconUnavailable {
-                detail: format!("refusing the beacon plugin `{id}` returned for {what}: {why}"),
-                retry_after: None,
-            };
-            if got.chain != chain.name || got.round != round {
-                return Err(refuse(format!("it is {} round {}", got.chain, got.round)));
+            if relays.is_empty() {
+                return fetch_from(&plugin, &id, chain, round, &what);
             }
-            let mut beacon = serde_json::Map::new();
-            beacon.insert("round".into(), json!(got.round));
-            beacon.insert("signature".into(), json!(got.signature));
-            if let Some(p) = got.previous_signature.filter(|p| !p.is_empty()) {
-                beacon.insert("previous_signature".into(), json!(p));
+            // Failover: each relay in turn; a relay that fails or returns a
+            // beacon the engine refuses is logged and skipped.
+            let mut failures: Vec<(String, ApiError)> = Vec::new();
+            for relay in &relays {
+                let via = plugin.with_config("relay", relay);
+                match fetch_from(&via, &id, chain, round, &what) {
+                    Ok(beacon) => return Ok(beacon),
+                    Err(e) => {
+                        tracing::warn!(relay = %relay, error = %e, "drand relay skipped");
+                        failures.push((relay.clone(), e));
+                    }
+                }
             }
-            let beacon = Value::Object(beacon);
-            // Verify here, so a lying relay is the plugin's 503, not the
-            // caller's 422.
-            parse_hex(&got.signature).map_err(|e| refuse(format!("signature: {e}")))?;
-            let bytes =
-                serde_json::to_vec(&beacon).map_err(|e| ApiError::Internal(e.to_string()))?;
-            drand::parse_relay_json(&bytes)
-                .and_then(|b| b.realise(chain))
-                .map_err(|e| refuse(e.to_string()))?;
-            Ok(beacon)
+            Err(every_relay_failed(&what, failures))
         })
         .await
         .map_err(|e| ApiError::Internal(format!("beacon plugin task: {e}")))?
+    }
+}
+
+/// Fetches and verifies the round through one plugin (one relay).
+fn fetch_from(
+    plugin: &BeaconPlugin,
+    id: &str,
+    chain: &'static drand::Chain,
+    round: u64,
+    what: &str,
+) -> Result<Value, ApiError> {
+    let got = plugin
+        .fetch(chain.name, Some(round))
+        .map_err(|fault| ApiError::Internal(format!("beacon plugin `{id}` faulted: {fault}")))?;
+    let got = match got {
+        Ok(r) => r,
+        Err(PluginError::RateLimited(r)) => {
+            return Err(ApiError::BeaconUnavailable {
+                detail: format!(
+                    "{what} is not available from the relay yet (plugin `{id}`: {}); retry later",
+                    r.message
+                ),
+                retry_after: Some(r.retry_after_seconds.unwrap_or(1).max(1)),
+            });
+        }
+        Err(e) => {
+            return Err(ApiError::BeaconUnavailable {
+                detail: format!("plugin `{id}` could not fetch {what}: {e}"),
+                retry_after: e.is_retryable().then_some(30),
+            });
+        }
+    };
+    let refuse = |why: String| ApiError::BeaconUnavailable {
+        detail: format!("refusing the beacon plugin `{id}` returned for {what}: {why}"),
+        retry_after: None,
+    };
+    if got.chain != chain.name || got.round != round {
+        return Err(refuse(format!("it is {} round {}", got.chain, got.round)));
+    }
+    let mut beacon = serde_json::Map::new();
+    beacon.insert("round".into(), json!(got.round));
+    beacon.insert("signature".into(), json!(got.signature));
+    if let Some(p) = got.previous_signature.filter(|p| !p.is_empty()) {
+        beacon.insert("previous_signature".into(), json!(p));
+    }
+    let beacon = Value::Object(beacon);
+    // Verify here, so a lying relay is the plugin's 503, not the
+    // caller's 422.
+    parse_hex(&got.signature).map_err(|e| refuse(format!("signature: {e}")))?;
+    let bytes = serde_json::to_vec(&beacon).map_err(|e| ApiError::Internal(e.to_string()))?;
+    drand::parse_relay_json(&bytes)
+        .and_then(|b| b.realise(chain))
+        .map_err(|e| refuse(e.to_string()))?;
+    Ok(beacon)
+}
+
+/// The error when every relay of the list failed: 503 naming each relay
+/// and its failure, with the soonest `Retry-After` any of them gave; a
+/// plugin fault (500) only when every relay faulted.
+fn every_relay_failed(what: &str, failures: Vec<(String, ApiError)>) -> ApiError {
+    if failures
+        .iter()
+        .all(|(_, e)| matches!(e, ApiError::Internal(_)))
+    {
+        if let Some((_, first)) = failures.into_iter().next() {
+            return first;
+        }
+        return ApiError::Internal(format!("no relay was tried for {what}"));
+    }
+    let retry_after = failures
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ApiError::BeaconUnavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        })
+        .min();
+    let each: Vec<String> = failures
+        .iter()
+        .map(|(relay, e)| format!("{relay}: {e}"))
+        .collect();
+    ApiError::BeaconUnavailable {
+        detail: format!("no relay served a valid {what}; {}", each.join("; ")),
+        retry_after,
     }
 }

@@ -126,6 +126,12 @@ pub struct Config {
     /// installed in the data directory (`fairdraw plugin install … --data-dir`).
     #[arg(long, env = "FAIRDRAW_BEACON_PLUGIN", default_value = "drand")]
     pub beacon_plugin: String,
+    /// drand relays to fetch rounds from, comma-separated, tried in order
+    /// (a relay that fails or returns a beacon that does not verify is
+    /// skipped and logged). Each origin must be in the beacon plugin's
+    /// `http.allow`. Empty: the relay in the plugin's manifest.
+    #[arg(long, env = "FAIRDRAW_DRAND_RELAYS", value_delimiter = ',')]
+    pub drand_relays: Vec<String>,
     /// Job workers per replica: they fetch each locked drand draw's round
     /// when it is due and execute the draw (0: this replica runs no jobs,
     /// another one must).

@@ -276,7 +276,14 @@ impl Prepared {
 pub fn beacons_from(config: &Config) -> beacon::Beacons {
     let opts = fairdraw_runtime::RuntimeOptions::from_env(&config.store.data_dir);
     match opts.and_then(fairdraw_runtime::PluginRuntime::with_options) {
-        Ok(rt) => beacon::Beacons::new(rt, config.beacon_plugin.clone()),
+        Ok(rt) => {
+            let beacons = beacon::Beacons::new(rt, config.beacon_plugin.clone())
+                .with_relays(&config.drand_relays);
+            if !beacons.relays().is_empty() {
+                tracing::info!(relays = ?beacons.relays(), "drand relays, tried in order");
+            }
+            beacons
+        }
         Err(e) => {
             tracing::warn!(error = %e, "no plugin runtime: execute needs the beacon in its body");
             beacon::Beacons::none()

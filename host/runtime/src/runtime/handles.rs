@@ -210,6 +210,39 @@ impl FilterPlugin {
 }
 
 impl BeaconPlugin {
+    /// The same plugin with one `[config]` value replaced for its calls
+    /// (the server tries each relay of `FAIRDRAW_DRAND_RELAYS` this way).
+    /// Nothing else changes: the manifest's HTTP allow list, credentials
+    /// and limits still apply, so a relay whose origin the manifest does not
+    /// allow is refused at the first request.
+    pub fn with_config(&self, key: &str, value: &str) -> BeaconPlugin {
+        let p = &self.plugin;
+        let mut config = p.shared.config.clone();
+        config.insert(key.to_owned(), value.to_owned());
+        let shared = Arc::new(super::call::Shared {
+            id: p.shared.id.clone(),
+            config,
+            limits: p.shared.limits,
+            policy: p.shared.policy.clone(),
+            http: p.shared.http.clone(),
+            log: p.shared.log.clone(),
+        });
+        BeaconPlugin {
+            plugin: Arc::new(LoadedPlugin {
+                engine: p.engine.clone(),
+                manifest: p.manifest.clone(),
+                manifest_path: p.manifest_path.clone(),
+                component_path: p.component_path.clone(),
+                sha256: p.sha256.clone(),
+                cache_status: p.cache_status.clone(),
+                imports: p.imports.clone(),
+                exports: p.exports.clone(),
+                pre: p.pre.clone(),
+                shared,
+            }),
+        }
+    }
+
     /// Fetches `round` of `chain` (the latest when `None`), unverified: the
     /// engine verifies the signature.
     pub fn fetch(&self, chain: &str, round: Option<u64>) -> CallResult<BeaconRound> {

@@ -64,6 +64,7 @@ pub(super) struct Linkers {
 }
 
 /// A plugin's component, linked for its world: each call only instantiates.
+#[derive(Clone)]
 pub(super) enum Pre {
     Source(v0_1::source::SourcePluginPre<CallState>),
     Filter(v0_1::filter::FilterPluginPre<CallState>),

@@ -331,3 +331,100 @@ async fn dead_jobs_are_listed_with_their_error_and_a_retry_runs_them_again() {
         app.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_fail_over_past_one_that_lies_and_every_failure_is_named() {
+    let manifest = drand_manifest();
+    // The drand manifest, also allowing a second relay's origin.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let component = manifest
+        .parent()
+        .expect("plugins/drand")
+        .join("../target/wasm32-wasip2/release/drand.wasm")
+        .canonicalize()
+        .expect("the built component");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let edited = text
+        .replace(
+            r#"allow = ["https://api.drand.sh"]"#,
+            r#"allow = ["https://api.drand.sh", "https://relay2.example"]"#,
+        )
+        .replace(
+            r#"component = "../target/wasm32-wasip2/release/drand.wasm""#,
+            &format!("component = {:?}", component.display().to_string()),
+        );
+    assert_ne!(text, edited, "the manifest's shape changed");
+    std::fs::write(dir.path().join("plugin.toml"), edited).expect("write");
+    let liar = drand::start(drand::Config {
+        tamper: true,
+        ..drand::Config::default()
+    })
+    .await;
+    let good = drand::start(drand::Config::default()).await;
+    let installed = tempfile::tempdir().expect("tempdir");
+    let rt = || {
+        fairdraw_runtime::PluginRuntime::with_options(fairdraw_runtime::RuntimeOptions {
+            data_dir: installed.path().to_owned(),
+            dev_origin_map: fairdraw_runtime::DevOriginMap::parse(&format!(
+                "{}={},https://relay2.example={}",
+                drand::PRODUCTION_ORIGIN,
+                liar.origin,
+                good.origin
+            ))
+            .expect("dev map"),
+            credentials: fairdraw_runtime::CredentialSource::Map(BTreeMap::new()),
+            log: std::sync::Arc::new(|_| {}),
+        })
+        .expect("runtime")
+    };
+    rt().install(dir.path().join("plugin.toml"))
+        .expect("install");
+    let relays = vec![
+        "https://api.drand.sh".to_owned(),
+        "https://relay2.example/".to_owned(),
+    ];
+    for mut app in apps("jobs_relay_failover").await {
+        let (id, lock_hash) = lock(&app).await;
+        app.set_time(due() + 5_000);
+        app.state = app
+            .state
+            .clone()
+            .with_beacons(Beacons::new(rt(), "drand").with_relays(&relays));
+        // Both lie: 503 naming each relay and why.
+        good.configure(|c| c.tamper = true);
+        let p = app
+            .post_json(
+                &format!("/v1/draws/{id}/execute"),
+                Some(&app.admin),
+                &json!({}),
+            )
+            .await
+            .problem(503);
+        let detail = p["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains("https://api.drand.sh: refusing")
+                && detail.contains("https://relay2.example: refusing"),
+            "{detail}"
+        );
+        assert_eq!(draw(&app, &id).await["state"], "locked");
+        // The second one is honest: the first is skipped, the draw executes
+        // on the declared round.
+        good.configure(|c| c.tamper = false);
+        let (before_liar, before_good) = (liar.request_count(), good.request_count());
+        let r = app
+            .post_json(
+                &format!("/v1/draws/{id}/execute"),
+                Some(&app.admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
+        assert!(
+            liar.request_count() > before_liar,
+            "the first relay was tried"
+        );
+        assert!(good.request_count() > before_good, "then the second");
+        verify(&app, &id, &lock_hash).await;
+        app.cleanup().await;
+    }
+}
