@@ -282,6 +282,10 @@ impl std::error::Error for FetchError {}
 /// pass the plugin's entry or byte bound ([`FetchErrorKind::Bound`], see
 /// [`FetchOptions`]) or a sink error. Every error carries the counts handed
 /// to the sink so far and the cursor to resume from.
+#[allow(
+    clippy::result_large_err,
+    reason = "returned once per fetch; it carries the error's details and the resume cursor"
+)]
 pub fn fetch_all(
     source: &SourcePlugin,
     post: &Post,
@@ -328,6 +332,7 @@ pub fn jsonl_len(entry: &OwnedEntry) -> u64 {
     clippy::too_many_arguments,
     reason = "each is one of fetch_all's I/O edges, passed in for tests"
 )]
+#[allow(clippy::result_large_err, reason = "as fetch_all")]
 pub(crate) fn drive(
     plugin: &str,
     limits: &Limits,
