@@ -72,17 +72,27 @@ fn fetch(dir: &Path, args: &[&str], code: i32) -> (String, String, u64) {
             cmd.env_remove(k);
         }
     }
-    cmd.args(["fetch", "--plugin", "hostile-flood", "--post", "https://flood.example/1"])
-        .args(["--collection", "likes", "--out", "likes.jsonl"])
-        .args(args)
-        .env("FAIRDRAW_DATA_DIR", data_dir())
-        .current_dir(dir);
+    cmd.args([
+        "fetch",
+        "--plugin",
+        "hostile-flood",
+        "--post",
+        "https://flood.example/1",
+    ])
+    .args(["--collection", "comments", "--out", "likes.jsonl"])
+    .args(args)
+    .env("FAIRDRAW_DATA_DIR", data_dir())
+    .current_dir(dir);
     let m = fairdraw_tests::rss::run(&cmd).expect("fairdraw runs");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&m.output.stdout).into_owned(),
         String::from_utf8_lossy(&m.output.stderr).into_owned(),
     );
-    assert_eq!(m.output.status.code(), Some(code), "fairdraw fetch {args:?}\n--- stdout\n{stdout}--- stderr\n{stderr}");
+    assert_eq!(
+        m.output.status.code(),
+        Some(code),
+        "fairdraw fetch {args:?}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     (stdout, stderr, m.peak_rss_mib())
 }
@@ -96,7 +106,11 @@ fn count_entries(path: &Path) -> u64 {
     for line in BufReader::new(file).lines() {
         let line = line.expect("a line");
         let id = format!(",\"user_id\":\"{n}\",");
-        assert!(line.starts_with('{') && line.ends_with('}') && line.contains(&id), "line {}: {line:.200}", n + 1);
+        assert!(
+            line.starts_with('{') && line.ends_with('}') && line.contains(&id),
+            "line {}: {line:.200}",
+            n + 1
+        );
         n += 1;
     }
     n
@@ -111,15 +125,36 @@ fn issue_12_a_flood_is_streamed_to_the_file_and_stops_at_the_entry_bound() {
         err.contains(&format!("plugin `hostile-flood` returned more than {BOUND} entries, the most one fetch takes (`limits.max_entries_per_fetch`)")),
         "{err}"
     );
-    assert!(err.contains("give --max-entries, which replaces the bound"), "{err}");
-    assert!(err.contains(&format!("The {BOUND} entries fetched (25 pages) are kept in likes.jsonl.partial")), "{err}");
-    assert!(peak < MAX_RSS_MIB, "peak RSS {peak} MiB (bound {MAX_RSS_MIB} MiB)");
-    assert!(!dir.path().join("likes.jsonl").exists(), "no half-fetched file");
+    assert!(
+        err.contains("give --max-entries, which replaces the bound"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "The {BOUND} entries fetched (25 pages) are kept in likes.jsonl.partial"
+        )),
+        "{err}"
+    );
+    assert!(
+        peak < MAX_RSS_MIB,
+        "peak RSS {peak} MiB (bound {MAX_RSS_MIB} MiB)"
+    );
+    assert!(
+        !dir.path().join("likes.jsonl").exists(),
+        "no half-fetched file"
+    );
     let partial = dir.path().join("likes.jsonl.partial");
     assert_eq!(count_entries(&partial), BOUND);
-    let state: Value = serde_json::from_slice(&fs::read(dir.path().join("likes.jsonl.resume.json")).expect("state")).expect("JSON");
+    let state: Value = serde_json::from_slice(
+        &fs::read(dir.path().join("likes.jsonl.resume.json")).expect("state"),
+    )
+    .expect("JSON");
     assert_eq!(state["posts"][0]["cursor"], "25", "{state}");
-    assert_eq!(state["bytes"], fs::metadata(&partial).expect("partial").len(), "{state}");
+    assert_eq!(
+        state["bytes"],
+        fs::metadata(&partial).expect("partial").len(),
+        "{state}"
+    );
 
     // A page being written when the process died is cut on resume.
     fs::OpenOptions::new()
@@ -131,8 +166,17 @@ fn issue_12_a_flood_is_streamed_to_the_file_and_stops_at_the_entry_bound() {
     // page, from where the fetch stopped, and a clean stop.
     let (out, err, peak) = fetch(dir.path(), &["--resume", "--max-entries", "54000"], 0);
     eprintln!("flood resumed to --max-entries: peak RSS {peak} MiB");
-    assert!(err.contains(&format!("Resuming after {BOUND} entries (25 pages)")), "{err}");
-    assert!(out.contains("stopped at --max-entries, more remain"), "{out}");
-    assert!(peak < MAX_RSS_MIB, "peak RSS {peak} MiB (bound {MAX_RSS_MIB} MiB)");
+    assert!(
+        err.contains(&format!("Resuming after {BOUND} entries (25 pages)")),
+        "{err}"
+    );
+    assert!(
+        out.contains("stopped at --max-entries, more remain"),
+        "{out}"
+    );
+    assert!(
+        peak < MAX_RSS_MIB,
+        "peak RSS {peak} MiB (bound {MAX_RSS_MIB} MiB)"
+    );
     assert_eq!(count_entries(&dir.path().join("likes.jsonl")), 54_000);
 }

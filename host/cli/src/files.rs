@@ -22,7 +22,8 @@ pub fn write(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
 /// Copies `from` to `to` atomically, as [`write`] does, streaming: a large
 /// file is never held in memory.
 pub fn copy(from: &Path, to: &Path) -> Result<()> {
-    let mut src = fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let mut src =
+        fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
     atomically(to, false, |f| std::io::copy(&mut src, f).map(drop))
 }
 

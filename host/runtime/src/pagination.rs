@@ -282,6 +282,10 @@ impl std::error::Error for FetchError {}
 /// pass the plugin's entry or byte bound ([`FetchErrorKind::Bound`], see
 /// [`FetchOptions`]) or a sink error. Every error carries the counts handed
 /// to the sink so far and the cursor to resume from.
+#[allow(
+    clippy::result_large_err,
+    reason = "returned once per fetch; it carries the error's details and the resume cursor"
+)]
 pub fn fetch_all(
     source: &SourcePlugin,
     post: &Post,
@@ -328,6 +332,7 @@ pub fn jsonl_len(entry: &OwnedEntry) -> u64 {
     clippy::too_many_arguments,
     reason = "each is one of fetch_all's I/O edges, passed in for tests"
 )]
+#[allow(clippy::result_large_err, reason = "as fetch_all")]
 pub(crate) fn drive(
     plugin: &str,
     limits: &Limits,
@@ -827,7 +832,9 @@ mod tests {
         struct Log<'a>(&'a std::cell::RefCell<Vec<String>>);
         impl Sink for Log<'_> {
             fn page(&mut self, e: Vec<OwnedEntry>, next: Option<&str>) -> Result<(), String> {
-                self.0.borrow_mut().push(format!("stored {} next {next:?}", e.len()));
+                self.0
+                    .borrow_mut()
+                    .push(format!("stored {} next {next:?}", e.len()));
                 Ok(())
             }
         }
@@ -931,7 +938,10 @@ mod tests {
         let script = vec![page(0, 2, Some("a")), page(2, 2, Some("b"))];
         let (r, _, _, _, got) = run_with(&limits, script, &options);
         let f = r.expect("a cut, not an error");
-        assert_eq!((f.stop, got.len(), f.next_cursor.as_deref()), (Stop::MaxEntries, 4, Some("b")));
+        assert_eq!(
+            (f.stop, got.len(), f.next_cursor.as_deref()),
+            (Stop::MaxEntries, 4, Some("b"))
+        );
 
         let one = jsonl_len(&entry(0));
         let options = FetchOptions {
@@ -966,9 +976,20 @@ mod tests {
             |_| {},
         )
         .expect_err("sink failed");
-        assert_eq!(e.kind, FetchErrorKind::Sink("no space left on device".into()));
-        assert_eq!((e.pages, e.entries, e.resume_cursor.as_deref()), (1, 2, Some("a")));
-        assert!(e.to_string().starts_with("cannot store the entries: no space left on device — stopped after 1 pages"), "{e}");
+        assert_eq!(
+            e.kind,
+            FetchErrorKind::Sink("no space left on device".into())
+        );
+        assert_eq!(
+            (e.pages, e.entries, e.resume_cursor.as_deref()),
+            (1, 2, Some("a"))
+        );
+        assert!(
+            e.to_string().starts_with(
+                "cannot store the entries: no space left on device — stopped after 1 pages"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

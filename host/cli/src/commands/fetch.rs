@@ -861,8 +861,7 @@ fn fetch_output(args: &Args, out: &Output<'_>, several: bool) -> Result<()> {
                 // cursor to go on from; keep both, unless nothing was fetched.
                 let st = &mut sink.posts[i];
                 st.cursor = e.resume_cursor.clone();
-                let kept = if sink.entries == 0 && sink.posts.iter().all(|s| s.cursor.is_none())
-                {
+                let kept = if sink.entries == 0 && sink.posts.iter().all(|s| s.cursor.is_none()) {
                     drop(sink);
                     remove_resume(&out.path);
                     "Nothing was fetched".to_owned()

@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use fairdraw_engine::entry::OwnedEntry;
 
-use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
-};
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop};
 use crate::plugin::{Collection, PluginError, PluginRuntime, Verdict};
-use crate::support::{MockServer, Reply, Setup, component, repo, runtime, fetch_to_vec};
+use crate::support::{MockServer, Reply, Setup, component, fetch_to_vec, repo, runtime};
 
 /// A first-party plugin's own manifest, after building its component.
 fn manifest_of(dir: &str, crate_name: &str) -> PathBuf {

@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use fairdraw_tests::mock::{self, MockHandle, bluesky};
 
-use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
-};
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop};
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{Setup, component, manifest, repo, runtime, fetch_to_vec};
+use crate::support::{Setup, component, fetch_to_vec, manifest, repo, runtime};
 
 /// The plugin's own manifest, after building its component.
 fn official_manifest() -> PathBuf {
@@ -221,7 +219,8 @@ fn bluesky_reposts_are_followed_by_quote_posts_with_their_text() {
     let rt = official(&m, &[]);
     let p = rt.source("bluesky").expect("source");
     let post = giveaway(&p);
-    let fetched = fetch_to_vec(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
+    let fetched =
+        fetch_to_vec(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
     let c = m.config();
     let mut expected: Vec<String> = c.reposters().into_iter().map(|a| a.did).collect();
     expected.extend(c.quote_posts().into_iter().map(|q| q.account.did));

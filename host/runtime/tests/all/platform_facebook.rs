@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use fairdraw_tests::mock::{self, MockHandle, facebook};
 
-use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
-};
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop};
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{Setup, component, manifest, repo, runtime, fetch_to_vec};
+use crate::support::{Setup, component, fetch_to_vec, manifest, repo, runtime};
 
 const CREDENTIAL: &str = "FAIRDRAW_CREDENTIAL_FACEBOOK_ACCESS_TOKEN";
 
@@ -138,7 +136,8 @@ fn facebook_fetches_every_collection_through_the_host() {
     let config = m.config();
 
     // comments: pages of 100, an empty page 2 and short even pages, all with `next`.
-    let fetched = fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect("comments");
+    let fetched =
+        fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect("comments");
     assert_eq!(fetched.stop, Stop::Complete);
     assert_eq!(fetched.total_hint, Some(228));
     let expected: Vec<_> = config
@@ -184,7 +183,8 @@ fn facebook_fetches_every_collection_through_the_host() {
 
     // replies: the stream's items with a parent, the Page's own included.
     m.reset();
-    let replies = fetch_to_vec(&p, &post, Collection::Replies, &options(), |_| {}).expect("replies");
+    let replies =
+        fetch_to_vec(&p, &post, Collection::Replies, &options(), |_| {}).expect("replies");
     let expected: Vec<_> = config
         .stream()
         .into_iter()
@@ -223,7 +223,8 @@ fn facebook_fetches_every_collection_through_the_host() {
     );
 
     // reposts: the visible shares, a quote's text kept.
-    let reposts = fetch_to_vec(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
+    let reposts =
+        fetch_to_vec(&p, &post, Collection::Reposts, &options(), |_| {}).expect("reposts");
     let shares = config.shares_list();
     assert_eq!(
         reposts.entries.len(),
@@ -266,7 +267,8 @@ fn facebook_sends_the_token_only_to_the_origin_that_declares_it() {
     rt.load(&path).expect("loads");
     let p = rt.source("facebook-elsewhere").expect("source");
     let post = giveaway(&p);
-    let e = fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("no token");
+    let e =
+        fetch_to_vec(&p, &post, Collection::Comments, &options(), |_| {}).expect_err("no token");
     let FetchErrorKind::Unauthorized(m) = &e.kind else {
         panic!("{e:?}")
     };

@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use fairdraw_tests::mock::{self, MockHandle, instagram};
 
-use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
-};
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop};
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post};
-use crate::support::{Setup, component, repo, runtime, fetch_to_vec};
+use crate::support::{Setup, component, fetch_to_vec, repo, runtime};
 
 const CREDENTIAL: &str = "FAIRDRAW_CREDENTIAL_INSTAGRAM_ACCESS_TOKEN";
 

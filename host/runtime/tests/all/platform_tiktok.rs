@@ -9,11 +9,9 @@ use fairdraw_tests::mock::tiktok::{self, Config, PATH, PRODUCTION_ORIGIN, TOKEN,
 use fairdraw_tests::mock::{Faults, MockHandle};
 use serde_json::Value;
 
-use crate::plugin::pagination::{
-    FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop,
-};
+use crate::plugin::pagination::{FetchErrorKind, FetchOptions, ProgressEvent, RetryPolicy, Stop};
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post};
-use crate::support::{Setup, component, repo, runtime, source, fetch_to_vec};
+use crate::support::{Setup, component, fetch_to_vec, repo, runtime, source};
 
 /// The plugin's own manifest, after building its component.
 fn manifest() -> PathBuf {

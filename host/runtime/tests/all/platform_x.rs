@@ -13,7 +13,7 @@ use crate::plugin::pagination::{
     FetchError, FetchErrorKind, FetchOptions, Fetched, ProgressEvent, RetryPolicy, Stop,
 };
 use crate::plugin::{Collection, PluginError, PluginRuntime, Post, SourcePlugin};
-use crate::support::{Logs, Setup, component, manifest, repo, runtime, InMemory, fetch_to_vec};
+use crate::support::{InMemory, Logs, Setup, component, fetch_to_vec, manifest, repo, runtime};
 
 const CREDENTIAL: &str = "FAIRDRAW_CREDENTIAL_X_BEARER_TOKEN";
 

@@ -458,11 +458,18 @@ fn flood_child(manifest: &str) {
     let options = FetchOptions::default();
     let e = if std::env::var_os(FLOOD_KEEP).is_some() {
         let mut kept = Vec::new();
-        let e = fetch_all(&p, &post, Collection::Likes, &options, &mut kept, |_| {});
+        let e = fetch_all(&p, &post, Collection::Comments, &options, &mut kept, |_| {});
         println!("\nkept {} entries", kept.len());
         e
     } else {
-        fetch_all(&p, &post, Collection::Likes, &options, &mut Discard, |_| {})
+        fetch_all(
+            &p,
+            &post,
+            Collection::Comments,
+            &options,
+            &mut Discard,
+            |_| {},
+        )
     };
     println!("\nflood: {}", e.expect_err("a flood never completes"));
 }
@@ -483,7 +490,10 @@ fn flood(manifest: &str, keep: bool) -> (String, u64) {
     let stdout = String::from_utf8_lossy(&m.output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&m.output.stderr);
     assert!(m.output.status.success(), "{stdout}\n{stderr}");
-    eprintln!("flood under {manifest:?} (keep: {keep}): peak RSS {} MiB", m.peak_rss_mib());
+    eprintln!(
+        "flood under {manifest:?} (keep: {keep}): peak RSS {} MiB",
+        m.peak_rss_mib()
+    );
     (stdout, m.peak_rss_mib())
 }
 
@@ -504,8 +514,14 @@ fn issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bound
     // The control: kept in memory, the same flood passes the bound, so the
     // bound can fail this test.
     let (out, peak) = flood(&by_entries, true);
-    assert!(out.contains(&format!("kept {FLOOD_ENTRIES} entries")), "{out}");
-    assert!(peak > FLOOD_MAX_RSS_MIB, "kept in memory, the flood took only {peak} MiB");
+    assert!(
+        out.contains(&format!("kept {FLOOD_ENTRIES} entries")),
+        "{out}"
+    );
+    assert!(
+        peak > FLOOD_MAX_RSS_MIB,
+        "kept in memory, the flood took only {peak} MiB"
+    );
 
     let (out, peak) = flood(&by_entries, false);
     assert!(
@@ -514,7 +530,10 @@ fn issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bound
         )),
         "{out}"
     );
-    assert!(peak < FLOOD_MAX_RSS_MIB, "streamed, the fetch's peak RSS was {peak} MiB");
+    assert!(
+        peak < FLOOD_MAX_RSS_MIB,
+        "streamed, the fetch's peak RSS was {peak} MiB"
+    );
 
     let by_bytes = format!("[limits]\nmax_bytes_per_fetch = {FLOOD_BYTES}\n{FLOOD_CONFIG}");
     let (out, peak) = flood(&by_bytes, false);
@@ -524,5 +543,8 @@ fn issue_12_a_flood_streams_in_flat_memory_and_stops_at_the_entry_and_byte_bound
         )),
         "{out}"
     );
-    assert!(peak < FLOOD_MAX_RSS_MIB, "streamed, the fetch's peak RSS was {peak} MiB");
+    assert!(
+        peak < FLOOD_MAX_RSS_MIB,
+        "streamed, the fetch's peak RSS was {peak} MiB"
+    );
 }

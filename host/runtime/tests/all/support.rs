@@ -185,6 +185,7 @@ impl std::fmt::Display for InMemory<FetchError> {
 }
 
 /// [`fetch_all`] into a `Vec`, for the small collections of the tests.
+#[allow(clippy::result_large_err, reason = "as fetch_all, which it wraps")]
 pub fn fetch_to_vec(
     p: &SourcePlugin,
     post: &Post,
