@@ -170,7 +170,9 @@ async fn a_locked_drand_draw_executes_by_itself_once_the_relay_publishes_its_rou
         })
         .await;
         assert_eq!(d["state"], "locked");
-        assert!(relay.request_count() >= 2);
+        // The second attempt is counted when it is claimed, possibly before
+        // its request reaches the relay; the first one's has.
+        assert!(relay.request_count() >= 1);
         relay.configure(|c| c.latest.clear());
         let d = wait_for(&app, &id, 20, |d| {
             d["execution_job"]["last_error"]
