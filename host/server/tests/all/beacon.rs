@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
 use fairdraw_engine::randomness::drand as engine_drand;
-use fairdraw_engine::verify::{Expectations, verify_bundle};
 use fairdraw_runtime::{CredentialSource, DevOriginMap, PluginRuntime, RuntimeOptions};
 use fairdraw_server::beacon::Beacons;
 use fairdraw_tests::mock::drand;
@@ -179,34 +177,9 @@ async fn execute_fetches_the_declared_round_through_the_drand_plugin() {
             paths.contains(&format!("/{}/public/{ROUND}", drand::QUICKNET_HASH)),
             "{paths:?}"
         );
-        let bundle = app
-            .get(&format!("/v1/public/draws/{id}/bundle"), None)
-            .await;
-        assert_eq!(bundle.status, 200);
-        let key = app
-            .db
-            .store
-            .active_signer(&app.org)
-            .await
-            .expect("signer")
-            .info()
-            .public_key
-            .clone();
-        let report = verify_bundle(
-            &bundle.bytes,
-            &Expectations {
-                public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
-                lock_hash: Some(Hash32::from_hex(&lock_hash).expect("hash")),
-            },
-        );
-        assert!(
-            report.verified(),
-            "{}: {:?}",
-            app.db.kind,
-            report.first_failure()
-        );
+        let bundle = app.verified_bundle(&id, &lock_hash).await;
         let served = drand::beacon("quicknet", ROUND).expect("round");
-        let doc: serde_json::Value = serde_json::from_slice(&bundle.bytes).expect("json");
+        let doc: serde_json::Value = serde_json::from_slice(&bundle).expect("json");
         assert_eq!(
             doc["execution"]["payload"]["randomness"]["randomness"], served.randomness,
             "the bundle holds the relay's round"

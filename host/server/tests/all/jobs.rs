@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
 use fairdraw_engine::randomness::drand as engine_drand;
-use fairdraw_engine::verify::{Expectations, verify_bundle};
 use fairdraw_server::beacon::Beacons;
 use fairdraw_server::state::running_clock;
 use fairdraw_server::worker::{WorkerConfig, Workers};
@@ -82,33 +80,8 @@ async fn wait_for(app: &TestApp, id: &str, secs: u64, done: impl Fn(&Value) -> b
 }
 
 async fn verify(app: &TestApp, id: &str, lock_hash: &str) {
-    let bundle = app
-        .get(&format!("/v1/public/draws/{id}/bundle"), None)
-        .await;
-    assert_eq!(bundle.status, 200);
-    let key = app
-        .db
-        .store
-        .active_signer(&app.org)
-        .await
-        .expect("signer")
-        .info()
-        .public_key
-        .clone();
-    let report = verify_bundle(
-        &bundle.bytes,
-        &Expectations {
-            public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
-            lock_hash: Some(Hash32::from_hex(lock_hash).expect("hash")),
-        },
-    );
-    assert!(
-        report.verified(),
-        "{}: {:?}",
-        app.db.kind,
-        report.first_failure()
-    );
-    let doc: Value = serde_json::from_slice(&bundle.bytes).expect("json");
+    let bundle = app.verified_bundle(id, lock_hash).await;
+    let doc: Value = serde_json::from_slice(&bundle).expect("json");
     assert_eq!(
         doc["execution"]["payload"]["randomness"]["randomness"],
         drand::beacon("quicknet", ROUND).expect("round").randomness,

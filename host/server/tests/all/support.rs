@@ -200,6 +200,40 @@ impl TestApp {
         );
     }
 
+    /// The draw's public bundle, after asserting it verifies against the
+    /// organisation's active signing key and the published lock hash.
+    pub async fn verified_bundle(&self, id: &str, lock_hash: &str) -> Vec<u8> {
+        use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
+        use fairdraw_engine::verify::{Expectations, verify_bundle};
+        let bundle = self
+            .get(&format!("/v1/public/draws/{id}/bundle"), None)
+            .await;
+        assert_eq!(bundle.status, 200);
+        let key = self
+            .db
+            .store
+            .active_signer(&self.org)
+            .await
+            .expect("signer")
+            .info()
+            .public_key
+            .clone();
+        let report = verify_bundle(
+            &bundle.bytes,
+            &Expectations {
+                public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
+                lock_hash: Some(Hash32::from_hex(lock_hash).expect("hash")),
+            },
+        );
+        assert!(
+            report.verified(),
+            "{}: {:?}",
+            self.db.kind,
+            report.first_failure()
+        );
+        bundle.bytes
+    }
+
     pub async fn cleanup(self) {
         self.db.cleanup().await;
     }
