@@ -39,7 +39,8 @@ test: setup test-tools lint
 	$(CARGO) build -p fairdraw-engine --target wasm32-unknown-unknown --locked
 	$(CARGO) build --workspace --benches --locked   # benches compile (dev profile; `make bench` runs them)
 	bash scripts/validate-openapi.sh
-	python3 scripts/reference/fairdraw_ref.py check 1 engine/tests/vectors/draw_v1/input.json engine/tests/vectors/draw_v1/bundle.json engine/tests/vectors/draw_v1/intermediate.json
+	for v in 1:draw_v1 2:draw_v2 2:draw_v2_secret_drand; do d=engine/tests/vectors/$${v#*:}; \
+	  python3 scripts/reference/fairdraw_ref.py check $${v%%:*} $$d/input.json $$d/bundle.json $$d/intermediate.json || exit 1; done
 	python3 scripts/reference/fairdraw_ref.py rfc3797 engine/tests/vectors/rfc3797.json engine/tests/vectors/commit_reveal.json
 	git diff --exit-code -- engine/rules.schema.json host/server/openapi.json
 

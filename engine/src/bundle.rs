@@ -20,6 +20,10 @@ use crate::time::Timestamp;
 /// The bundle format version this engine reads and writes.
 pub const BUNDLE_FORMAT: u32 = 1;
 
+/// The most collections a bundle, and a lock receipt, may hold
+/// (PROTOCOL.md §9.4, every protocol version).
+pub const MAX_COLLECTIONS: usize = 32;
+
 /// A proof bundle, generic over how its collections are held: `&RawValue`
 /// when parsed from bytes, `Box<RawValue>` when built.
 #[derive(Debug, Serialize, Deserialize)]

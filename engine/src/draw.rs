@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::value::RawValue;
 
-use crate::PROTOCOL_VERSION;
 use crate::bundle::{
     BUNDLE_FORMAT, BuiltBundle, CollectionCommitment, ExecutionPayload, LockPayload, ParsedBundle,
     Pick, Selection, collection_json,
@@ -22,6 +21,7 @@ use crate::receipt::{ReceiptError, Sign, Signed};
 use crate::rules::{Eligible, Evaluation, Evaluator, Exclusion, RuleError, Rules, check_platforms};
 use crate::select::{ChaChaPicker, Picker, SelectError, TicketTree, derive_seed};
 use crate::time::Timestamp;
+use crate::{OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, protocol_supported};
 
 /// Why a draw could not be locked, executed or re-computed.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,7 @@ pub enum DrawError {
     UnsupportedFormat(u32),
     /// A protocol version this engine does not implement.
     #[error(
-        "protocol version {0} is not supported (this engine implements version {PROTOCOL_VERSION})"
+        "protocol version {0} is not supported (this engine implements versions {OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION})"
     )]
     UnsupportedProtocol(u32),
     /// An entry is malformed.
@@ -79,6 +79,38 @@ pub enum DrawError {
     /// The title contains control or bidirectional-override characters.
     #[error("title contains control or bidirectional-override characters")]
     TitleControls,
+    /// Protocol 2: the title is not visible text.
+    #[error("title {0}")]
+    TitleText(crate::text::TextError),
+    /// Protocol 2: an entry is dated after the lock.
+    #[error(
+        "collection `{collection}`, entry {index}: `{field}` {value:?} is after the lock time {locked_at}; nothing locked can be dated after its lock"
+    )]
+    EntryAfterLock {
+        /// Collection name.
+        collection: String,
+        /// 0-based position in the collection.
+        index: u64,
+        /// `created_at` or `account_created_at`.
+        field: &'static str,
+        /// The time as written.
+        value: String,
+        /// The lock time.
+        locked_at: Timestamp,
+    },
+    /// Protocol 2: a collection name outside §4.3's grammar.
+    #[error(
+        "collection name {0:?} must be 1 to 64 characters of a-z, 0-9, '_' or '-' (PROTOCOL.md §4.3)"
+    )]
+    CollectionName(String),
+    /// Protocol 2: a receipt time outside the years the protocol accepts.
+    #[error("{field} {value} is outside 1970-01-01T00:00:00Z to 2099-12-31T23:59:59Z")]
+    TimeOutOfRange {
+        /// `locked_at` or `executed_at`.
+        field: &'static str,
+        /// The time.
+        value: Timestamp,
+    },
     /// The bundle already carries an execution receipt.
     #[error("this draw has already been executed")]
     AlreadyExecuted,
@@ -274,7 +306,36 @@ pub fn eligible_leaf_hash(e: &Eligible<'_>) -> Hash32 {
     leaf_hash(&data)
 }
 
-/// Applies the rules to every collection and commits to the result.
+/// What a tally checks of every entry besides the rules: the entry checks
+/// of a protocol version, and (protocol 2) that no entry is dated after the
+/// lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryChecks {
+    /// The protocol version whose entry checks apply.
+    pub protocol: u32,
+    /// The lock time, when known: protocol 2 refuses entries dated after it.
+    pub locked_at: Option<Timestamp>,
+}
+
+impl EntryChecks {
+    /// The checks of the newest protocol version, without a lock time.
+    pub const NEWEST: EntryChecks = EntryChecks {
+        protocol: PROTOCOL_VERSION,
+        locked_at: None,
+    };
+
+    /// The checks a lock payload's entries must pass: its version's, with
+    /// its lock time.
+    pub fn of_lock(lock: &LockPayload) -> EntryChecks {
+        EntryChecks {
+            protocol: lock.protocol,
+            locked_at: Some(lock.locked_at),
+        }
+    }
+}
+
+/// Applies the rules to every collection and commits to the result, with
+/// the entry checks of the newest protocol version ([`tally_as`]).
 ///
 /// `watch` picks primary entries whose fate is reported in
 /// [`Tally::watched`] (for `fairdraw prove`). Fails on a malformed entry, a
@@ -284,8 +345,25 @@ pub fn tally<'a>(
     source: &impl EntrySource<'a>,
     watch: Option<&dyn Fn(&Entry<'_>) -> bool>,
 ) -> Result<Tally<'a>, DrawError> {
+    tally_as(rules, source, watch, EntryChecks::NEWEST)
+}
+
+/// [`tally`] with the entry checks of a given protocol version and lock
+/// time: what [`crate::verify`], [`check_lock`] and [`crate::prove`] run on
+/// a bundle, with [`EntryChecks::of_lock`].
+pub fn tally_as<'a>(
+    rules: &Rules,
+    source: &impl EntrySource<'a>,
+    watch: Option<&dyn Fn(&Entry<'_>) -> bool>,
+    checks: EntryChecks,
+) -> Result<Tally<'a>, DrawError> {
     let mut evaluator = Evaluator::new(rules)?;
     let names = source.names();
+    if checks.protocol >= 2
+        && let Some(bad) = names.iter().find(|n| !is_collection_name(n))
+    {
+        return Err(DrawError::CollectionName(bad.clone()));
+    }
     let primary = rules.primary_collection().to_owned();
     if !names.contains(&primary) {
         return Err(DrawError::MissingCollection(primary));
@@ -299,7 +377,7 @@ pub fn tally<'a>(
     // Secondary collections first, so `require_in` is known for the primary.
     for name in names.iter().filter(|n| **n != primary) {
         let is_required = required.contains(name);
-        let mut hasher = CollectionHasher::new(name);
+        let mut hasher = CollectionHasher::new(name, checks);
         source.for_each(name, &mut |entry| {
             hasher.add(&entry)?;
             if is_required {
@@ -310,7 +388,7 @@ pub fn tally<'a>(
         collections.insert(name.clone(), hasher.finish());
     }
 
-    let mut hasher = CollectionHasher::new(&primary);
+    let mut hasher = CollectionHasher::new(&primary, checks);
     let mut exclusions: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut watched = Vec::new();
     source.for_each(&primary, &mut |entry| {
@@ -362,16 +440,26 @@ struct CollectionHasher<'n> {
     name: &'n str,
     hasher: FieldHasher,
     count: u64,
+    checks: EntryChecks,
+}
+
+/// Whether `name` is a collection name of §4.3: 1 to 64 of `a-z 0-9 _ -`.
+pub fn is_collection_name(name: &str) -> bool {
+    (1..=crate::rules::limits::MAX_COLLECTION_NAME_CHARS).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
 }
 
 impl<'n> CollectionHasher<'n> {
-    fn new(name: &'n str) -> Self {
+    fn new(name: &'n str, checks: EntryChecks) -> Self {
         let mut hasher = FieldHasher::new("fairdraw/v1/collection");
         hasher.str(name);
         CollectionHasher {
             name,
             hasher,
             count: 0,
+            checks,
         }
     }
 
@@ -383,7 +471,14 @@ impl<'n> CollectionHasher<'n> {
             index,
             source,
         };
-        entry.validate().map_err(err)?;
+        if self.checks.protocol >= 2 {
+            entry.validate_v2().map_err(err)?;
+            if let Some(locked_at) = self.checks.locked_at {
+                self.not_after_lock(entry, index, locked_at)?;
+            }
+        } else {
+            entry.validate().map_err(err)?;
+        }
         if entry.collection.as_deref().is_some_and(|c| c != self.name) {
             return Err(DrawError::WrongCollection {
                 collection: self.name.to_owned(),
@@ -395,6 +490,35 @@ impl<'n> CollectionHasher<'n> {
         self.hasher.digest(&h);
         self.count += 1;
         Ok(h)
+    }
+
+    /// Protocol 2: the entry's times are not after the lock.
+    fn not_after_lock(
+        &self,
+        entry: &Entry<'_>,
+        index: u64,
+        locked_at: Timestamp,
+    ) -> Result<(), DrawError> {
+        let lock = (locked_at.unix(), 0);
+        let times = [
+            ("created_at", Some(&*entry.created_at)),
+            ("account_created_at", entry.account_created_at.as_deref()),
+        ];
+        for (field, value) in times {
+            let Some(value) = value else { continue };
+            // Validated above, so it parses.
+            let t = crate::time::parse_instant(value).unwrap_or(lock);
+            if t > lock {
+                return Err(DrawError::EntryAfterLock {
+                    collection: self.name.to_owned(),
+                    index,
+                    field,
+                    value: value.to_owned(),
+                    locked_at,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn finish(mut self) -> CollectionCommitment {
@@ -439,21 +563,54 @@ pub struct Locked<'a> {
 /// refusal, not a verification step), when fewer entrants are eligible than
 /// winners + alternates, or when the draw id or title is out of range.
 pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &dyn Sign) -> Result<Locked<'a>, DrawError> {
-    check_identity(&req.draw_id, &req.title)?;
-    req.rules.validate()?;
+    lock_as(req, signer, PROTOCOL_VERSION)
+}
+
+/// [`lock`], writing the lock receipt of protocol version `protocol`.
+///
+/// Writers (the CLI, the server) call [`lock`], which writes the newest
+/// version; this exists so that the frozen vectors of earlier versions can
+/// be reproduced byte for byte (`engine/tests/vectors/draw_v1/`). Fails
+/// with [`DrawError::UnsupportedProtocol`] for a version this engine does
+/// not implement, and as [`lock`] does, with the checks of that version.
+pub fn lock_as<'a>(
+    req: &'a LockRequest<'a>,
+    signer: &dyn Sign,
+    protocol: u32,
+) -> Result<Locked<'a>, DrawError> {
+    if !protocol_supported(protocol) {
+        return Err(DrawError::UnsupportedProtocol(protocol));
+    }
+    check_identity_for(protocol, &req.draw_id, &req.title)?;
+    check_time(protocol, "locked_at", req.locked_at)?;
+    req.rules.validate_for(protocol)?;
+    check_window_before_lock(protocol, &req.rules, req.locked_at)?;
     check_platforms(&req.rules, &req.collections)?;
-    let tally = tally(&req.rules, &req.collections, None)?;
+    let checks = EntryChecks {
+        protocol,
+        locked_at: Some(req.locked_at),
+    };
+    let tally = tally_as(&req.rules, &req.collections, None, checks)?;
     let wanted = u64::from(req.rules.winners) + u64::from(req.rules.alternates());
     let eligible = tally.evaluation.eligible.len() as u64;
     if eligible < wanted {
         return Err(SelectError::NotEnoughEligible { wanted, eligible }.into());
     }
-    if let Declared::Drand { chain, round, .. } = &req.randomness {
-        let c = drand::chain(chain).ok_or_else(|| RandomnessError::UnknownChain(chain.clone()))?;
-        let round_time = c.round_time(*round);
+    req.randomness.check_limits()?;
+    if req.randomness.since_protocol() > protocol {
+        return Err(RandomnessError::KindNeedsProtocol {
+            kind: req.randomness.describe(),
+            protocol: req.randomness.since_protocol(),
+        }
+        .into());
+    }
+    if let Some((chain, round)) = req.randomness.drand_round() {
+        let c =
+            drand::chain(chain).ok_or_else(|| RandomnessError::UnknownChain(chain.to_owned()))?;
+        let round_time = c.round_time(round);
         if round_time <= req.locked_at {
             return Err(RandomnessError::RoundNotAfterLock {
-                round: *round,
+                round,
                 round_time,
                 locked_at: req.locked_at,
             }
@@ -461,7 +618,7 @@ pub fn lock<'a>(req: &'a LockRequest<'a>, signer: &dyn Sign) -> Result<Locked<'a
         }
     }
     let payload = LockPayload {
-        protocol: PROTOCOL_VERSION,
+        protocol,
         draw_id: req.draw_id.clone(),
         title: req.title.clone(),
         rules: req.rules.clone(),
@@ -500,16 +657,58 @@ pub fn check_identity(id: &str, title: &str) -> Result<(), DrawError> {
     if title.chars().count() > 200 {
         return Err(DrawError::TitleTooLong);
     }
-    if title.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+    if title
+        .chars()
+        .any(|c| c.is_control() || crate::text::is_bidi_control(c))
+    {
         return Err(DrawError::TitleControls);
     }
     Ok(())
 }
 
-/// Unicode bidirectional controls, which can make a title display as
-/// something other than what was signed.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+/// [`check_identity`], and the checks protocol `protocol` adds: protocol 2
+/// refuses a title that is not visible text ([`crate::text::check_visible`]:
+/// NFKC, no default-ignorable code point).
+pub fn check_identity_for(protocol: u32, id: &str, title: &str) -> Result<(), DrawError> {
+    check_identity(id, title)?;
+    if protocol >= 2 {
+        crate::text::check_visible(title).map_err(DrawError::TitleText)?;
+    }
+    Ok(())
+}
+
+/// Protocol 2: a receipt time lies within 1970–2099 (PROTOCOL.md §3).
+pub fn check_time(protocol: u32, field: &'static str, t: Timestamp) -> Result<(), DrawError> {
+    let sane = crate::time::SANE_FROM..crate::time::SANE_UNTIL;
+    if protocol >= 2 && !sane.contains(&t.unix()) {
+        return Err(DrawError::TimeOutOfRange { field, value: t });
+    }
+    Ok(())
+}
+
+/// Protocol 2: the window's bounds are not after the lock (a lock cannot
+/// know about entries of a window still open).
+pub fn check_window_before_lock(
+    protocol: u32,
+    rules: &Rules,
+    locked_at: Timestamp,
+) -> Result<(), RuleError> {
+    let Some(w) = rules.window.as_ref().filter(|_| protocol >= 2) else {
+        return Ok(());
+    };
+    for (field, bound) in [("window.from", &w.from), ("window.until", &w.until)] {
+        if let Some(b) = bound
+            && Timestamp::parse_canonical(b).is_ok_and(|t| t > locked_at)
+        {
+            return Err(RuleError::Invalid {
+                field: field.into(),
+                problem: format!(
+                    "{b} is after the lock time {locked_at}; lock once the entry window has closed"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The randomness kind's name as written in JSON (`drand`, `commit_reveal`, `rfc3797`).
@@ -518,6 +717,7 @@ pub fn realised_kind(r: &Realised) -> &'static str {
         Realised::Drand { .. } => "drand",
         Realised::CommitReveal { .. } => "commit_reveal",
         Realised::Rfc3797 { .. } => "rfc3797",
+        Realised::SecretDrand { .. } => "secret_drand",
     }
 }
 
@@ -558,11 +758,11 @@ impl Picker for Rfc3797Tickets {
 /// The earliest instant an execution may claim: the lock time, or for drand
 /// the time the declared round is published.
 pub fn earliest_execution(lock: &LockPayload) -> Timestamp {
-    match &lock.randomness {
-        Declared::Drand { chain, round, .. } => drand::chain(chain)
-            .map(|c| c.round_time(*round).max(lock.locked_at))
+    match lock.randomness.drand_round() {
+        Some((chain, round)) => drand::chain(chain)
+            .map(|c| c.round_time(round).max(lock.locked_at))
             .unwrap_or(lock.locked_at),
-        _ => lock.locked_at,
+        None => lock.locked_at,
     }
 }
 
@@ -572,11 +772,17 @@ pub fn check_lock<'a>(bundle: &ParsedBundle<'a>) -> Result<Tally<'a>, DrawError>
         return Err(DrawError::UnsupportedFormat(bundle.fairdraw_bundle));
     }
     let lock = &bundle.lock.payload;
-    if lock.protocol != PROTOCOL_VERSION {
+    if !protocol_supported(lock.protocol) {
         return Err(DrawError::UnsupportedProtocol(lock.protocol));
     }
     bundle.lock.verify()?;
-    let tally = tally(&lock.rules, &bundle.collections, None)?;
+    lock.rules.validate_for(lock.protocol)?;
+    let tally = tally_as(
+        &lock.rules,
+        &bundle.collections,
+        None,
+        EntryChecks::of_lock(lock),
+    )?;
     if let Some(p) = compare_lock(lock, &tally) {
         return Err(DrawError::LockMismatch(p));
     }
@@ -649,6 +855,7 @@ pub fn execute(
     }
     let tally = check_lock(bundle)?;
     let lock = &bundle.lock.payload;
+    check_time(lock.protocol, "executed_at", executed_at)?;
     let earliest = earliest_execution(lock);
     if executed_at < earliest {
         return Err(DrawError::TooEarly {
@@ -660,8 +867,10 @@ pub fn execute(
     let (selection, indices) = draw_indices(&lock_hash, lock, &realised, &tally.tickets)?;
     let mut picks = picks_for(bundle, &tally, &indices)?;
     let alternates = picks.split_off(lock.winners as usize);
+    // The execution is of the lock's version: a lock made before an upgrade
+    // is executed under the rules it was locked with.
     let payload = ExecutionPayload {
-        protocol: PROTOCOL_VERSION,
+        protocol: lock.protocol,
         draw_id: lock.draw_id.clone(),
         lock_hash,
         randomness: realised,

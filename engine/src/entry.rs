@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::{FieldHasher, Hash32};
-use crate::time::parse_instant;
+use crate::time::{parse_instant, parse_instant_strict};
 
 /// The collection an entry belongs to when its source does not say.
 pub const DEFAULT_COLLECTION: &str = "comments";
@@ -59,6 +59,28 @@ pub enum EntryError {
     /// A number exceeds what receipts can hold exactly.
     #[error("field `{0}` is larger than 2^53 - 1 (9007199254740991)")]
     TooLarge(&'static str),
+    /// Protocol 2: `platform` is not 1 to 32 of `a-z 0-9 _ -`.
+    #[error("field `platform` {0:?} must be 1 to 32 characters of a-z, 0-9, '_' or '-'")]
+    Platform(String),
+    /// Protocol 2: `user_id` holds white space, a control or an invisible
+    /// code point, so one account could be written several ways.
+    #[error(
+        "field `user_id` {value:?} {problem}; user ids are printable, without white space or invisible code points"
+    )]
+    UserId {
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Protocol 2: a time not in the one form, or out of range.
+    #[error("field `{field}`: {problem}")]
+    TimeForm {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong, with the value.
+        problem: String,
+    },
     /// A time field is not RFC 3339.
     #[error("field `{field}` is not an RFC 3339 timestamp: {value:?}")]
     BadTime {
@@ -94,6 +116,47 @@ impl Entry<'_> {
         }
         self.created_instant()?;
         self.account_created_instant()?;
+        Ok(())
+    }
+
+    /// The checks protocol 2 adds to [`validate`](Entry::validate): `platform`
+    /// matches `[a-z0-9_-]{1,32}`; `user_id` has no white space, control,
+    /// bidirectional control or default-ignorable code point; `created_at`
+    /// and `account_created_at` are in the one form of PROTOCOL.md §3 and
+    /// within 1970–2099.
+    pub fn validate_v2(&self) -> Result<(), EntryError> {
+        self.validate()?;
+        let platform_ok = (1..=32).contains(&self.platform.len())
+            && self
+                .platform
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
+        if !platform_ok {
+            return Err(EntryError::Platform(self.platform.to_string()));
+        }
+        let bad_id = |problem: String| EntryError::UserId {
+            value: self.user_id.to_string(),
+            problem,
+        };
+        if let Some(c) = self.user_id.chars().find(|c| c.is_whitespace()) {
+            return Err(bad_id(format!(
+                "holds the white space U+{:04X}",
+                u32::from(c)
+            )));
+        }
+        crate::text::check_visible_code_points(&self.user_id).map_err(|e| bad_id(e.to_string()))?;
+        let times = [
+            ("created_at", Some(&*self.created_at)),
+            ("account_created_at", self.account_created_at.as_deref()),
+        ];
+        for (field, value) in times {
+            if let Some(v) = value {
+                parse_instant_strict(v).map_err(|e| EntryError::TimeForm {
+                    field,
+                    problem: e.to_string(),
+                })?;
+            }
+        }
         Ok(())
     }
 

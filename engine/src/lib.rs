@@ -24,8 +24,18 @@ pub mod randomness;
 pub mod receipt;
 pub mod rules;
 pub mod select;
+pub mod text;
 pub mod time;
 pub mod verify;
 
 /// The protocol version this engine writes (PROTOCOL.md §1).
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The oldest protocol version this engine still verifies (PROTOCOL.md §1).
+/// Every version from this one to [`PROTOCOL_VERSION`] is implemented.
+pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
+
+/// Whether this engine implements protocol version `v`.
+pub fn protocol_supported(v: u32) -> bool {
+    (OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v)
+}

@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::ParsedBundle;
-use crate::draw::{DrawError, eligible_leaf_hash, tally};
+use crate::draw::{DrawError, EntryChecks, eligible_leaf_hash, tally_as};
 use crate::encoding::Hash32;
 use crate::entry::Entry;
 use crate::merkle::{InclusionProof, inclusion_proof, verify_inclusion};
@@ -44,6 +44,15 @@ pub enum EntrantProof {
         collection: String,
         /// Each entry and the rule that excluded it.
         excluded: Vec<ExcludedEntry>,
+    },
+    /// Several accounts match what was looked up (a handle used by one
+    /// account on each of two platforms, say): none is chosen. Look up
+    /// `platform:user_id` instead.
+    Ambiguous {
+        /// What was looked up, as given.
+        entrant: String,
+        /// Every matching account, in canonical order (platform, user id).
+        accounts: Vec<Account>,
     },
     /// No entry of the primary collection has that handle or user id.
     NoEntry {
@@ -82,6 +91,17 @@ pub struct EligibleProof {
     pub not_counted: Vec<ExcludedEntry>,
 }
 
+/// An account: what identifies an entrant (PROTOCOL.md §4.1).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Account {
+    /// The platform.
+    pub platform: String,
+    /// The platform's user id.
+    pub user_id: String,
+    /// The handle of the account's first entry in the primary collection.
+    pub handle: String,
+}
+
 /// One entry that did not count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExcludedEntry {
@@ -100,17 +120,63 @@ impl EntrantProof {
     }
 }
 
-/// Looks an entrant up by handle (with or without `@`, matched as the rules
-/// match handles) or by platform user id.
+/// Looks an entrant up, matching exactly one account: `platform:user_id`
+/// (the account with that platform and user id), a handle (with or without
+/// `@`, matched as the rules match handles, `handle_key` of PROTOCOL.md
+/// §5.3) or a bare user id. When the handle or user id names several
+/// accounts, returns [`EntrantProof::Ambiguous`] listing them.
 ///
-/// Re-runs the rules on the bundle's entries ([`tally`]), so the answer is
-/// what any verifier computes, not what the organiser claims. Fails only
-/// when the bundle's entries or rules cannot be evaluated.
+/// Re-runs the rules on the bundle's entries, with the entry checks of the
+/// bundle's protocol version, so the answer is what any verifier computes,
+/// not what the organiser claims. It does not check the signatures or the
+/// pins: call [`crate::verify::verify_bundle`] first and refuse a bundle
+/// that fails (`fairdraw prove` does). Fails only when the bundle's entries
+/// or rules cannot be evaluated.
 pub fn prove_entrant(bundle: &ParsedBundle<'_>, entrant: &str) -> Result<EntrantProof, DrawError> {
     let lock = &bundle.lock.payload;
     let wanted = normalize_handle(entrant).into_owned();
-    let is_entrant = |e: &Entry<'_>| normalize_handle(&e.handle) == wanted || e.user_id == entrant;
-    let t = tally(&lock.rules, &bundle.collections, Some(&is_entrant))?;
+    let qualified = entrant.split_once(':');
+    let is_entrant = |e: &Entry<'_>| {
+        qualified.is_some_and(|(p, id)| e.platform == p && e.user_id == id)
+            || normalize_handle(&e.handle) == wanted
+            || e.user_id == entrant
+    };
+    let mut t = tally_as(
+        &lock.rules,
+        &bundle.collections,
+        Some(&is_entrant),
+        EntryChecks::of_lock(lock),
+    )?;
+    // `platform:user_id` names one account; only when no account has it is
+    // the text looked up as a handle or a user id.
+    if let Some((p, id)) = qualified
+        && t.watched
+            .iter()
+            .any(|w| w.entry.platform == p && w.entry.user_id == id)
+    {
+        t.watched
+            .retain(|w| w.entry.platform == p && w.entry.user_id == id);
+    }
+    let mut accounts: Vec<Account> = Vec::new();
+    for w in &t.watched {
+        let known = accounts
+            .iter()
+            .any(|a| a.platform == w.entry.platform && a.user_id == w.entry.user_id);
+        if !known {
+            accounts.push(Account {
+                platform: w.entry.platform.to_string(),
+                user_id: w.entry.user_id.to_string(),
+                handle: w.entry.handle.to_string(),
+            });
+        }
+    }
+    if accounts.len() > 1 {
+        accounts.sort();
+        return Ok(EntrantProof::Ambiguous {
+            entrant: entrant.to_owned(),
+            accounts,
+        });
+    }
     let collection = lock.rules.primary_collection().to_owned();
     let excluded = || -> Vec<ExcludedEntry> {
         t.watched

@@ -8,11 +8,14 @@
 
 use serde::Serialize;
 
-use crate::PROTOCOL_VERSION;
 use crate::bundle::{BUNDLE_FORMAT, ExecutionPayload, LockPayload, ParsedBundle, Pick};
-use crate::draw::{DrawError, Tally, collection_mismatch, draw_indices, earliest_execution, tally};
+use crate::draw::{
+    DrawError, EntryChecks, Tally, check_window_before_lock, collection_mismatch, draw_indices,
+    earliest_execution, tally_as,
+};
 use crate::encoding::Hash32;
 use crate::receipt::{Signed, key_id};
+use crate::{OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, protocol_supported};
 
 /// The verification steps, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -124,6 +127,17 @@ pub struct Expectations {
 pub struct Report {
     /// Every step, in order.
     pub steps: Vec<StepResult>,
+    /// The protocol version of both receipts, when the bundle parsed.
+    pub protocol: Option<u32>,
+    /// What the declared randomness asks a verifier to trust, when the
+    /// bundle parsed (PROTOCOL.md §12).
+    pub randomness_trust: Option<crate::randomness::Trust>,
+    /// [`Report::randomness_trust`] in plain words.
+    pub randomness_trust_explained: Option<String>,
+    /// What the verdict does not cover, in plain words: a missing pin, an
+    /// older protocol version without the newer checks. Printed whether or
+    /// not the bundle verified.
+    pub warnings: Vec<String>,
     /// The draw's id, when the bundle parsed.
     pub draw_id: Option<String>,
     /// The draw's title, when the bundle parsed.
@@ -156,9 +170,25 @@ impl Report {
 }
 
 /// Verifies a proof bundle, re-doing every step. Never panics on any input.
+///
+/// Every protocol version from [`OLDEST_PROTOCOL_VERSION`] to
+/// [`PROTOCOL_VERSION`] is verified under its own rules; see
+/// [`verify_bundle_at_least`] to refuse older versions.
 pub fn verify_bundle(bytes: &[u8], expect: &Expectations) -> Report {
+    verify_bundle_at_least(bytes, expect, OLDEST_PROTOCOL_VERSION)
+}
+
+/// [`verify_bundle`], refusing at step `bundle` a bundle whose protocol
+/// version is below `min_protocol` (PROTOCOL.md §1: an organiser who wants
+/// an older version's looser checks could otherwise simply write that
+/// version).
+pub fn verify_bundle_at_least(bytes: &[u8], expect: &Expectations, min_protocol: u32) -> Report {
     let mut v = Verifier {
         report: Report {
+            protocol: None,
+            randomness_trust: None,
+            randomness_trust_explained: None,
+            warnings: Vec::new(),
             steps: Vec::new(),
             draw_id: None,
             title: None,
@@ -186,32 +216,55 @@ pub fn verify_bundle(bytes: &[u8], expect: &Expectations) -> Report {
     v.report.draw_id = Some(lock.draw_id.clone());
     v.report.title = Some(lock.title.clone());
     v.report.key_id = Some(bundle.lock.key_id);
+    let protocol = lock.protocol;
     let version_problem = if bundle.fairdraw_bundle != BUNDLE_FORMAT {
         Some(format!(
             "bundle format {} is not supported (expected {BUNDLE_FORMAT})",
             bundle.fairdraw_bundle
         ))
-    } else if lock.protocol != PROTOCOL_VERSION || execution.payload.protocol != PROTOCOL_VERSION {
+    } else if !protocol_supported(protocol) {
         Some(format!(
-            "protocol versions lock {} / execution {} are not supported (expected {PROTOCOL_VERSION})",
-            lock.protocol, execution.payload.protocol
+            "protocol version {protocol} is not supported (this verifier implements versions {OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION})"
+        ))
+    } else if execution.payload.protocol != protocol {
+        Some(format!(
+            "the lock is protocol {protocol} but the execution is protocol {}; both receipts of a draw are of one version",
+            execution.payload.protocol
+        ))
+    } else if lock.randomness.since_protocol() > protocol {
+        Some(format!(
+            "{} needs protocol {} or later, but the lock is protocol {protocol}",
+            lock.randomness.describe(),
+            lock.randomness.since_protocol()
+        ))
+    } else if protocol < min_protocol {
+        Some(format!(
+            "protocol version {protocol} is below the minimum version {min_protocol} asked for; \
+             a version {protocol} bundle lacks the checks later versions make"
         ))
     } else {
         None
     };
     let version_problem = version_problem.or_else(|| {
-        crate::draw::check_identity(&lock.draw_id, &lock.title)
+        crate::draw::check_identity_for(protocol, &lock.draw_id, &lock.title)
+            .and_then(|()| crate::draw::check_time(protocol, "locked_at", lock.locked_at))
+            .and_then(|()| {
+                crate::draw::check_time(protocol, "executed_at", execution.payload.executed_at)
+            })
             .err()
             .map(|e| e.to_string())
+            .or_else(|| check_limits(&bundle))
     });
     if let Some(p) = version_problem {
         v.fail(Step::Bundle, p);
         return v.finish();
     }
+    v.report.protocol = Some(protocol);
+    v.warn_about(protocol, expect, &lock.randomness);
     v.pass(
         Step::Bundle,
         format!(
-            "bundle format {BUNDLE_FORMAT}, protocol {PROTOCOL_VERSION}, draw {:?}",
+            "bundle format {BUNDLE_FORMAT}, protocol {protocol}, draw {:?}",
             lock.draw_id
         ),
     );
@@ -220,11 +273,62 @@ pub fn verify_bundle(bytes: &[u8], expect: &Expectations) -> Report {
     v.signature(Step::ExecutionSignature, execution);
     v.signer(&bundle, execution, expect);
     let lock_hash = v.link(&bundle, execution, expect);
+    // Signatures and pins first: a bundle from the wrong key, or not the
+    // published lock, is refused before any rule runs (PROTOCOL.md §11).
+    let identity = [
+        Step::LockSignature,
+        Step::ExecutionSignature,
+        Step::Signer,
+        Step::Link,
+    ];
+    if !identity.iter().all(|s| v.passed(*s)) {
+        return v.finish();
+    }
 
     let tally = v.recompute(&bundle);
     v.randomness(lock, &execution.payload);
     v.selection(lock, &execution.payload, lock_hash.as_ref(), tally.as_ref());
     v.finish()
+}
+
+/// The caps of PROTOCOL.md §9.4 on what the receipts and the bundle hold,
+/// checked before any work: collections, rules, RFC 3797 sources.
+fn check_limits(bundle: &ParsedBundle<'_>) -> Option<String> {
+    use crate::bundle::MAX_COLLECTIONS;
+    let lock = &bundle.lock.payload;
+    for (what, n) in [
+        ("the bundle", bundle.collections.len()),
+        ("the lock", lock.collections.len()),
+    ] {
+        if n > MAX_COLLECTIONS {
+            return Some(format!(
+                "{what} holds {n} collections, at most {MAX_COLLECTIONS} are allowed"
+            ));
+        }
+    }
+    let max_name = crate::rules::limits::MAX_COLLECTION_NAME_CHARS;
+    if let Some(name) = bundle
+        .collections
+        .keys()
+        .chain(lock.collections.keys())
+        .find(|n| n.chars().count() > max_name)
+    {
+        return Some(format!(
+            "collection name {:?}… is longer than {max_name} characters",
+            name.chars().take(max_name).collect::<String>()
+        ));
+    }
+    if let Err(e) = lock.rules.check_limits() {
+        return Some(e.to_string());
+    }
+    if let Err(e) = lock.randomness.check_limits() {
+        return Some(e.to_string());
+    }
+    bundle
+        .execution
+        .as_ref()
+        .and_then(|x| x.payload.randomness.check_limits().err())
+        .map(|e| e.to_string())
 }
 
 struct Verifier {
@@ -272,6 +376,44 @@ impl Verifier {
         }
         self.report.steps.sort_by_key(|s| s.step);
         self.report
+    }
+
+    /// The caveats of a bundle that parsed: what the verdict cannot cover.
+    fn warn_about(
+        &mut self,
+        protocol: u32,
+        expect: &Expectations,
+        declared: &crate::randomness::Declared,
+    ) {
+        let trust = declared.trust();
+        self.report.randomness_trust = Some(trust);
+        self.report.randomness_trust_explained = Some(trust.explain(declared).to_owned());
+        let w = &mut self.report.warnings;
+        if trust == crate::randomness::Trust::OrganiserTrusted {
+            w.push(format!("randomness is {}", trust.explain(declared)));
+        }
+        if protocol < PROTOCOL_VERSION {
+            w.push(format!(
+                "this is a protocol {protocol} bundle: it lacks the checks of protocol {PROTOCOL_VERSION} \
+                 (invisible and look-alike characters in the rules and title, one spelling of \
+                 each platform and user id, no entry or window dated after the lock, one time \
+                 form); a verifier can refuse it by asking for protocol {PROTOCOL_VERSION} at least"
+            ));
+        }
+        if expect.public_key.is_none() {
+            w.push(
+                "no published public key of the organiser was given: the receipts are signed, \
+                 but by a key anyone could have made"
+                    .into(),
+            );
+        }
+        if expect.lock_hash.is_none() {
+            w.push(
+                "no published lock hash was given: cannot tell when the draw was locked, so an \
+                 organiser who re-locked after seeing the randomness would not be caught"
+                    .into(),
+            );
+        }
     }
 
     fn signature<T: crate::receipt::Payload>(&mut self, step: Step, receipt: &Signed<T>) {
@@ -373,11 +515,16 @@ impl Verifier {
     /// Steps collections, rules and commitment.
     fn recompute<'a>(&mut self, bundle: &ParsedBundle<'a>) -> Option<Tally<'a>> {
         let lock = &bundle.lock.payload;
-        if let Err(e) = lock.rules.validate() {
+        let valid = lock
+            .rules
+            .validate_for(lock.protocol)
+            .and_then(|()| check_window_before_lock(lock.protocol, &lock.rules, lock.locked_at));
+        if let Err(e) = valid {
             self.fail(Step::Rules, format!("the committed rules are invalid: {e}"));
             return None;
         }
-        let tally = match tally(&lock.rules, &bundle.collections, None) {
+        let checks = EntryChecks::of_lock(lock);
+        let tally = match tally_as(&lock.rules, &bundle.collections, None, checks) {
             Ok(t) => t,
             Err(DrawError::Rules(e)) => {
                 self.pass(Step::Collections, "entries parse".into());
@@ -403,6 +550,7 @@ impl Verifier {
         );
 
         let eligible = tally.evaluation.eligible.len() as u64;
+        let wanted = u64::from(lock.winners) + u64::from(lock.alternates);
         let rules_problem = if lock.winners != lock.rules.winners
             || lock.alternates != lock.rules.alternates()
         {
@@ -418,6 +566,10 @@ impl Verifier {
             Some(format!(
                 "the lock says {} eligible entrants with {} tickets; re-running the rules gives {eligible} with {}",
                 lock.eligible, lock.total_tickets, tally.evaluation.total_tickets
+            ))
+        } else if eligible < wanted {
+            Some(format!(
+                "{eligible} entrants are eligible, fewer than the {wanted} winners and alternates the lock draws; such a lock cannot be made"
             ))
         } else {
             None
@@ -468,9 +620,10 @@ impl Verifier {
             );
         }
         let mut detail = format!(
-            "{}; locked at {}",
+            "{}; locked at {}; {}",
             lock.randomness.describe(),
-            lock.locked_at
+            lock.locked_at,
+            lock.randomness.trust().explain(&lock.randomness)
         );
         if let crate::randomness::Declared::Rfc3797 { sources } = &lock.randomness {
             detail.push_str(&format!(

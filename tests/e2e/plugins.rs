@@ -952,3 +952,64 @@ fn a_collection_the_platform_cannot_list_is_refused_before_any_request() {
     );
     assert_eq!(yt.request_count(), 0);
 }
+
+/// `draw --randomness secret+drand:quicknet` locks with a commitment and the
+/// first quicknet round due 6 s after the lock (round 123 for a lock at
+/// 15:15:27Z), fetches that round through the drand plugin (the mock relay),
+/// executes with the secret and the beacon, and the bundle verifies with no
+/// organiser trust; plain `draw` (commit-reveal) recommends the combined mode
+/// and verifies as organiser-trusted.
+#[test]
+fn secret_drand_draw_fetches_the_round_and_needs_no_organiser_trust() {
+    let relay = drand::start_blocking(drand::Config::default());
+    let s = Scene::new(&[(drand::PRODUCTION_ORIGIN, &relay.origin)]);
+    let entries: Vec<String> = (0..8)
+        .map(|i| format!(r#"{{"platform":"youtube","user_id":"u{i}","handle":"@u{i}","created_at":"2023-08-01T00:00:00Z","collection":"comments"}}"#))
+        .collect();
+    s.write("entries.jsonl", &entries.join("\n"));
+    s.write("rules.json", QUICKNET_RULES);
+    s.run(&["keygen", "--out", "key.json"], 0);
+    let common = [
+        "draw",
+        "--entries",
+        "entries.jsonl",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--at",
+        "2023-08-23T15:15:27Z",
+    ];
+    let mut combined = common.to_vec();
+    combined.extend_from_slice(&[
+        "--randomness",
+        "secret+drand:quicknet",
+        "--out",
+        "combined.json",
+    ]);
+    let out = stdout(&s.run(&combined, 0));
+    assert!(out.contains("quicknet round 123"), "{out}");
+    let bundle: Value =
+        serde_json::from_slice(&fs::read(s.path("combined.json")).expect("bundle")).expect("JSON");
+    let realised = &bundle["execution"]["payload"]["randomness"];
+    assert_eq!(realised["kind"], "secret_drand");
+    assert_eq!(realised["round"], 123);
+    assert_eq!(bundle["lock"]["payload"]["protocol"], 2);
+    let report: Value = serde_json::from_slice(
+        &s.run(
+            &["verify", "combined.json", "--min-protocol", "2", "--json"],
+            0,
+        )
+        .stdout,
+    )
+    .expect("JSON report");
+    assert_eq!(report["randomness_trust"], "no_organiser_trust");
+    assert_eq!(report["protocol"], 2);
+
+    let mut plain = common.to_vec();
+    plain.extend_from_slice(&["--out", "plain.json"]);
+    let out = stdout(&s.run(&plain, 0));
+    assert!(out.contains("secret+drand:quicknet"), "{out}");
+    let out = stdout(&s.run(&["verify", "plain.json"], 0));
+    assert!(out.contains("organiser-trusted"), "{out}");
+}

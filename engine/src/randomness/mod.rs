@@ -62,6 +62,19 @@ pub enum Declared {
         /// Human description of the sources, e.g. which lottery on which date.
         sources: String,
     },
+    /// Protocol 2: a commitment to a secret *and* a future drand round; the
+    /// seed takes both, so neither the organiser (who cannot know the
+    /// beacon) nor drand (which cannot know the secret) decides alone.
+    SecretDrand {
+        /// `commit_reveal::commitment(secret)`.
+        commitment: Hash32,
+        /// Chain name: `quicknet` or `default`.
+        chain: String,
+        /// The chain's hash, which must equal the built-in chain's hash.
+        chain_hash: Hash32,
+        /// The round whose beacon will seed the draw; its time is after the lock.
+        round: u64,
+    },
 }
 
 /// Randomness as realised, in the execution receipt. Same tagging as [`Declared`].
@@ -93,6 +106,58 @@ pub enum Realised {
         /// E.g. `["9319", "2 5 12 8 10", "9 18 26 34 41 45"]`.
         values: Vec<String>,
     },
+    /// Protocol 2: the revealed secret and the drand beacon of the declared round.
+    SecretDrand {
+        /// The 32-byte secret.
+        secret: HexBytes,
+        /// Chain name: `quicknet` or `default`.
+        chain: String,
+        /// The beacon's round.
+        round: u64,
+        /// The BLS signature (48 bytes on quicknet, 96 on default).
+        signature: HexBytes,
+        /// The previous round's signature; present only on chained schemes.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        previous_signature: Option<HexBytes>,
+        /// `sha256(signature)`.
+        randomness: Hash32,
+    },
+}
+
+/// How much a randomness kind asks the verifier to trust the organiser
+/// (PROTOCOL.md §12), as `verify` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// drand, or a secret combined with drand: the organiser cannot choose
+    /// or foresee the randomness, provided the lock was public before the
+    /// round was published.
+    NoOrganiserTrust,
+    /// Commit-reveal alone or RFC 3797: the organiser could have tried
+    /// secrets (or spellings of the lottery result) until a draw suited them.
+    OrganiserTrusted,
+}
+
+impl Trust {
+    /// The trust in plain words, for the report.
+    pub fn explain(self, declared: &Declared) -> &'static str {
+        match (self, declared) {
+            (Trust::NoOrganiserTrust, _) => {
+                "no trust in the organiser is needed: the drand beacon did not exist when the draw was \
+                 locked, provided the lock was public before the round was published"
+            }
+            (Trust::OrganiserTrusted, Declared::Rfc3797 { .. }) => {
+                "organiser-trusted: RFC 3797 values are compared with the named public sources by a \
+                 person, and the organiser chose the sources; a draw with drand (or secret+drand) \
+                 needs no such trust"
+            }
+            (Trust::OrganiserTrusted, _) => {
+                "organiser-trusted: with commit-reveal alone the organiser knew the secret and could \
+                 have re-locked until a favoured entrant won; use secret+drand or drand for draws \
+                 where the organiser must not be trusted"
+            }
+        }
+    }
 }
 
 /// What the selection step consumes once randomness has been verified.
@@ -257,6 +322,17 @@ pub enum RandomnessError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A kind of randomness the receipt's protocol version does not have.
+    #[error("{kind} needs protocol version {protocol} or later")]
+    KindNeedsProtocol {
+        /// The declaration, described.
+        kind: String,
+        /// The first version with it.
+        protocol: u32,
+    },
+    /// A declaration or realisation over a cap of PROTOCOL.md §9.4.
+    #[error("{0}")]
+    TooLarge(String),
     /// More than 65536 RFC 3797 values were drawn from one key.
     #[error("RFC 3797 allows at most 65536 values from one key (the index is two bytes)")]
     IndexExhausted,
@@ -272,13 +348,39 @@ pub enum RandomnessError {
     },
 }
 
+/// Caps on randomness (PROTOCOL.md §9.4), for every protocol version.
+pub mod limits {
+    /// Code points of an RFC 3797 `sources` description.
+    pub const MAX_SOURCES_CHARS: usize = 1000;
+    /// RFC 3797 values (one per source).
+    pub const MAX_RFC3797_VALUES: usize = 16;
+    /// Code points of one RFC 3797 value.
+    pub const MAX_RFC3797_VALUE_CHARS: usize = 1000;
+    /// Bytes of an RFC 3797 key string: each of up to 65,536 picks hashes it once.
+    pub const MAX_RFC3797_KEY_BYTES: usize = 1024;
+}
+
 impl Declared {
+    /// Checks the caps of PROTOCOL.md §9.4 ([`limits`]).
+    pub fn check_limits(&self) -> Result<(), RandomnessError> {
+        if let Declared::Rfc3797 { sources } = self
+            && sources.chars().count() > limits::MAX_SOURCES_CHARS
+        {
+            return Err(RandomnessError::TooLarge(format!(
+                "the RFC 3797 sources description is longer than {} characters",
+                limits::MAX_SOURCES_CHARS
+            )));
+        }
+        Ok(())
+    }
+
     /// The kind name as written in JSON.
     fn kind(&self) -> &'static str {
         match self {
             Declared::Drand { .. } => "drand",
             Declared::CommitReveal { .. } => "commit_reveal",
             Declared::Rfc3797 { .. } => "rfc3797",
+            Declared::SecretDrand { .. } => "secret_drand",
         }
     }
 
@@ -377,10 +479,85 @@ impl Declared {
             (Declared::Rfc3797 { .. }, Realised::Rfc3797 { values }) => {
                 rfc3797::key_string(values).map(Material::Rfc3797Key)
             }
+            (
+                Declared::SecretDrand {
+                    commitment,
+                    chain,
+                    chain_hash,
+                    round,
+                },
+                Realised::SecretDrand {
+                    secret,
+                    chain: realised_chain,
+                    round: realised_round,
+                    signature,
+                    previous_signature,
+                    randomness,
+                },
+            ) => {
+                // Each half is checked exactly as its kind alone is.
+                let Material::Seed(secret) = (Declared::CommitReveal {
+                    commitment: *commitment,
+                })
+                .verify(
+                    &Realised::CommitReveal {
+                        secret: secret.clone(),
+                    },
+                    locked_at,
+                )?
+                else {
+                    unreachable!("commit-reveal material is a seed")
+                };
+                let declared = Declared::Drand {
+                    chain: chain.clone(),
+                    chain_hash: *chain_hash,
+                    round: *round,
+                };
+                let realised = Realised::Drand {
+                    chain: realised_chain.clone(),
+                    round: *realised_round,
+                    signature: signature.clone(),
+                    previous_signature: previous_signature.clone(),
+                    randomness: *randomness,
+                };
+                let Material::Seed(beacon) = declared.verify(&realised, locked_at)? else {
+                    unreachable!("drand material is a seed")
+                };
+                // Seed material: the 32 secret bytes, then the 32 beacon
+                // randomness bytes (PROTOCOL.md §7.5).
+                Ok(Material::Seed([secret, beacon].concat()))
+            }
             _ => Err(RandomnessError::KindMismatch {
                 declared: self.kind(),
                 realised: realised.kind(),
             }),
+        }
+    }
+
+    /// The drand chain and round this declaration waits for (drand and
+    /// secret+drand), if any.
+    pub fn drand_round(&self) -> Option<(&str, u64)> {
+        match self {
+            Declared::Drand { chain, round, .. } | Declared::SecretDrand { chain, round, .. } => {
+                Some((chain.as_str(), *round))
+            }
+            _ => None,
+        }
+    }
+
+    /// The trust this kind of randomness asks of a verifier.
+    pub fn trust(&self) -> Trust {
+        match self {
+            Declared::Drand { .. } | Declared::SecretDrand { .. } => Trust::NoOrganiserTrust,
+            Declared::CommitReveal { .. } | Declared::Rfc3797 { .. } => Trust::OrganiserTrusted,
+        }
+    }
+
+    /// The lowest protocol version that has this kind.
+    pub fn since_protocol(&self) -> u32 {
+        match self {
+            Declared::SecretDrand { .. } => 2,
+            _ => 1,
         }
     }
 
@@ -398,17 +575,86 @@ impl Declared {
                 format!("commit-reveal (commitment {commitment})")
             }
             Declared::Rfc3797 { sources } => format!("RFC 3797 public sources: {sources}"),
+            Declared::SecretDrand {
+                commitment,
+                chain,
+                round,
+                ..
+            } => match drand::chain(chain) {
+                Some(c) if *round > 0 => format!(
+                    "secret+drand: commitment {commitment} and drand {chain} round {round} (at {})",
+                    c.round_time(*round)
+                ),
+                _ => {
+                    format!("secret+drand: commitment {commitment} and drand {chain} round {round}")
+                }
+            },
         }
     }
 }
 
+/// The caps on RFC 3797 values: at most [`limits::MAX_RFC3797_VALUES`]
+/// values of at most [`limits::MAX_RFC3797_VALUE_CHARS`] code points.
+pub fn check_rfc3797_values(values: &[impl AsRef<str>]) -> Result<(), RandomnessError> {
+    if values.len() > limits::MAX_RFC3797_VALUES {
+        return Err(RandomnessError::TooLarge(format!(
+            "{} RFC 3797 values, at most {} are allowed",
+            values.len(),
+            limits::MAX_RFC3797_VALUES
+        )));
+    }
+    if let Some(i) = values
+        .iter()
+        .position(|v| v.as_ref().chars().count() > limits::MAX_RFC3797_VALUE_CHARS)
+    {
+        return Err(RandomnessError::TooLarge(format!(
+            "RFC 3797 value #{} is longer than {} characters",
+            i + 1,
+            limits::MAX_RFC3797_VALUE_CHARS
+        )));
+    }
+    Ok(())
+}
+
 impl Realised {
+    /// Checks the caps of PROTOCOL.md §9.4 ([`limits`]).
+    pub fn check_limits(&self) -> Result<(), RandomnessError> {
+        match self {
+            Realised::Rfc3797 { values } => check_rfc3797_values(values),
+            _ => Ok(()),
+        }
+    }
+
     /// The kind name as written in JSON.
     fn kind(&self) -> &'static str {
         match self {
             Realised::Drand { .. } => "drand",
             Realised::CommitReveal { .. } => "commit_reveal",
             Realised::Rfc3797 { .. } => "rfc3797",
+            Realised::SecretDrand { .. } => "secret_drand",
+        }
+    }
+
+    /// Combines a revealed secret with a drand beacon realised by
+    /// [`drand::Beacon::realise`] into a secret+drand realisation. Returns
+    /// `None` when `beacon` is not a drand realisation.
+    pub fn secret_drand(secret: &[u8], beacon: Realised) -> Option<Realised> {
+        match beacon {
+            Realised::Drand {
+                chain,
+                round,
+                signature,
+                previous_signature,
+                randomness,
+            } => Some(Realised::SecretDrand {
+                secret: HexBytes(secret.to_vec()),
+                chain,
+                round,
+                signature,
+                previous_signature,
+                randomness,
+            }),
+            _ => None,
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn key_string(values: &[impl AsRef<str>]) -> Result<String, RandomnessError>
     if values.is_empty() {
         return Err(RandomnessError::NoSources);
     }
+    super::check_rfc3797_values(values)?;
     let mut key = String::new();
     for (i, value) in values.iter().enumerate() {
         let value = value.as_ref();
@@ -108,6 +109,13 @@ pub fn key_string(values: &[impl AsRef<str>]) -> Result<String, RandomnessError>
             key.push('.');
         }
         key.push('/');
+    }
+    if key.len() > super::limits::MAX_RFC3797_KEY_BYTES {
+        return Err(RandomnessError::TooLarge(format!(
+            "the RFC 3797 key string is {} bytes, at most {} are allowed",
+            key.len(),
+            super::limits::MAX_RFC3797_KEY_BYTES
+        )));
     }
     Ok(key)
 }

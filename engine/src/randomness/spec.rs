@@ -1,5 +1,6 @@
 //! What an organiser asks for when locking: `drand:quicknet`,
-//! `drand:default`, `drand:CHAIN:ROUND`, `secret` (commit-reveal) or
+//! `drand:default`, `drand:CHAIN:ROUND`, `secret` (commit-reveal),
+//! `secret+drand:CHAIN` or `secret+drand:CHAIN:ROUND` (both: protocol 2) or
 //! `rfc3797:"description of the sources"`, and the [`Declared`] randomness a
 //! lock receipt carries for it.
 //!
@@ -23,6 +24,11 @@ use crate::time::Timestamp;
 /// one can have seen the beacon when the entries were locked.
 pub const DRAND_MARGIN_SECONDS: i64 = 60;
 
+/// For `secret+drand`, the round is chosen at least this long after the
+/// lock: the secret already keeps the organiser from knowing the seed, and
+/// the draw waits only seconds on quicknet.
+pub const SECRET_DRAND_MARGIN_SECONDS: i64 = 6;
+
 /// A parsed randomness request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Spec {
@@ -36,6 +42,13 @@ pub enum Spec {
     },
     /// Commit-reveal: the caller brings a fresh 32-byte secret.
     Secret,
+    /// A fresh secret and a drand round, both in the seed.
+    SecretDrand {
+        /// The chain.
+        chain: &'static drand::Chain,
+        /// An explicit round.
+        round: Option<u64>,
+    },
     /// RFC 3797 public sources, described in words.
     Rfc3797(String),
 }
@@ -68,7 +81,7 @@ pub enum SpecError {
     Rfc3797Empty,
     /// None of the known forms.
     #[error(
-        "randomness {0:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, rfc3797:\"sources\""
+        "randomness {0:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, secret+drand:CHAIN, secret+drand:CHAIN:ROUND, rfc3797:\"sources\""
     )]
     Unknown(String),
     /// Commit-reveal needs a secret and none was given.
@@ -82,6 +95,14 @@ pub enum SpecError {
 impl Spec {
     /// Parses a spec as written on the command line or in the API.
     pub fn parse(s: &str) -> Result<Spec, SpecError> {
+        if let Some(rest) = s.strip_prefix("secret+") {
+            return match Spec::parse(rest) {
+                Ok(Spec::Drand { chain, round }) => Ok(Spec::SecretDrand { chain, round }),
+                Ok(_) => Err(SpecError::Unknown(s.to_owned())),
+                Err(SpecError::Unknown(_)) => Err(SpecError::Unknown(s.to_owned())),
+                Err(e) => Err(e),
+            };
+        }
         if let Some(rest) = s.strip_prefix("drand:") {
             let (name, round) = match rest.split_once(':') {
                 Some((n, r)) => {
@@ -121,7 +142,7 @@ impl Spec {
 
     /// Whether [`Spec::declare`] needs a secret.
     pub fn needs_secret(&self) -> bool {
-        matches!(self, Spec::Secret)
+        matches!(self, Spec::Secret | Spec::SecretDrand { .. })
     }
 
     /// The randomness a lock made at `locked_at` declares. For
@@ -143,6 +164,24 @@ impl Spec {
                 chain.declare(round)
             }
             Spec::Secret => commit_reveal::declare(secret.ok_or(SpecError::MissingSecret)?)?,
+            Spec::SecretDrand { chain, round } => {
+                let secret = secret.ok_or(SpecError::MissingSecret)?;
+                let Declared::CommitReveal { commitment } = commit_reveal::declare(secret)? else {
+                    unreachable!("commit_reveal::declare makes a commit-reveal declaration")
+                };
+                let round = match round {
+                    Some(r) => *r,
+                    None => chain.first_round_at_or_after(Timestamp::from_unix(
+                        locked_at.unix() + SECRET_DRAND_MARGIN_SECONDS,
+                    )),
+                };
+                Declared::SecretDrand {
+                    commitment,
+                    chain: chain.name.to_owned(),
+                    chain_hash: chain.chain_hash,
+                    round,
+                }
+            }
             Spec::Rfc3797(sources) => Declared::Rfc3797 {
                 sources: sources.clone(),
             },

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
+use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
 
 use super::mentions::count_mentions;
@@ -274,10 +275,14 @@ struct Compiled {
     exclude_ids: HashMap<String, usize>,
     from: Option<(Instant, String)>,
     until: Option<(Instant, String)>,
-    /// `(as written, normalised)`.
-    any: Vec<(String, String)>,
-    /// `(as written, normalised)`.
-    all: Vec<(String, String)>,
+    /// `keywords.any` as written.
+    any: Vec<String>,
+    /// Finds any normalised `keywords.any` keyword (`None` when the list is empty).
+    any_matcher: Option<AhoCorasick>,
+    /// `keywords.all` as written.
+    all: Vec<String>,
+    /// One searcher per normalised `keywords.all` keyword, in list order.
+    all_finders: Vec<memchr::memmem::Finder<'static>>,
     min_mentions: u32,
     /// Mentions are needed (`min_mentions` or `bonus`).
     count_mentions: bool,
@@ -347,14 +352,17 @@ impl Compiled {
         };
         let window = rules.window.clone().unwrap_or_default();
         let keywords = rules.keywords.clone().unwrap_or_default();
-        let prepare = |words: Vec<String>| {
-            words
-                .into_iter()
-                .map(|w| {
-                    let n = normalize(&w).into_owned();
-                    (w, n)
-                })
-                .collect()
+        // One automaton per list: matching is linear in the text whatever
+        // the keywords (PROTOCOL.md §5.5 rule 4 defines the result as
+        // substring containment; Aho-Corasick finds exactly that).
+        let matcher = |words: &[String]| -> Result<Option<AhoCorasick>, RuleError> {
+            if words.is_empty() {
+                return Ok(None);
+            }
+            let normalised: Vec<String> = words.iter().map(|w| normalize(w).into_owned()).collect();
+            AhoCorasick::new(&normalised).map(Some).map_err(|e| {
+                super::invalid("keywords", format!("cannot be prepared for matching: {e}"))
+            })
         };
         let mut exclude_handles = HashMap::new();
         let mut exclude_ids = HashMap::new();
@@ -374,8 +382,14 @@ impl Compiled {
             exclude_ids,
             from: from.zip(window.from),
             until: until.zip(window.until),
-            any: prepare(keywords.any),
-            all: prepare(keywords.all),
+            any_matcher: matcher(&keywords.any)?,
+            all_finders: keywords
+                .all
+                .iter()
+                .map(|w| memchr::memmem::Finder::new(normalize(w).as_bytes()).into_owned())
+                .collect(),
+            any: keywords.any,
+            all: keywords.all,
             min_mentions: rules.min_mentions.unwrap_or(0),
             count_mentions: rules.min_mentions.is_some_and(|m| m > 0) || rules.bonus.is_some(),
             min_followers: rules.min_followers,
@@ -416,20 +430,16 @@ impl Compiled {
         } else {
             normalize(&e.text)
         };
-        if !self.any.is_empty() && !self.any.iter().any(|(_, k)| text.contains(k.as_str())) {
-            let missing = self.any.iter().map(|(w, _)| w.clone()).collect();
+        if let Some(any) = &self.any_matcher
+            && !any.is_match(&*text)
+        {
             return Err(Exclusion::Keywords {
                 requirement: KeywordRequirement::Any,
-                missing,
+                missing: self.any.clone(),
             }
             .into());
         }
-        let missing: Vec<String> = self
-            .all
-            .iter()
-            .filter(|(_, k)| !text.contains(k.as_str()))
-            .map(|(w, _)| w.clone())
-            .collect();
+        let missing = self.missing_all(&text);
         if !missing.is_empty() {
             return Err(Exclusion::Keywords {
                 requirement: KeywordRequirement::All,
@@ -486,6 +496,21 @@ impl Compiled {
             None => 0,
         };
         Ok(bonus)
+    }
+
+    /// The `keywords.all` keywords whose normalised form is not a substring
+    /// of `text` (already normalised), as written, in list order: one
+    /// linear substring search (Two-Way with a SIMD prefilter) per keyword,
+    /// so at most [`super::limits::MAX_KEYWORDS`] passes over the text. (An
+    /// overlapping Aho-Corasick search reports every match, and nested
+    /// keywords `a`, `aa`, `aaa`, … make that quadratic.)
+    fn missing_all(&self, text: &str) -> Vec<String> {
+        self.all
+            .iter()
+            .zip(&self.all_finders)
+            .filter(|(_, f)| f.find(text.as_bytes()).is_none())
+            .map(|(w, _)| w.clone())
+            .collect()
     }
 
     /// The window rule.

@@ -54,6 +54,24 @@ pub const MAX_TICKETS: u64 = (1 << 53) - 1;
 /// The pattern a collection name must match.
 pub const COLLECTION_NAME_PATTERN: &str = "^[a-z0-9_-]+$";
 
+/// Caps on the rules (PROTOCOL.md §9.4), for every protocol version: they
+/// bound the time and memory a verifier spends before it can refuse a
+/// hostile bundle. Lengths count code points.
+pub mod limits {
+    /// Keywords in `keywords.any`, and again in `keywords.all`.
+    pub const MAX_KEYWORDS: usize = 64;
+    /// Code points of one keyword.
+    pub const MAX_KEYWORD_CHARS: usize = 100;
+    /// Values in `exclude_users`.
+    pub const MAX_EXCLUDE_USERS: usize = 10_000;
+    /// Code points of `organizer` and of one `exclude_users` value.
+    pub const MAX_ACCOUNT_CHARS: usize = 200;
+    /// Collections named in `require_in`.
+    pub const MAX_REQUIRE_IN: usize = 16;
+    /// Code points of a collection name (bytes: names are ASCII).
+    pub const MAX_COLLECTION_NAME_CHARS: usize = 64;
+}
+
 /// The pattern of a window bound: the canonical receipt time (PROTOCOL.md §3).
 #[cfg(feature = "schema")]
 const TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
@@ -379,7 +397,7 @@ fn parse_error(e: &serde_json::Error) -> RuleError {
 }
 
 fn check_collection_name(field: String, name: &str) -> Result<(), RuleError> {
-    let valid = !name.is_empty()
+    let valid = (1..=limits::MAX_COLLECTION_NAME_CHARS).contains(&name.len())
         && name
             .bytes()
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
@@ -388,7 +406,10 @@ fn check_collection_name(field: String, name: &str) -> Result<(), RuleError> {
     } else {
         Err(invalid(
             field,
-            format!("{name:?} is not a collection name ([a-z0-9_-]+)"),
+            format!(
+                "{name:?} is not a collection name (1 to {} of a-z, 0-9, '_', '-')",
+                limits::MAX_COLLECTION_NAME_CHARS
+            ),
         ))
     }
 }
@@ -411,16 +432,106 @@ impl Rules {
     /// value is unusable.
     pub fn from_json(bytes: &[u8]) -> Result<Rules, RuleError> {
         let rules: Rules = serde_json::from_slice(bytes).map_err(|e| parse_error(&e))?;
-        rules.validate()?;
+        rules.validate_for(crate::PROTOCOL_VERSION)?;
         Ok(rules)
     }
 
-    /// Checks what the types cannot: `winners` and `entries_per_user` are at
+    /// Checks the sizes of PROTOCOL.md §9.4 ([`limits`]) before anything
+    /// else looks at the rules, so a hostile rules object costs no more
+    /// than reading it.
+    pub fn check_limits(&self) -> Result<(), RuleError> {
+        use limits::*;
+        let too_long = |field: String, value: &str, max: usize| {
+            if value.chars().count() > max {
+                Err(invalid(field, format!("is longer than {max} characters")))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(k) = &self.keywords {
+            for (list, words) in [("any", &k.any), ("all", &k.all)] {
+                if words.len() > MAX_KEYWORDS {
+                    return Err(invalid(
+                        format!("keywords.{list}"),
+                        format!(
+                            "has {} keywords, at most {MAX_KEYWORDS} are allowed",
+                            words.len()
+                        ),
+                    ));
+                }
+                for (i, w) in words.iter().enumerate() {
+                    too_long(format!("keywords.{list}[{i}]"), w, MAX_KEYWORD_CHARS)?;
+                }
+            }
+        }
+        if self.exclude_users.len() > MAX_EXCLUDE_USERS {
+            return Err(invalid(
+                "exclude_users",
+                format!(
+                    "has {} values, at most {MAX_EXCLUDE_USERS} are allowed",
+                    self.exclude_users.len()
+                ),
+            ));
+        }
+        for (i, u) in self.exclude_users.iter().enumerate() {
+            too_long(format!("exclude_users[{i}]"), u, MAX_ACCOUNT_CHARS)?;
+        }
+        if let Some(o) = &self.organizer {
+            too_long("organizer".into(), o, MAX_ACCOUNT_CHARS)?;
+        }
+        if self.require_in.len() > MAX_REQUIRE_IN {
+            return Err(invalid(
+                "require_in",
+                format!(
+                    "names {} collections, at most {MAX_REQUIRE_IN} are allowed",
+                    self.require_in.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`validate`](Rules::validate), and the checks protocol `protocol`
+    /// adds. Protocol 2 refuses, in keywords, `organizer` and
+    /// `exclude_users`, strings that are not visible
+    /// ([`crate::text::check_visible`]: NFKC, no control, bidirectional
+    /// control or default-ignorable code point), and keywords with a word
+    /// that mixes scripts ([`crate::text::check_single_script`]).
+    pub fn validate_for(&self, protocol: u32) -> Result<(), RuleError> {
+        self.validate()?;
+        if protocol < 2 {
+            return Ok(());
+        }
+        let visible = |field: String, value: &str| {
+            crate::text::check_visible(value).map_err(|e| invalid(field, format!("{value:?} {e}")))
+        };
+        if let Some(k) = &self.keywords {
+            for (list, words) in [("any", &k.any), ("all", &k.all)] {
+                for (i, w) in words.iter().enumerate() {
+                    let field = format!("keywords.{list}[{i}]");
+                    visible(field.clone(), w)?;
+                    crate::text::check_single_script(w)
+                        .map_err(|e| invalid(field, format!("{w:?} {e}")))?;
+                }
+            }
+        }
+        for (i, u) in self.exclude_users.iter().enumerate() {
+            visible(format!("exclude_users[{i}]"), u)?;
+        }
+        if let Some(o) = &self.organizer {
+            visible("organizer".into(), o)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the sizes ([`Rules::check_limits`]) and what the types cannot
+    /// (the checks of every protocol version): `winners` and `entries_per_user` are at
     /// least 1, the bonus values 1 to 2^53 − 1; collection names match `[a-z0-9_-]+`,
     /// `require_in` names each collection once and not the primary one;
     /// keywords, handles and user ids are not empty; the window has a bound,
     /// its bounds are `YYYY-MM-DDTHH:MM:SSZ` and `from` < `until`.
     pub fn validate(&self) -> Result<(), RuleError> {
+        self.check_limits()?;
         if self.winners == 0 {
             return Err(invalid("winners", "must be at least 1"));
         }

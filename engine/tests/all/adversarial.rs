@@ -22,12 +22,12 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use fairdraw_engine::bundle::{ParsedBundle, Pick, Selection};
-use fairdraw_engine::draw;
 use fairdraw_engine::encoding::{Hash32, HexBytes, sha256};
 use fairdraw_engine::randomness::drand;
 use fairdraw_engine::randomness::{Realised, commit_reveal};
 use fairdraw_engine::receipt::Signer;
-use fairdraw_engine::verify::{Expectations, Step, verify_bundle};
+use fairdraw_engine::rules::{Keywords, Rules, Window};
+use fairdraw_engine::verify::{Expectations, Step, verify_bundle, verify_bundle_at_least};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -47,6 +47,7 @@ pub enum Base {
     Drand,
     CommitReveal,
     Rfc3797,
+    SecretDrand,
 }
 
 impl Base {
@@ -55,6 +56,7 @@ impl Base {
             Base::Drand => drand_bundle(),
             Base::CommitReveal => commit_reveal_bundle(),
             Base::Rfc3797 => rfc3797_bundle(),
+            Base::SecretDrand => secret_drand_bundle(),
         }
     }
 }
@@ -67,6 +69,8 @@ pub enum Pin {
     /// The organiser's key and the lock hash published at lock time (the
     /// base bundle's).
     KeyAndLock,
+    /// The organiser's key, and protocol 2 at least (`--min-protocol 2`).
+    KeyMinV2,
 }
 
 /// One named attack.
@@ -85,9 +89,21 @@ pub struct Scenario {
 impl Scenario {
     fn expectations(&self) -> Expectations {
         match self.pin {
-            Pin::Key => pinned_key(),
+            Pin::Key | Pin::KeyMinV2 => pinned_key(),
             Pin::KeyAndLock => pinned_key_and_lock(lock_hash(&to_value(&self.base.bytes()))),
         }
+    }
+
+    fn min_protocol(&self) -> u32 {
+        match self.pin {
+            Pin::KeyMinV2 => 2,
+            _ => 1,
+        }
+    }
+
+    /// Verifies the attacked bundle as this scenario's verifier would.
+    fn verify(&self, bytes: &[u8]) -> fairdraw_engine::verify::Report {
+        verify_bundle_at_least(bytes, &self.expectations(), self.min_protocol())
     }
 }
 
@@ -109,12 +125,43 @@ fn op_lock_relinked(
     })
 }
 
+/// Operator: edits the lock's rules, re-signs the lock and re-links the execution.
+fn op_rules(b: &[u8], f: impl FnOnce(&mut Rules)) -> Vec<u8> {
+    op_lock_relinked(b, |p| f(&mut p.rules))
+}
+
+/// Operator: edits the raw collections, re-commits the lock to them,
+/// re-links and re-draws the execution: a fully consistent, re-signed bundle.
+fn op_entries(b: &[u8], f: impl FnOnce(&mut Value)) -> Vec<u8> {
+    edit(b, |v| {
+        f(v);
+        recommit(v, &operator());
+        redraw(v, &operator());
+    })
+}
+
+/// Operator: sets one field of primary entry `index` and re-commits.
+fn op_entry_field(b: &[u8], index: usize, field: &str, value: &str) -> Vec<u8> {
+    op_entries(b, |v| {
+        collection_mut(v, "comments")[index][field] = json!(value);
+    })
+}
+
+/// Operator: rewrites the draw as protocol 1 and re-draws it consistently.
+fn op_as_protocol_1(b: &[u8]) -> Vec<u8> {
+    edit(b, |v| {
+        resign_lock(v, &operator(), |p| p.protocol = 1);
+        resign_execution(v, &operator(), |p| p.protocol = 1);
+        redraw(v, &operator());
+    })
+}
+
 /// A fully valid pick of another eligible entrant, as the rules and the
 /// collection give it.
 fn pick_for(v: &Value, user_id: &str) -> Pick {
     let bytes = to_bytes(v);
     let parsed = ParsedBundle::parse(&bytes).unwrap();
-    let t = draw::tally(&parsed.lock.payload.rules, &parsed.collections, None).unwrap();
+    let t = loose_tally(&parsed);
     let (leaf, e) = t
         .evaluation
         .eligible
@@ -181,7 +228,7 @@ fn second_drand_draw() -> Vec<u8> {
 /// Every scenario.
 pub fn catalogue() -> Vec<Scenario> {
     use Attacker::{Operator, Outsider};
-    use Base::{CommitReveal, Drand, Rfc3797};
+    use Base::{CommitReveal, Drand, Rfc3797, SecretDrand};
     let s = |name, attacker, base, mutate, fails_at| Scenario {
         name,
         attacker,
@@ -195,6 +242,14 @@ pub fn catalogue() -> Vec<Scenario> {
         attacker,
         base,
         pin: Pin::KeyAndLock,
+        mutate,
+        fails_at,
+    };
+    let min_v2 = |name, attacker, base, mutate, fails_at| Scenario {
+        name,
+        attacker,
+        base,
+        pin: Pin::KeyMinV2,
         mutate,
         fails_at,
     };
@@ -579,7 +634,7 @@ pub fn catalogue() -> Vec<Scenario> {
             "op_execution_protocol_bumped",
             Operator,
             Drand,
-            |b| op_exec(&b, |p| p.protocol = 2),
+            |b| op_exec(&b, |p| p.protocol = 3),
             Step::Bundle,
         ),
         // ---- operator: keys
@@ -997,7 +1052,7 @@ pub fn catalogue() -> Vec<Scenario> {
             "out_lock_protocol_bumped",
             Outsider,
             Drand,
-            |b| edit(&b, |v| v["lock"]["payload"]["protocol"] = json!(2)),
+            |b| edit(&b, |v| v["lock"]["payload"]["protocol"] = json!(3)),
             Step::Bundle,
         ),
         s(
@@ -1049,6 +1104,322 @@ pub fn catalogue() -> Vec<Scenario> {
             },
             Step::Bundle,
         ),
+        // ---- protocol 2: versions
+        min_v2(
+            "op_downgrade_to_protocol_1",
+            Operator,
+            Drand,
+            |b| op_as_protocol_1(&b),
+            Step::Bundle,
+        ),
+        s(
+            "op_execution_protocol_1_under_v2_lock",
+            Operator,
+            Drand,
+            |b| op_exec(&b, |p| p.protocol = 1),
+            Step::Bundle,
+        ),
+        s(
+            "op_secret_drand_as_protocol_1",
+            Operator,
+            SecretDrand,
+            |b| op_as_protocol_1(&b),
+            Step::Bundle,
+        ),
+        // ---- protocol 2: invisible and look-alike strings
+        s(
+            "op_title_zero_width_space",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.title.push('\u{200B}')),
+            Step::Bundle,
+        ),
+        s(
+            "op_title_not_nfkc",
+            Operator,
+            Drand,
+            |b| op_lock_relinked(&b, |p| p.title = "\u{FF27}iveaway".into()),
+            Step::Bundle,
+        ),
+        s(
+            "op_keyword_cyrillic_lookalike",
+            Operator,
+            Drand,
+            |b| {
+                op_rules(&b, |r| {
+                    r.keywords = Some(Keywords {
+                        any: vec!["#w\u{0456}n".into()],
+                        all: vec![],
+                    })
+                })
+            },
+            Step::Rules,
+        ),
+        s(
+            "op_keyword_word_joiner",
+            Operator,
+            Drand,
+            |b| {
+                op_rules(&b, |r| {
+                    r.keywords = Some(Keywords {
+                        any: vec!["#win\u{2060}".into()],
+                        all: vec![],
+                    })
+                })
+            },
+            Step::Rules,
+        ),
+        s(
+            "op_keyword_fullwidth",
+            Operator,
+            Drand,
+            |b| {
+                op_rules(&b, |r| {
+                    r.keywords = Some(Keywords {
+                        any: vec!["\u{FF03}\u{FF57}\u{FF49}\u{FF4E}".into()],
+                        all: vec![],
+                    })
+                })
+            },
+            Step::Rules,
+        ),
+        s(
+            "op_organizer_bidi_control",
+            Operator,
+            Drand,
+            |b| op_rules(&b, |r| r.organizer = Some("@sh\u{202E}op".into())),
+            Step::Rules,
+        ),
+        s(
+            "op_exclude_users_zero_width",
+            Operator,
+            Drand,
+            |b| op_rules(&b, |r| r.exclude_users = vec!["@c\u{200B}id".into()]),
+            Step::Rules,
+        ),
+        // ---- protocol 2: one account, one spelling
+        s(
+            "op_platform_spelled_twice",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 3, "platform", "YouTube"),
+            Step::Collections,
+        ),
+        s(
+            "op_platform_zero_width",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 3, "platform", "youtube\u{200B}"),
+            Step::Collections,
+        ),
+        s(
+            "op_user_id_zero_width",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 9, "user_id", "u1\u{200B}"),
+            Step::Collections,
+        ),
+        s(
+            "op_user_id_trailing_space",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 9, "user_id", "u1 "),
+            Step::Collections,
+        ),
+        s(
+            "op_collection_name_uppercase",
+            Operator,
+            Drand,
+            |b| {
+                op_entries(&b, |v| {
+                    let like = v["collections"]["likes"][0].clone();
+                    v["collections"]["Follows"] = json!([like]);
+                })
+            },
+            Step::Collections,
+        ),
+        // ---- protocol 2: times
+        s(
+            "op_entry_after_lock",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 10, "created_at", "2023-01-23T13:00:01Z"),
+            Step::Collections,
+        ),
+        s(
+            "op_account_created_after_lock",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 10, "account_created_at", "2023-02-01T00:00:00Z"),
+            Step::Collections,
+        ),
+        s(
+            "op_entry_time_underscore",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 10, "created_at", "2023-01-15_10:10:00Z"),
+            Step::Collections,
+        ),
+        s(
+            "op_entry_time_ten_fraction_digits",
+            Operator,
+            Drand,
+            |b| op_entry_field(&b, 10, "created_at", "2023-01-15T10:10:00.0000000001Z"),
+            Step::Collections,
+        ),
+        s(
+            "op_window_closes_after_lock",
+            Operator,
+            Drand,
+            |b| {
+                op_rules(&b, |r| {
+                    r.window = Some(Window {
+                        from: None,
+                        until: Some("2023-01-24T00:00:00Z".into()),
+                    })
+                })
+            },
+            Step::Rules,
+        ),
+        s(
+            "op_locked_in_2150",
+            Operator,
+            CommitReveal,
+            |b| {
+                edit(&b, |v| {
+                    resign_lock(v, &operator(), |p| p.locked_at = ts("2150-01-01T00:00:00Z"));
+                    resign_execution(v, &operator(), |p| {
+                        p.executed_at = ts("2150-01-01T00:00:00Z")
+                    });
+                    redraw(v, &operator());
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "op_zero_eligible_locked",
+            Operator,
+            Drand,
+            |b| {
+                edit(&b, |v| {
+                    resign_lock(v, &operator(), |p| p.rules.min_followers = Some(1_000_000));
+                    recommit(v, &operator());
+                    relink(v, &operator());
+                })
+            },
+            Step::Rules,
+        ),
+        // ---- caps: hostile sizes are refused before any work
+        s(
+            "op_keywords_over_cap",
+            Operator,
+            Drand,
+            |b| {
+                op_rules(&b, |r| {
+                    r.keywords = Some(Keywords {
+                        any: (0..65).map(|i| format!("#k{i}")).collect(),
+                        all: vec![],
+                    })
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "op_exclude_users_over_cap",
+            Operator,
+            Drand,
+            |b| {
+                op_rules(&b, |r| {
+                    r.exclude_users = (0..10_001).map(|i| format!("@x{i}")).collect()
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "op_too_many_collections",
+            Operator,
+            Drand,
+            |b| {
+                op_entries(&b, |v| {
+                    for i in 0..31 {
+                        v["collections"][format!("extra{i}")] = json!([]);
+                    }
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "op_rfc3797_sources_over_cap",
+            Operator,
+            Rfc3797,
+            |b| {
+                op_lock_relinked(&b, |p| {
+                    p.randomness = fairdraw_engine::randomness::Declared::Rfc3797 {
+                        sources: "x".repeat(1001),
+                    }
+                })
+            },
+            Step::Bundle,
+        ),
+        s(
+            "op_rfc3797_value_over_cap",
+            Operator,
+            Rfc3797,
+            |b| {
+                op_exec(&b, |p| {
+                    p.randomness = Realised::Rfc3797 {
+                        values: vec!["7 ".repeat(600), "1".into(), "2".into()],
+                    }
+                })
+            },
+            Step::Bundle,
+        ),
+        // ---- secret+drand
+        s(
+            "op_secret_drand_secret_swapped",
+            Operator,
+            SecretDrand,
+            |b| {
+                op_exec(&b, |p| {
+                    if let Realised::SecretDrand { secret, .. } = &mut p.randomness {
+                        secret.0 = vec![9; 32];
+                    }
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_secret_drand_beacon_swapped",
+            Operator,
+            SecretDrand,
+            |b| {
+                op_exec(&b, |p| {
+                    p.randomness =
+                        Realised::secret_drand(&SECRET, beacon("default", 72_785)).unwrap()
+                })
+            },
+            Step::Randomness,
+        ),
+        s(
+            "op_secret_drand_seed_from_beacon_alone",
+            Operator,
+            SecretDrand,
+            |b| {
+                let lock = lock_hash(&to_value(&b));
+                op_exec(&b, |p| {
+                    if let Realised::SecretDrand { randomness, .. } = &p.randomness {
+                        p.selection = Selection::Chacha20 {
+                            seed: fairdraw_engine::select::derive_seed(
+                                &lock,
+                                "drand",
+                                &randomness.0,
+                            ),
+                        };
+                    }
+                })
+            },
+            Step::Seed,
+        ),
     ]
 }
 
@@ -1078,7 +1449,12 @@ fn attacked() -> &'static [(Scenario, Vec<u8>)] {
 
 #[test]
 fn bases_verify() {
-    for base in [Base::Drand, Base::CommitReveal, Base::Rfc3797] {
+    for base in [
+        Base::Drand,
+        Base::CommitReveal,
+        Base::Rfc3797,
+        Base::SecretDrand,
+    ] {
         let r = verify(&base.bytes());
         assert!(r.verified(), "{base:?}: {:?}", r.first_failure());
         assert_eq!(r.winners.len(), 2);
@@ -1122,7 +1498,7 @@ fn every_scenario_fails_at_its_step() {
     let check = |part: &[(Scenario, Vec<u8>)]| {
         part.iter()
             .filter_map(|(s, bytes)| {
-                let report = verify_bundle(bytes, &s.expectations());
+                let report = s.verify(bytes);
                 let got = report.first_failure().map(|f| (f.step, f.detail.clone()));
                 match got {
                     Some((step, _)) if step == s.fails_at && !report.verified() => None,
@@ -1355,4 +1731,99 @@ fn weakness_verify_accepts_what_lock_refuses() {
     });
     let report = verify(&tampered);
     assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Bundle));
+}
+
+// ------------------------------------------------- protocol 2: what verify says
+
+/// A protocol 1 rewrite of a protocol 2 draw verifies (protocol 1 bundles
+/// keep verifying), but the report says it lacks the protocol 2 checks and
+/// a verifier asking for protocol 2 refuses it.
+#[test]
+fn downgrade_needs_min_protocol() {
+    let (s, bytes) = attacked()
+        .iter()
+        .find(|(s, _)| s.name == "op_downgrade_to_protocol_1")
+        .unwrap();
+    let loose = verify(bytes);
+    assert!(loose.verified(), "{:?}", loose.first_failure());
+    assert_eq!(loose.protocol, Some(1));
+    assert!(
+        loose
+            .warnings
+            .iter()
+            .any(|w| w.contains("lacks the checks of protocol 2")),
+        "{:?}",
+        loose.warnings
+    );
+    let strict = s.verify(bytes);
+    assert_eq!(strict.first_failure().map(|f| f.step), Some(Step::Bundle));
+    assert!(strict.first_failure().unwrap().detail.contains("minimum"));
+}
+
+/// An organiser who re-draws a commit-reveal draw until a friend wins
+/// produces a bundle that verifies; the report cannot catch it, so it
+/// states the trust the draw needed, in words and in JSON.
+#[test]
+fn rigged_commit_reveal_states_the_trust_it_needed() {
+    use fairdraw_engine::randomness::Trust;
+    for (bytes, trust) in [
+        (commit_reveal_bundle(), Trust::OrganiserTrusted),
+        (rfc3797_bundle(), Trust::OrganiserTrusted),
+        (drand_bundle(), Trust::NoOrganiserTrust),
+        (secret_drand_bundle(), Trust::NoOrganiserTrust),
+    ] {
+        let report = verify(&bytes);
+        assert!(report.verified());
+        assert_eq!(report.randomness_trust, Some(trust));
+        let json = serde_json::to_value(&report).unwrap();
+        let expected = serde_json::to_value(trust).unwrap();
+        assert_eq!(json["randomness_trust"], expected);
+        let warned = report
+            .warnings
+            .iter()
+            .any(|w| w.contains("organiser-trusted"));
+        assert_eq!(
+            warned,
+            trust == Trust::OrganiserTrusted,
+            "{:?}",
+            report.warnings
+        );
+    }
+}
+
+/// Without the published lock hash the report says it cannot tell when
+/// the draw was locked; without the key, that anyone could have signed.
+#[test]
+fn verify_warns_without_pins() {
+    let bytes = drand_bundle();
+    let bare = verify_bundle(&bytes, &Expectations::default());
+    assert!(bare.verified());
+    assert!(
+        bare.warnings
+            .iter()
+            .any(|w| w.contains("cannot tell when the draw was locked"))
+    );
+    assert!(bare.warnings.iter().any(|w| w.contains("public key")));
+    let pinned = verify_bundle(&bytes, &pinned_key_and_lock(lock_hash(&to_value(&bytes))));
+    assert!(pinned.warnings.is_empty(), "{:?}", pinned.warnings);
+}
+
+/// A bundle signed by another key than the pinned one is refused before any
+/// rule runs: every later step is skipped.
+#[test]
+fn wrong_key_is_refused_before_the_rules() {
+    let report = verify_bundle(
+        &drand_bundle(),
+        &Expectations {
+            public_key: Some(outsider().public_key()),
+            lock_hash: None,
+        },
+    );
+    assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Signer));
+    for step in [Step::Collections, Step::Rules, Step::Winners] {
+        assert_eq!(
+            report.step(step).map(|r| r.status),
+            Some(fairdraw_engine::verify::Status::Skipped)
+        );
+    }
 }

@@ -147,11 +147,16 @@ fn check_intermediate(dir: &str) {
         "{dir}: execution hash"
     );
 
-    // §8.1, §8.2: the seed from the drand material, and the stream's words.
-    let randomness: serde_json::Value =
-        serde_json::to_value(&execution.payload.randomness).unwrap();
-    let material = hex::decode(randomness["randomness"].as_str().unwrap()).unwrap();
-    let seed = derive_seed(&lock_hash, "drand", &material);
+    // §8.1, §8.2: the seed from the material (the beacon's randomness, after
+    // the secret for secret_drand), and the stream's words.
+    let randomness = serde_json::to_value(&execution.payload.randomness).unwrap();
+    let kind = randomness["kind"].as_str().unwrap();
+    let mut material = Vec::new();
+    if let Some(secret) = randomness.get("secret") {
+        material = hex::decode(secret.as_str().unwrap()).unwrap();
+    }
+    material.extend(hex::decode(randomness["randomness"].as_str().unwrap()).unwrap());
+    let seed = derive_seed(&lock_hash, kind, &material);
     assert_eq!(seed.to_string(), want.seed, "{dir}: seed");
     let mut stream = ChaChaPicker::new(&seed);
     let words: Vec<String> = want
@@ -176,4 +181,14 @@ fn check_intermediate(dir: &str) {
 #[test]
 fn draw_v1_intermediate_values_match_the_reference() {
     check_intermediate("draw_v1");
+}
+
+#[test]
+fn draw_v2_intermediate_values_match_the_reference() {
+    check_intermediate("draw_v2");
+}
+
+#[test]
+fn draw_v2_secret_drand_intermediate_values_match_the_reference() {
+    check_intermediate("draw_v2_secret_drand");
 }

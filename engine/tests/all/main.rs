@@ -15,3 +15,4 @@ mod platforms;
 mod randomness;
 mod rules;
 mod support;
+mod text_tables;

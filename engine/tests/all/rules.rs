@@ -189,11 +189,11 @@ fn validation_names_the_field() {
         ),
         (
             r#"{"winners":1,"collection":"Comments"}"#,
-            r#"rules: `collection` "Comments" is not a collection name ([a-z0-9_-]+)"#,
+            r#"rules: `collection` "Comments" is not a collection name (1 to 64 of a-z, 0-9, '_', '-')"#,
         ),
         (
             r#"{"winners":1,"collection":""}"#,
-            r#"rules: `collection` "" is not a collection name ([a-z0-9_-]+)"#,
+            r#"rules: `collection` "" is not a collection name (1 to 64 of a-z, 0-9, '_', '-')"#,
         ),
         (
             r#"{"winners":1,"require_in":["likes","comments"]}"#,
@@ -205,7 +205,7 @@ fn validation_names_the_field() {
         ),
         (
             r#"{"winners":1,"require_in":["li kes"]}"#,
-            r#"rules: `require_in[0]` "li kes" is not a collection name ([a-z0-9_-]+)"#,
+            r#"rules: `require_in[0]` "li kes" is not a collection name (1 to 64 of a-z, 0-9, '_', '-')"#,
         ),
         (
             r#"{"winners":1,"keywords":{"all":["a",""]}}"#,
@@ -251,9 +251,56 @@ fn validation_names_the_field() {
             r#"{"winners":1,"bonus":{"per_extra_mention":1,"max":9007199254740992}}"#,
             "rules: `bonus.max` must be between 1 and 2^53 - 1",
         ),
+        // Protocol 2 (Rules::from_json validates for the newest version).
+        (
+            r##"{"winners":1,"keywords":{"any":["#giveaway\u2060"]}}"##,
+            r##"rules: `keywords.any[0]` "#giveaway\u{2060}" holds the invisible (default-ignorable) code point U+2060 at code point 9"##,
+        ),
+        (
+            r##"{"winners":1,"keywords":{"all":["#give\u0430way"]}}"##,
+            r##"rules: `keywords.all[0]` "#giveаway" mixes scripts in the word "#giveаway" (e.g. a Cyrillic letter among Latin ones)"##,
+        ),
+        (
+            r##"{"winners":1,"keywords":{"any":["\uff03win"]}}"##,
+            r##"rules: `keywords.any[0]` "＃win" is not in Unicode normalization form NFKC (write "#win")"##,
+        ),
+        (
+            r#"{"winners":1,"organizer":"@a\u202eb"}"#,
+            r#"rules: `organizer` "@a\u{202e}b" holds the bidirectional control U+202E at code point 2"#,
+        ),
+        // Caps (every version).
+        (
+            r#"{"winners":1,"require_in":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}"#,
+            "rules: `require_in` names 17 collections, at most 16 are allowed",
+        ),
     ] {
         assert_eq!(rule_error(json), message, "{json}");
     }
+    let many: Vec<String> = (0..65).map(|i| format!("\"k{i}\"")).collect();
+    assert_eq!(
+        rule_error(&format!(
+            r#"{{"winners":1,"keywords":{{"all":[{}]}}}}"#,
+            many.join(",")
+        )),
+        "rules: `keywords.all` has 65 keywords, at most 64 are allowed"
+    );
+    assert_eq!(
+        rule_error(&format!(
+            r#"{{"winners":1,"organizer":"{}"}}"#,
+            "a".repeat(201)
+        )),
+        "rules: `organizer` is longer than 200 characters"
+    );
+    // Protocol 1 rules stay valid for protocol 1.
+    let v1 = Rules {
+        keywords: Some(fairdraw_engine::rules::Keywords {
+            any: vec!["\u{FF03}win".into()],
+            all: vec![],
+        }),
+        ..rules(r#"{"winners":1}"#)
+    };
+    assert!(v1.validate_for(1).is_ok());
+    assert!(v1.validate_for(2).is_err());
     // A window may be open on one side.
     rules(r#"{"winners":1,"window":{"until":"2026-12-01T00:00:00Z"}}"#);
     rules(r#"{"winners":1,"window":{"from":"2026-12-01T00:00:00Z"}}"#);
@@ -1098,4 +1145,31 @@ fn describe_is_deterministic_whatever_the_key_order() {
     assert_eq!(a.describe(), a.describe());
     // One sentence per rule set: the example sets every field.
     assert_eq!(a.describe().len(), 12);
+}
+
+proptest! {
+    /// Keyword matching (one Aho-Corasick pass per list) gives exactly the
+    /// verdict of PROTOCOL.md §5.5 rule 4, substring containment of the
+    /// normalised keywords in the normalised text, including overlapping
+    /// keywords and keywords that are substrings of each other.
+    #[test]
+    fn keyword_matching_is_substring_containment(
+        any in prop::collection::vec("[ab#Ａ]{1,3}", 0..4),
+        all in prop::collection::vec("[ab#Ａ]{1,3}", 0..4),
+        text in "[ab #Ａ]{0,12}",
+    ) {
+        let keywords = fairdraw_engine::rules::Keywords { any: any.clone(), all: all.clone() };
+        let r = Rules { keywords: Some(keywords), ..rules(r#"{"winners":1}"#) };
+        let collections = BTreeMap::from([("comments".to_owned(), vec![entry("ann", &text)])]);
+        let (_, excluded) = evaluate(&r, &collections).expect("evaluates");
+        let t = normalize(&text);
+        let has = |k: &String| t.contains(&*normalize(k));
+        let expected = if !any.is_empty() && !any.iter().any(has) {
+            Some(Exclusion::Keywords { requirement: KeywordRequirement::Any, missing: any.clone() })
+        } else {
+            let missing: Vec<String> = all.iter().filter(|k| !has(k)).cloned().collect();
+            (!missing.is_empty()).then_some(Exclusion::Keywords { requirement: KeywordRequirement::All, missing })
+        };
+        prop_assert_eq!(excluded.first().map(|(_, x)| x.clone()), expected);
+    }
 }

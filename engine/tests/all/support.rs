@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use fairdraw_engine::bundle::{ExecutionPayload, LockPayload, ParsedBundle, Pick, Selection};
-use fairdraw_engine::draw::{self, LockRequest};
+use fairdraw_engine::draw::{self, EntryChecks, LockRequest};
 use fairdraw_engine::encoding::{HexBytes, parse_hex};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
 use fairdraw_engine::randomness::drand::{self, Beacon};
@@ -206,6 +206,35 @@ impl Spec {
         }
     }
 
+    /// secret+drand (protocol 2): [`SECRET`] and default-chain round [`ROUND`].
+    pub fn secret_drand() -> Spec {
+        let Declared::Drand {
+            chain,
+            chain_hash,
+            round,
+        } = drand::chain("default").expect("default").declare(ROUND)
+        else {
+            unreachable!("a drand declaration")
+        };
+        let Declared::CommitReveal { commitment } =
+            commit_reveal::declare(&SECRET).expect("32 bytes")
+        else {
+            unreachable!("a commit-reveal declaration")
+        };
+        Spec {
+            draw_id: "adv-secret-drand".into(),
+            title: "Synthetic secret+drand giveaway".into(),
+            declared: Declared::SecretDrand {
+                commitment,
+                chain,
+                chain_hash,
+                round,
+            },
+            realised: Realised::secret_drand(&SECRET, beacon("default", ROUND)).expect("drand"),
+            ..Spec::drand()
+        }
+    }
+
     /// RFC 3797 with the RFC's section 6 values.
     pub fn rfc3797() -> Spec {
         Spec {
@@ -280,6 +309,12 @@ pub fn commit_reveal_bundle() -> Vec<u8> {
     cached(&CELL, || Spec::commit_reveal().build())
 }
 
+/// A valid secret+drand bundle (cached).
+pub fn secret_drand_bundle() -> Vec<u8> {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    cached(&CELL, || Spec::secret_drand().build())
+}
+
 /// A valid RFC 3797 bundle (cached).
 pub fn rfc3797_bundle() -> Vec<u8> {
     static CELL: OnceLock<Vec<u8>> = OnceLock::new();
@@ -351,6 +386,9 @@ pub fn reseed(v: &mut Value, signer: &Signer) {
         let material = match &p.randomness {
             Realised::Drand { randomness, .. } => randomness.0.to_vec(),
             Realised::CommitReveal { secret } => secret.0.clone(),
+            Realised::SecretDrand {
+                secret, randomness, ..
+            } => [secret.0.as_slice(), &randomness.0].concat(),
             Realised::Rfc3797 { .. } => return,
         };
         p.selection = Selection::Chacha20 {
@@ -359,13 +397,24 @@ pub fn reseed(v: &mut Value, signer: &Signer) {
     });
 }
 
+/// The tally an operator computes to commit to anything: the rules of the
+/// lock over the raw collections, with only protocol 1's entry checks (the
+/// loosest), so that bundles a protocol 2 verifier refuses can be built.
+pub fn loose_tally<'a>(parsed: &ParsedBundle<'a>) -> draw::Tally<'a> {
+    let loose = EntryChecks {
+        protocol: 1,
+        locked_at: None,
+    };
+    draw::tally_as(&parsed.lock.payload.rules, &parsed.collections, None, loose).expect("tally")
+}
+
 /// Operator: recomputes the lock's commitments (collections, eligible,
 /// tickets, Merkle root) from the bundle's raw collections under the lock's
 /// rules, and re-signs the lock. The execution is not touched.
 pub fn recommit(v: &mut Value, signer: &Signer) {
     let bytes = to_bytes(v);
     let parsed = ParsedBundle::parse(&bytes).expect("bundle parses");
-    let t = draw::tally(&parsed.lock.payload.rules, &parsed.collections, None).expect("tally");
+    let t = loose_tally(&parsed);
     let (collections, eligible, total, root) = (
         t.collections.clone(),
         t.evaluation.eligible.len() as u64,
@@ -401,7 +450,7 @@ pub fn redraw(v: &mut Value, signer: &Signer) {
     let parsed = ParsedBundle::parse(&bytes).expect("bundle parses");
     let lock = &parsed.lock.payload;
     let exec = &parsed.execution.as_ref().expect("executed").payload;
-    let t = draw::tally(&lock.rules, &parsed.collections, None).expect("tally");
+    let t = loose_tally(&parsed);
     let (selection, indices) =
         draw::draw_indices(&exec.lock_hash, lock, &exec.randomness, &t.tickets)
             .expect("randomness verifies");

@@ -40,6 +40,8 @@ pub mod exit {
     pub const EXCLUDED: u8 = 3;
     /// `prove`: no entry from that entrant.
     pub const NO_ENTRY: u8 = 4;
+    /// `prove`: several accounts match the entrant; name one as `platform:user_id`.
+    pub const AMBIGUOUS: u8 = 5;
 }
 
 #[derive(Parser, Debug)]

@@ -268,7 +268,7 @@ impl From<DrawError> for ApiError {
                 ApiError::field(format!("rules.{field}"), problem)
             }
             DrawError::DrawId(_) => ApiError::field("id", e.to_string()),
-            DrawError::TitleTooLong | DrawError::TitleControls => {
+            DrawError::TitleTooLong | DrawError::TitleControls | DrawError::TitleText(_) => {
                 ApiError::field("title", e.to_string())
             }
             DrawError::TooEarly { earliest, .. } => ApiError::TooEarly {
@@ -280,7 +280,10 @@ impl From<DrawError> for ApiError {
             | DrawError::Rules(_)
             | DrawError::MissingCollection(_)
             | DrawError::Select(_)
-            | DrawError::Randomness(_) => ApiError::Unprocessable(e.to_string()),
+            | DrawError::Randomness(_)
+            | DrawError::EntryAfterLock { .. }
+            | DrawError::CollectionName(_)
+            | DrawError::TimeOutOfRange { .. } => ApiError::Unprocessable(e.to_string()),
             // The server built the lock and picked the key: anything else is ours.
             other => ApiError::Internal(other.to_string()),
         }

@@ -44,6 +44,71 @@ struct RelayV1<'a> {
     previous_signature: Option<&'a str>,
 }
 
+/// Fetches `round` (or the latest) of `chain` through the beacon plugin
+/// `plugin_id` and verifies it with the engine. Returns the plugin's
+/// signature and previous signature (as fetched) and the verified
+/// realisation; refuses anything that does not verify.
+pub fn fetch_verified(
+    data: &DataDir,
+    plugin_id: &str,
+    chain: &'static drand::Chain,
+    round: Option<u64>,
+) -> Result<(String, Option<String>, Realised)> {
+    if round == Some(0) {
+        bail!("--round must be 1 or more (drand has no round 0)");
+    }
+    let rt = data.runtime()?;
+    let plugin = rt.beacon(plugin_id)?;
+    let wanted = round.map_or_else(|| "the latest round".to_owned(), |r| format!("round {r}"));
+    let got = match plugin
+        .fetch(chain.name, round)
+        .with_context(|| format!("plugin `{plugin_id}` failed"))?
+    {
+        Ok(r) => r,
+        Err(e) => bail!(
+            "plugin `{plugin_id}` could not fetch {wanted} of {}: {e}",
+            chain.name
+        ),
+    };
+    if got.chain != chain.name {
+        bail!(
+            "plugin `{plugin_id}` returned a beacon of chain {:?}, not {:?}; refused",
+            got.chain,
+            chain.name
+        );
+    }
+    if let Some(r) = round
+        && got.round != r
+    {
+        bail!(
+            "plugin `{plugin_id}` returned round {}, not round {r}; refused",
+            got.round
+        );
+    }
+    // Verify with the engine, exactly as `execute` will read it.
+    let refuse = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!(
+            "refusing the beacon from plugin `{plugin_id}` ({} round {}): {e}; nothing written",
+            chain.name,
+            got.round
+        )
+    };
+    let signature = parse_hex(&got.signature).map_err(|e| refuse(&format!("signature: {e}")))?;
+    let previous = got.previous_signature.clone().filter(|p| !p.is_empty());
+    let beacon = drand::Beacon {
+        round: got.round,
+        signature,
+        previous_signature: previous
+            .as_deref()
+            .map(parse_hex)
+            .transpose()
+            .map_err(|e| refuse(&format!("previous signature: {e}")))?,
+        randomness: None,
+    };
+    let realised = beacon.realise(chain).map_err(|e| refuse(&e))?;
+    Ok((got.signature, previous, realised))
+}
+
 pub fn run(args: Args) -> Result<u8> {
     files::ensure_absent(&args.out)?;
     let Some(chain) = drand::chain(&args.chain) else {
@@ -54,72 +119,27 @@ pub fn run(args: Args) -> Result<u8> {
             known.join(", ")
         );
     };
-    if args.round == Some(0) {
-        bail!("--round must be 1 or more (drand has no round 0)");
-    }
-    let rt = args.data.runtime()?;
-    let plugin = rt.beacon(&args.plugin)?;
-    let wanted = args
-        .round
-        .map_or_else(|| "the latest round".to_owned(), |r| format!("round {r}"));
-    let got = match plugin
-        .fetch(chain.name, args.round)
-        .with_context(|| format!("plugin `{}` failed", args.plugin))?
-    {
-        Ok(r) => r,
-        Err(e) => bail!(
-            "plugin `{}` could not fetch {wanted} of {}: {e}",
-            args.plugin,
-            chain.name
-        ),
+    let (signature, previous, realised) =
+        fetch_verified(&args.data, &args.plugin, chain, args.round)?;
+    let Realised::Drand {
+        round, randomness, ..
+    } = &realised
+    else {
+        bail!("internal error: a drand beacon realised as {realised:?}");
     };
-    if got.chain != chain.name {
-        bail!(
-            "plugin `{}` returned a beacon of chain {:?}, not {:?}; refused",
-            args.plugin,
-            got.chain,
-            chain.name
-        );
-    }
-    if let Some(r) = args.round
-        && got.round != r
-    {
-        bail!(
-            "plugin `{}` returned round {}, not round {r}; refused",
-            args.plugin,
-            got.round
-        );
-    }
-
-    // Verify with the engine, exactly as `execute` will read the file.
+    let (round, randomness) = (*round, *randomness);
     let refuse = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!(
-            "refusing the beacon from plugin `{}` ({} round {}): {e}; nothing written",
+            "refusing the beacon from plugin `{}` ({} round {round}): {e}; nothing written",
             args.plugin,
-            chain.name,
-            got.round
+            chain.name
         )
     };
-    let signature = parse_hex(&got.signature).map_err(|e| refuse(&format!("signature: {e}")))?;
-    let previous = got.previous_signature.as_deref().filter(|p| !p.is_empty());
-    let beacon = drand::Beacon {
-        round: got.round,
-        signature,
-        previous_signature: previous
-            .map(parse_hex)
-            .transpose()
-            .map_err(|e| refuse(&format!("previous signature: {e}")))?,
-        randomness: None,
-    };
-    let randomness = match beacon.realise(chain).map_err(|e| refuse(&e))? {
-        Realised::Drand { randomness, .. } => randomness,
-        other => bail!("internal error: a drand beacon realised as {other:?}"),
-    };
     let doc = RelayV1 {
-        round: got.round,
+        round,
         randomness: randomness.to_hex(),
-        signature: &got.signature,
-        previous_signature: previous,
+        signature: &signature,
+        previous_signature: previous.as_deref(),
     };
     let mut bytes = serde_json::to_vec(&doc).context("cannot encode the beacon")?;
     drand::parse_relay_json(&bytes)
@@ -128,10 +148,9 @@ pub fn run(args: Args) -> Result<u8> {
     bytes.push(b'\n');
     files::write(&args.out, &bytes, false)?;
     outln!(
-        "drand {} round {} (due {}): signature verified",
+        "drand {} round {round} (due {}): signature verified",
         chain.name,
-        got.round,
-        chain.round_time(got.round)
+        chain.round_time(round)
     );
     outln!("Randomness: {}", randomness.to_hex());
     outln!("Wrote {}", args.out.display());

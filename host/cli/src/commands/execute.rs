@@ -14,7 +14,7 @@ use crate::{files, keyfile};
 
 /// Draw the winners of a locked draw from its randomness and write the proof bundle.
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("randomness").required(true).args(["beacon", "secret", "source"])))]
+#[command(group(clap::ArgGroup::new("randomness").required(true).multiple(true).args(["beacon", "secret", "source"])))]
 pub struct Args {
     /// The lock file written by `fairdraw lock`.
     lock: PathBuf,
@@ -45,37 +45,43 @@ pub fn realise(
     secret: Option<&PathBuf>,
     sources: &[String],
 ) -> Result<Realised> {
-    match declared {
-        Declared::Drand { chain, round, .. } => {
-            let Some(path) = beacon else {
-                bail!("this draw declared drand {chain} round {round}: pass --beacon BEACON.json");
-            };
-            let chain =
-                drand::chain(chain).with_context(|| format!("unknown drand chain {chain:?}"))?;
-            let beacon = drand::parse_relay_json(&files::read(path)?)
-                .with_context(|| format!("{}", path.display()))?;
-            if beacon.round != *round {
-                bail!(
-                    "{}: beacon is for round {}, but this draw declared round {round}",
-                    path.display(),
-                    beacon.round
-                );
-            }
-            Ok(beacon
-                .realise(chain)
-                .with_context(|| format!("{}", path.display()))?)
+    let read_beacon = |chain: &str, round: u64| -> Result<Realised> {
+        let Some(path) = beacon else {
+            bail!("this draw declared drand {chain} round {round}: pass --beacon BEACON.json");
+        };
+        let chain =
+            drand::chain(chain).with_context(|| format!("unknown drand chain {chain:?}"))?;
+        let beacon = drand::parse_relay_json(&files::read(path)?)
+            .with_context(|| format!("{}", path.display()))?;
+        if beacon.round != round {
+            bail!(
+                "{}: beacon is for round {}, but this draw declared round {round}",
+                path.display(),
+                beacon.round
+            );
         }
-        Declared::CommitReveal { .. } => {
-            let Some(path) = secret else {
-                bail!("this draw declared commit-reveal randomness: pass --secret LOCK.secret");
-            };
-            let text = String::from_utf8(files::read(path)?)
-                .with_context(|| format!("{} is not text", path.display()))?;
-            let secret = fairdraw_engine::encoding::parse_hex(text.trim())
-                .with_context(|| format!("{}", path.display()))?;
-            Ok(Realised::CommitReveal {
-                secret: HexBytes(secret),
-            })
+        beacon
+            .realise(chain)
+            .with_context(|| format!("{}", path.display()))
+    };
+    let read_secret = || -> Result<Vec<u8>> {
+        let Some(path) = secret else {
+            bail!("this draw committed to a secret: pass --secret LOCK.secret");
+        };
+        let text = String::from_utf8(files::read(path)?)
+            .with_context(|| format!("{} is not text", path.display()))?;
+        fairdraw_engine::encoding::parse_hex(text.trim())
+            .with_context(|| format!("{}", path.display()))
+    };
+    match declared {
+        Declared::Drand { chain, round, .. } => read_beacon(chain, *round),
+        Declared::CommitReveal { .. } => Ok(Realised::CommitReveal {
+            secret: HexBytes(read_secret()?),
+        }),
+        Declared::SecretDrand { chain, round, .. } => {
+            let secret = read_secret()?;
+            Realised::secret_drand(&secret, read_beacon(chain, *round)?)
+                .context("the beacon is not a drand beacon")
         }
         Declared::Rfc3797 { sources: described } => {
             if sources.is_empty() {
@@ -138,7 +144,10 @@ pub fn print_executed(bundle: &BuiltBundle) {
         let title = if lock.title.is_empty() {
             String::new()
         } else {
-            format!(" ({})", lock.title)
+            format!(
+                " ({})",
+                fairdraw_engine::text::escape_for_display(&lock.title)
+            )
         };
         outln!(
             "Draw {}{title}: {} eligible entrants, {} tickets",

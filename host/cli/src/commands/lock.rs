@@ -42,7 +42,9 @@ pub struct Args {
     pub inputs: Inputs,
     /// `drand:quicknet`, `drand:default` (first round at least 60 s after the
     /// lock; `drand:CHAIN:ROUND` names one), `secret` (commit-reveal; the
-    /// secret is written beside the lock file) or `rfc3797:"description of the sources"`.
+    /// secret is written beside the lock file), `secret+drand:CHAIN` (both: a
+    /// secret and a drand round a few seconds after the lock) or
+    /// `rfc3797:"description of the sources"`.
     #[arg(long)]
     pub randomness: String,
     /// Where to write the lock file.
@@ -97,6 +99,7 @@ pub fn print_locked(locked: &Locked<'_>) -> Result<()> {
         }
     );
     outln!("Root:       {}", lock.merkle_root);
+    outln!("Protocol:   version {}", lock.protocol);
     outln!("Randomness: {}", lock.randomness.describe());
     outln!(
         "Draw:       {} winner(s), {} alternate(s); draw id {}",
@@ -160,6 +163,12 @@ pub fn run(args: Args) -> Result<u8> {
         }
         files::write(&args.out, &locked.bundle.to_json(), false)?;
         print_locked(locked)?;
+        if matches!(spec, Spec::Secret) {
+            outln!(
+                "Note:       commit-reveal alone asks verifiers to trust you not to have re-drawn; \
+                 `--randomness secret+drand:quicknet` adds a drand round nobody can foresee"
+            );
+        }
         outln!("Wrote {}", args.out.display());
         Ok(())
     })?;

@@ -14,27 +14,27 @@ pub mod serve;
 pub mod verify;
 
 use fairdraw_engine::bundle::Pick;
+use fairdraw_engine::text::escape_for_display as esc;
 
-/// Prints winners and alternates, one per line.
+/// Prints winners and alternates, one per line (bundle strings escaped).
 pub fn print_picks(winners: &[Pick], alternates: &[Pick]) {
-    for (i, p) in winners.iter().enumerate() {
-        outln!(
-            "  winner {:>3}: {} ({} on {}, {} ticket(s), leaf {})",
-            i + 1,
-            p.entry.handle,
-            p.entry.user_id,
-            p.entry.platform,
-            p.tickets,
-            p.leaf_index
+    let roles = winners
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ("winner", i, p))
+        .chain(
+            alternates
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ("alternate", i, p)),
         );
-    }
-    for (i, p) in alternates.iter().enumerate() {
+    for (role, i, p) in roles {
         outln!(
-            "  alternate {:>3}: {} ({} on {}, {} ticket(s), leaf {})",
+            "  {role} {:>3}: {} ({} on {}, {} ticket(s), leaf {})",
             i + 1,
-            p.entry.handle,
-            p.entry.user_id,
-            p.entry.platform,
+            esc(&p.entry.handle),
+            esc(&p.entry.user_id),
+            esc(&p.entry.platform),
             p.tickets,
             p.leaf_index
         );

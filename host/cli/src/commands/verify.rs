@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use fairdraw_engine::bundle::ParsedBundle;
 use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
 use fairdraw_engine::keys::KeysDocument;
-use fairdraw_engine::verify::{Expectations, Status, verify_bundle};
+use fairdraw_engine::text::escape_for_display as esc;
+use fairdraw_engine::verify::{Expectations, Status, Step, verify_bundle_at_least};
 
 use crate::commands::print_picks;
 use crate::{exit, files};
@@ -32,6 +33,10 @@ pub struct Args {
     /// The lock hash the organiser published before the randomness existed.
     #[arg(long)]
     lock_hash: Option<String>,
+    /// Refuse a bundle of a protocol version below N (an organiser could
+    /// otherwise write an older version to escape the newer checks).
+    #[arg(long, value_name = "N", default_value_t = fairdraw_engine::OLDEST_PROTOCOL_VERSION)]
+    min_protocol: u32,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -88,10 +93,24 @@ fn pinned_key(keys_source: &str, bundle: &[u8]) -> Result<[u8; 32]> {
         .with_context(|| format!("--key-from {keys_source}"))
 }
 
+/// Parses `--key`, refusing the bundle's key id (also 64 hex digits) with
+/// an error that says it is the key id, not the public key.
+pub fn parse_public_key(key: &str, bundle: &[u8]) -> Result<[u8; 32]> {
+    let parsed = parse_hex_exact::<32>(key).context("--key")?;
+    let key_id = ParsedBundle::parse(bundle).ok().map(|b| b.lock.key_id);
+    if key_id.is_some_and(|id| id.0 == parsed) {
+        bail!(
+            "--key: {key} is the bundle's key id (the SHA-256 of the public key), not the public key; \
+             pass the organiser's 64-hex-digit public key"
+        );
+    }
+    Ok(parsed)
+}
+
 pub fn run(args: Args) -> Result<u8> {
     let bytes = read_source(&args.bundle)?;
     let public_key = match (&args.key, &args.key_from) {
-        (Some(key), _) => Some(parse_hex_exact::<32>(key).context("--key")?),
+        (Some(key), _) => Some(parse_public_key(key, &bytes)?),
         (None, Some(source)) => {
             let key = pinned_key(source, &bytes)?;
             if !args.json {
@@ -110,13 +129,29 @@ pub fn run(args: Args) -> Result<u8> {
             .transpose()
             .context("--lock-hash")?,
     };
-    let report = verify_bundle(&bytes, &expect);
+    let report = verify_bundle_at_least(&bytes, &expect, args.min_protocol);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        // The title is the organiser's text: shown only once the receipts
+        // are known to be theirs, and escaped even then.
+        let identity_holds = [
+            Step::Bundle,
+            Step::LockSignature,
+            Step::ExecutionSignature,
+            Step::Signer,
+        ]
+        .iter()
+        .all(|s| report.step(*s).is_some_and(|r| r.status == Status::Passed));
         match (&report.draw_id, report.title.as_deref()) {
-            (Some(id), Some("") | None) => outln!("Draw {id}"),
-            (Some(id), Some(title)) => outln!("Draw {id}: {title}"),
+            (Some(id), _) if !identity_holds => {
+                outln!(
+                    "Draw {} (title not shown: the receipts did not check out)",
+                    esc(id)
+                )
+            }
+            (Some(id), Some("") | None) => outln!("Draw {}", esc(id)),
+            (Some(id), Some(title)) => outln!("Draw {}: {}", esc(id), esc(title)),
             _ => {}
         }
         for s in &report.steps {
@@ -125,7 +160,13 @@ pub fn run(args: Args) -> Result<u8> {
                 Status::Failed => "FAIL",
                 Status::Skipped => "skip",
             };
-            outln!("  [{mark}] {:<20} {}", s.step.name(), s.detail);
+            outln!("  [{mark}] {:<20} {}", s.step.name(), esc(&s.detail));
+        }
+        if let Some(p) = report.protocol {
+            outln!("Protocol: version {p}");
+        }
+        for w in &report.warnings {
+            outln!("WARNING: {}", esc(w));
         }
         if report.verified() {
             print_picks(&report.winners, &report.alternates);

@@ -126,3 +126,109 @@ fn not_a_bundle_is_an_error() {
     s.run(&["prove", "missing.json", "--entrant", "@alice"])
         .error(&["missing.json"]);
 }
+
+/// Issue 10: `prove` verifies the bundle first. An edited, unsigned
+/// execution receipt naming another winner is refused (exit 1), not
+/// answered with "Result: winner 1".
+#[test]
+fn prove_refuses_a_bundle_that_does_not_verify() {
+    let s = Scratch::new();
+    s.demo_bundle();
+    let mut bundle = s.json("bundle.json");
+    let exec = &mut bundle["execution"]["payload"];
+    let alternate = exec["alternates"][0].clone();
+    let handle = alternate["entry"]["handle"]
+        .as_str()
+        .expect("handle")
+        .to_owned();
+    exec["winners"][0] = alternate;
+    s.write_json("edited.json", &bundle);
+    let run = s
+        .run(&["prove", "edited.json", "--entrant", &handle])
+        .code(1);
+    assert!(!run.stdout.contains("Result: winner"), "{}", run.stdout);
+    assert!(run.stderr.contains("does not verify"), "{}", run.stderr);
+}
+
+/// `platform:user_id` names exactly one account; a handle two accounts
+/// share (one on each of two platforms) is ambiguous: both are listed and
+/// `prove` exits 5.
+#[test]
+fn entrant_is_one_account() {
+    let s = Scratch::new();
+    s.keygen("key.json");
+    let entries = [
+        r#"{"platform":"youtube","user_id":"y1","handle":"@sam","created_at":"2023-01-15T10:00:00Z"}"#,
+        r#"{"platform":"x","user_id":"x1","handle":"@sam","created_at":"2023-01-15T10:00:00Z"}"#,
+        r#"{"platform":"x","user_id":"x2","handle":"@kim","created_at":"2023-01-15T10:00:00Z"}"#,
+        r#"{"platform":"x","user_id":"x3","handle":"@e\u001b[2Jvil","created_at":"2023-01-15T10:00:00Z"}"#,
+    ];
+    s.write("entries.jsonl", entries.join("\n"));
+    s.write("rules.json", r#"{"winners": 1}"#);
+    s.run(&[
+        "draw",
+        "--entries",
+        "entries.jsonl",
+        "--rules",
+        "rules.json",
+        "--key",
+        "key.json",
+        "--at",
+        "2023-01-20T00:00:00Z",
+        "--out",
+        "bundle.json",
+    ])
+    .success();
+    let run = s
+        .run(&["prove", "bundle.json", "--entrant", "@sam"])
+        .code(5);
+    assert!(run.stderr.contains("x:x1 (@sam)"), "{}", run.stderr);
+    assert!(run.stderr.contains("youtube:y1 (@sam)"), "{}", run.stderr);
+    let json = s
+        .run(&["prove", "bundle.json", "--entrant", "x:x1", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["status"], "eligible");
+    assert_eq!(json["platform"], "x");
+    assert_eq!(json["user_id"], "x1");
+    s.run(&["prove", "bundle.json", "--entrant", "@kim"])
+        .success();
+    // A handle with an escape sequence is shown escaped, never raw.
+    let run = s
+        .run(&["prove", "bundle.json", "--entrant", "x:x3"])
+        .success();
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+    assert!(run.stdout.contains("@e\\u{001B}[2Jvil"), "{}", run.stdout);
+}
+
+/// The key id is 64 hex digits too; passing it as `--key` says so.
+#[test]
+fn key_id_given_as_key_is_named() {
+    let s = Scratch::new();
+    s.demo_bundle();
+    let key_id = s.json("bundle.json")["lock"]["key_id"]
+        .as_str()
+        .expect("key id")
+        .to_owned();
+    let run = s.run(&["verify", "bundle.json", "--key", &key_id]).code(2);
+    assert!(
+        run.stderr.contains("is the bundle's key id"),
+        "{}",
+        run.stderr
+    );
+    let run = s
+        .run(&[
+            "prove",
+            "bundle.json",
+            "--entrant",
+            "@alice",
+            "--key",
+            &key_id,
+        ])
+        .code(1);
+    assert!(
+        run.stderr.contains("is the bundle's key id"),
+        "{}",
+        run.stderr
+    );
+}

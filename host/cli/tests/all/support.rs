@@ -299,6 +299,21 @@ impl Run {
         run
     }
 
+    /// Asserts that the text report marks `step` as skipped.
+    pub fn step_skipped(self, step: &str) -> Self {
+        let marked = self.stdout.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix("[skip]")
+                .is_some_and(|rest| rest.split_whitespace().next() == Some(step))
+        });
+        assert!(
+            marked,
+            "step `{step}` should be marked skip\n{}",
+            self.context()
+        );
+        self
+    }
+
     /// Asserts that the text report marks `step` as failed.
     pub fn step_failed(self, step: &str) -> Self {
         let marked = self.stdout.lines().any(|l| {

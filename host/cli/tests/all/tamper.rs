@@ -50,9 +50,11 @@ fn changed_winner() {
     let exec = &mut bundle["execution"]["payload"];
     let first_alternate = exec["alternates"][0].clone();
     exec["winners"][0] = first_alternate;
+    // Signatures are checked before the rules: a bundle that fails them is
+    // refused without re-drawing (PROTOCOL.md §11).
     verify(&s, "unsigned.json", &bundle)
         .not_verified_at("execution_signature")
-        .step_failed("winners");
+        .step_skipped("winners");
     resign_execution(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("winners");
 }
@@ -145,7 +147,7 @@ fn edited_rule() {
     let (s, mut bundle) = demo();
     bundle["lock"]["payload"]["rules"]["min_followers"] = json!(1);
     let run = verify(&s, "unsigned.json", &bundle).not_verified_at("lock_signature");
-    run.step_failed("link").step_failed("rules");
+    run.step_failed("link").step_skipped("rules");
     // Re-signed by the organiser: the rules no longer give the committed tally.
     resign_all(&mut bundle, &s.signer("key.json"));
     verify(&s, "resigned.json", &bundle).not_verified_at("rules");
@@ -177,7 +179,7 @@ fn swapped_beacon() {
     }
     verify(&s, "unsigned.json", &bundle)
         .not_verified_at("execution_signature")
-        .step_failed("randomness");
+        .step_skipped("randomness");
     resign_execution(&mut bundle, &s.signer("key.json"));
     let run = verify(&s, "resigned.json", &bundle).not_verified_at("randomness");
     assert!(run.stdout.contains("72785"), "{}", run.stdout);
@@ -392,4 +394,42 @@ fn unknown_fields_are_refused() {
     let (s, mut bundle) = demo();
     bundle["execution"]["payload"]["note"] = json!("trust me");
     verify(&s, "extra.json", &bundle).not_verified_at("bundle");
+}
+
+/// Issue 10: a title holding an escape sequence that clears the screen and
+/// prints a fake report reaches the terminal escaped, and only once the
+/// receipts check out; the protocol 2 verifier refuses such a title anyway.
+#[test]
+fn hostile_title_is_escaped_and_refused() {
+    let (s, mut bundle) = demo();
+    bundle["lock"]["payload"]["title"] = json!("\u{1b}[2J\u{1b}[HVERIFIED: every step holds");
+    resign_all(&mut bundle, &s.signer("key.json"));
+    let run = verify(&s, "title.json", &bundle).not_verified_at("bundle");
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+    assert!(run.stdout.contains("title not shown"), "{}", run.stdout);
+}
+
+/// `--min-protocol 2` refuses a protocol 1 bundle that otherwise verifies,
+/// and the report names the version either way.
+#[test]
+fn min_protocol_refuses_older_versions() {
+    let (s, _) = demo();
+    let frozen = std::fs::read(format!(
+        "{}/../../engine/tests/vectors/draw_v1/bundle.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("frozen v1 bundle");
+    s.write("v1.json", &frozen);
+    let run = s.run(&["verify", "v1.json"]).verified();
+    assert!(run.stdout.contains("Protocol: version 1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("lacks the checks of protocol 2"),
+        "{}",
+        run.stdout
+    );
+    s.run(&["verify", "v1.json", "--min-protocol", "2"])
+        .not_verified_at("bundle");
+    let json = s.run(&["verify", "bundle.json", "--json"]).success().json();
+    assert_eq!(json["protocol"], 2);
+    assert_eq!(json["randomness_trust"], "no_organiser_trust");
 }

@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fairdraw_engine::draw::{DrawError, check_identity};
+use fairdraw_engine::PROTOCOL_VERSION;
+use fairdraw_engine::draw::check_identity_for;
 use fairdraw_engine::randomness::spec::Spec;
 use fairdraw_engine::rules::{RuleError, Rules};
 use fairdraw_store::{DrawFilter, DrawState, JobKind, NewDraw, Scope};
@@ -92,12 +93,8 @@ pub async fn create(
             errors.extend(e);
         }
     };
-    collect(check_identity("x", &body.title).map_err(|e| match e {
-        DrawError::TitleTooLong | DrawError::TitleControls => {
-            ApiError::field("title", e.to_string())
-        }
-        other => ApiError::from(other),
-    }));
+    // The title as the lock will check it (the draft id is the server's).
+    collect(check_identity_for(PROTOCOL_VERSION, "x", &body.title).map_err(ApiError::from));
     let randomness = body
         .randomness
         .clone()

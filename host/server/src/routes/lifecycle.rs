@@ -229,6 +229,31 @@ fn realise(
                 .realise(chain)
                 .map_err(|e| ApiError::field("beacon", e.to_string()))
         }
+        Declared::SecretDrand { chain, round, .. } => {
+            let beacon = realise(
+                &Declared::Drand {
+                    chain: chain.clone(),
+                    chain_hash: Default::default(),
+                    round: *round,
+                },
+                body,
+                None,
+            )?;
+            let secret = realise(
+                &Declared::CommitReveal {
+                    commitment: Default::default(),
+                },
+                body,
+                stored_secret,
+            )?;
+            match secret {
+                Realised::CommitReveal { secret } => Realised::secret_drand(&secret.0, beacon)
+                    .ok_or_else(|| ApiError::field("beacon", "is not a drand beacon")),
+                _ => Err(ApiError::Internal(
+                    "a secret realised as something else".into(),
+                )),
+            }
+        }
         Declared::CommitReveal { .. } => {
             let secret = match &body.secret {
                 Some(s) => parse_hex_exact::<32>(s.trim())
@@ -312,12 +337,13 @@ pub async fn execute_locked(
     let mut body = body;
     if draw.state == DrawState::Locked
         && body.beacon.is_none()
-        && let Some(Declared::Drand { chain, round, .. }) = draw
+        && let Some(declared) = draw
             .declared
             .as_deref()
             .and_then(|d| serde_json::from_str::<Declared>(d).ok())
+        && let Some((chain, round)) = declared.drand_round()
     {
-        let chain = drand::chain(&chain)
+        let chain = drand::chain(chain)
             .ok_or_else(|| ApiError::Internal(format!("unknown chain {chain} in a lock")))?;
         body.beacon = Some(state.beacons.fetch(chain, round).await?);
     }

@@ -79,10 +79,10 @@ pub async fn summary(
         .declared
         .as_deref()
         .and_then(|s| serde_json::from_str(s).ok());
-    let round = match &declared {
-        Some(Declared::Drand { round, .. }) => Some(*round),
-        _ => None,
-    };
+    let round = declared
+        .as_ref()
+        .and_then(Declared::drand_round)
+        .map(|(_, r)| r);
     let locked =
         matches!(d.state, DrawState::Locked | DrawState::Executed) || d.lock_hash.is_some();
     let rules_in_words = Rules::from_json(d.rules.as_bytes())
