@@ -49,8 +49,8 @@ pub const TOKEN: &str = "bsky-mock-access-jwt-0123456789";
 /// A token the mock says has expired.
 pub const EXPIRED_TOKEN: &str = "bsky-mock-expired-jwt-9876543210";
 
-/// Unix seconds of the giveaway post: 2026-03-01T12:00:00Z.
-const POST_UNIX: i64 = 1_772_366_400;
+/// Unix seconds of the giveaway post: 2022-03-01T12:00:00Z.
+const POST_UNIX: i64 = 1_646_136_000;
 /// `RateLimit-Limit` and the policy window, as the PDS documents.
 const RATE_LIMIT: u64 = 3000;
 const RATE_WINDOW: i64 = 300;
@@ -144,7 +144,7 @@ pub struct Account {
     pub handle: String,
     /// Display name (may hold non-ASCII, may be empty).
     pub display_name: String,
-    /// Account creation, `2024-01-05T00:00:00.000Z`.
+    /// Account creation, `2020-01-05T00:00:00.000Z`.
     pub created_at: String,
 }
 
@@ -174,7 +174,7 @@ pub struct Reply {
     pub text: String,
     /// Its mention facets.
     pub mentions: Vec<Mention>,
-    /// `createdAt` (= `indexedAt`), `2026-03-01T12:00:53.000Z`.
+    /// `createdAt` (= `indexedAt`), `2022-03-01T12:00:53.000Z`.
     pub created_at: String,
     /// Hidden by the author (listed in the threadgate).
     pub hidden: bool,

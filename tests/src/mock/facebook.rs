@@ -56,10 +56,10 @@ pub const TOKEN: &str = "EAAmockPageAccessToken0123456789";
 /// The default expired token (`#190`, subcode 463).
 pub const EXPIRED_TOKEN: &str = "EAAmockExpiredPageToken0123456789";
 /// The post's `created_time`.
-pub const POST_TIME: &str = "2026-03-01T12:00:00+0000";
+pub const POST_TIME: &str = "2022-03-01T12:00:00+0000";
 
 /// Unix time of [`POST_TIME`].
-const POST_UNIX: i64 = 1_772_366_400;
+const POST_UNIX: i64 = 1_646_136_000;
 /// Reaction types, as the Graph API spells them.
 pub const REACTION_TYPES: [&str; 6] = ["LIKE", "LOVE", "WOW", "HAHA", "CARE", "SAD"];
 
@@ -169,7 +169,7 @@ pub struct Comment {
     pub message: String,
     /// Tags of people and Pages in `message`.
     pub tags: Vec<Tag>,
-    /// `2026-03-01T12:01:00+0000`.
+    /// `2022-03-01T12:01:00+0000`.
     pub created_time: String,
     /// Hidden by the Page.
     pub hidden: bool,
@@ -1041,7 +1041,7 @@ mod tests {
         );
         // The first comment has the documented shape, times with +0000.
         let c = &pages[0]["data"][0];
-        assert_eq!(c["created_time"], "2026-03-01T12:01:00+0000");
+        assert_eq!(c["created_time"], "2022-03-01T12:01:00+0000");
         assert!(c["from"]["id"].is_string() && c["from"]["name"].is_string());
         assert!(
             c["id"]
@@ -1287,8 +1287,8 @@ mod tests {
         );
         assert_eq!(Config::default().stream(), Config::default().stream());
         assert_eq!(
-            rfc3339("2026-03-01T12:00:00+0000"),
-            "2026-03-01T12:00:00+00:00"
+            rfc3339("2022-03-01T12:00:00+0000"),
+            "2022-03-01T12:00:00+00:00"
         );
         let c = Config::default();
         let reactors: std::collections::BTreeSet<_> = c

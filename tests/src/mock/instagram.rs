@@ -62,8 +62,8 @@ pub const ACCESS_TOKEN: &str = "EAAGfairdrawMockToken0123456789abcdef";
 /// The default expired access token (code 190, subcode 463).
 pub const EXPIRED_TOKEN: &str = "EAAGfairdrawExpiredToken";
 
-/// Unix time of the newest generated comment: 2026-03-01T18:00:00Z.
-const NEWEST_UNIX: i64 = 1_772_388_000;
+/// Unix time of the newest generated comment: 2022-03-01T18:00:00Z.
+const NEWEST_UNIX: i64 = 1_646_157_600;
 
 /// What the mock serves and how it misbehaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,7 +137,7 @@ pub struct Comment {
     pub username: String,
     /// The text as typed.
     pub text: String,
-    /// As the API writes it: `2026-03-01T18:00:00+0000`.
+    /// As the API writes it: `2022-03-01T18:00:00+0000`.
     pub timestamp: String,
     /// Hidden by the media owner.
     pub hidden: bool,
@@ -148,7 +148,7 @@ pub struct Comment {
 }
 
 impl Comment {
-    /// The timestamp in RFC 3339 (`2026-03-01T18:00:00Z`), as an entry has it.
+    /// The timestamp in RFC 3339 (`2022-03-01T18:00:00Z`), as an entry has it.
     pub fn created_at(&self) -> String {
         self.timestamp.replace("+0000", "Z")
     }
@@ -248,7 +248,7 @@ fn comment_text(k: usize) -> String {
     }
 }
 
-/// `2026-03-01T18:00:00+0000`, the Graph API's form.
+/// `2022-03-01T18:00:00+0000`, the Graph API's form.
 fn graph_time(unix: i64) -> String {
     let t =
         time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -916,7 +916,7 @@ mod tests {
             .collect();
         keys.sort();
         assert_eq!(keys, ["id", "text", "timestamp"]);
-        assert_eq!(body["data"][0]["timestamp"], "2026-03-01T18:00:00+0000");
+        assert_eq!(body["data"][0]["timestamp"], "2022-03-01T18:00:00+0000");
         assert!(
             body["paging"].get("next").is_none(),
             "fewer than a page: no next"
@@ -943,7 +943,7 @@ mod tests {
             c["from"],
             json!({ "id": t.top.user_id, "username": t.top.username })
         );
-        assert_eq!(t.top.created_at(), "2026-03-01T17:55:33Z");
+        assert_eq!(t.top.created_at(), "2022-03-01T17:55:33Z");
         assert_eq!(
             body["data"][2]["text"],
             "<b>not bold</b> & \"quoted\" 2\n#Giveaway"

@@ -30,15 +30,15 @@ use super::{Fault, Faults, MockHandle, RequestNo, Shared, bearer_token, decode_q
 
 /// The origin plugins call in production; map it to [`MockHandle::origin`].
 pub const PRODUCTION_ORIGIN: &str = "https://mastodon.social";
-/// The default giveaway post: a snowflake id of 2026-03-01T12:00:00.000Z.
-pub const STATUS_ID: &str = "116153804390400000";
+/// The default giveaway post: a snowflake id of 2022-03-01T12:00:00.000Z.
+pub const STATUS_ID: &str = "107881168896000000";
 /// The local account that posted the giveaway.
 pub const AUTHOR: &str = "giveaway";
 /// The default valid access token.
 pub const TOKEN: &str = "mastodon-mock-user-token-0123456789";
 
 /// Unix milliseconds of the giveaway post.
-const POST_MS: i64 = 1_772_366_400_000;
+const POST_MS: i64 = 1_646_136_000_000;
 /// X-RateLimit-Limit, Mastodon's default per-account limit per 5 minutes.
 const RATE_LIMIT: u64 = 300;
 
@@ -96,7 +96,7 @@ pub struct Account {
     pub acct: String,
     /// Display name (may hold non-ASCII).
     pub display_name: String,
-    /// Account creation, midnight UTC, `2024-01-05T00:00:00.000Z`.
+    /// Account creation, midnight UTC, `2020-01-05T00:00:00.000Z`.
     pub created_at: String,
     /// Followers.
     pub followers_count: u64,
@@ -117,7 +117,7 @@ pub struct Reply {
     pub account: Account,
     /// `content`: sanitized HTML.
     pub content: String,
-    /// `2026-03-01T12:00:53.000Z`.
+    /// `2022-03-01T12:00:53.000Z`.
     pub created_at: String,
 }
 
@@ -378,7 +378,7 @@ impl Ctx {
             "avatar": media("avatars"), "avatar_static": media("avatars"),
             "header": media("headers"), "header_static": media("headers"),
             "followers_count": a.followers_count, "following_count": 42, "statuses_count": 7,
-            "last_status_at": "2026-02-27",
+            "last_status_at": "2022-02-27",
             "hide_collections": false, "noindex": false,
             "emojis": [], "roles": [], "fields": [],
         })
@@ -775,7 +775,7 @@ mod tests {
                 .is_some_and(|c| c.starts_with("<p>") && c.contains("&amp;"))
         );
         assert_eq!(d[1]["account"]["acct"], "fan7@social.example");
-        assert_eq!(d[0]["created_at"], "2026-03-01T12:00:53.011Z");
+        assert_eq!(d[0]["created_at"], "2022-03-01T12:00:53.011Z");
         for key in [
             "id",
             "created_at",

@@ -66,8 +66,8 @@ pub const MAX_COUNT: u64 = 100;
 /// `max_count` when the body has none.
 pub const DEFAULT_COUNT: u64 = 10;
 
-/// Unix time of the first comment: 2026-03-01T12:00:00Z.
-const FIRST_UNIX: i64 = 1_772_366_400;
+/// Unix time of the first comment: 2022-03-01T12:00:00Z.
+const FIRST_UNIX: i64 = 1_646_136_000;
 /// The first comment's id.
 const FIRST_ID: u64 = 7_345_678_901_234_567_001;
 
@@ -237,7 +237,7 @@ fn app(shared: Arc<Shared<Config>>) -> Router {
 
 /// The `log_id` of request `n`: a timestamp and hex, as TikTok's look.
 fn log_id(n: u64) -> String {
-    format!("20260301120000{n:016X}")
+    format!("20220301120000{n:016X}")
 }
 
 fn error(status: StatusCode, code: &str, message: &str, n: u64) -> Response {

@@ -44,8 +44,8 @@ use super::{Fault, Faults, MockHandle, RequestNo, Shared, bearer_token, decode_q
 
 /// The origin plugins call in production; map it to [`MockHandle::origin`].
 pub const PRODUCTION_ORIGIN: &str = "https://api.x.com";
-/// The default giveaway post: a snowflake of 2026-03-01T12:00:00.000Z.
-pub const POST_ID: &str = "2028077791441846272";
+/// The default giveaway post: a snowflake of 2022-03-01T12:00:00.000Z.
+pub const POST_ID: &str = "1498629119800246272";
 /// The account that posted the giveaway.
 pub const AUTHOR_ID: &str = "1600000000000000001";
 /// Its username.
@@ -56,7 +56,7 @@ pub const BEARER_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAFairdrawMockBearerToken0123
 pub const EXPIRED_TOKEN: &str = "fairdraw-mock-oauth2-user-token-expired";
 
 /// Unix milliseconds of the giveaway post.
-const POST_MS: i64 = 1_772_366_400_000;
+const POST_MS: i64 = 1_646_136_000_000;
 /// X's snowflake epoch (2010-11-04T01:42:54.657Z), milliseconds.
 const TWEPOCH_MS: i64 = 1_288_834_974_657;
 /// `x-rate-limit-limit` of the mock (recent search, app auth, per 15 min).
@@ -129,7 +129,7 @@ pub struct User {
     pub username: String,
     /// Display name (may hold non-ASCII).
     pub name: String,
-    /// Account creation, `2024-01-05T00:00:00.000Z`.
+    /// Account creation, `2020-01-05T00:00:00.000Z`.
     pub created_at: String,
     /// `public_metrics.followers_count`.
     pub followers_count: u64,
@@ -152,7 +152,7 @@ pub struct Tweet {
     pub mentions: Vec<(String, String)>,
     /// The accounts the author tagged themselves (not X's reply prefix).
     pub tagged: Vec<String>,
-    /// `2026-03-01T12:00:53.000Z`.
+    /// `2022-03-01T12:00:53.000Z`.
     pub created_at: String,
     /// The post it replies to (`None` for a quote).
     pub replied_to: Option<String>,
@@ -930,7 +930,7 @@ mod tests {
         .expect("request")
     }
 
-    const SEARCH: &str = "/2/tweets/search/recent?query=conversation_id:2028077791441846272&max_results=100&tweet.fields=author_id,created_at,conversation_id,in_reply_to_user_id,referenced_tweets,entities&expansions=author_id&user.fields=username,name,created_at,public_metrics";
+    const SEARCH: &str = "/2/tweets/search/recent?query=conversation_id:1498629119800246272&max_results=100&tweet.fields=author_id,created_at,conversation_id,in_reply_to_user_id,referenced_tweets,entities&expansions=author_id&user.fields=username,name,created_at,public_metrics";
 
     #[test]
     fn search_pages_end_without_next_token_and_leave_out_deleted_posts() {
@@ -1099,7 +1099,7 @@ mod tests {
         .json()
         .expect("json");
         assert_eq!(post["data"]["author_id"], AUTHOR_ID);
-        assert_eq!(post["data"]["created_at"], "2026-03-01T12:00:00.000Z");
+        assert_eq!(post["data"]["created_at"], "2022-03-01T12:00:00.000Z");
 
         let f = get(
             &m,

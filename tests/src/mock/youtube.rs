@@ -39,8 +39,8 @@ pub const API_KEY: &str = "AIzaSyFairdrawMockKey-0123456789abcdef";
 /// The default valid OAuth access token.
 pub const OAUTH_TOKEN: &str = "ya29.fairdraw-mock-oauth-token";
 
-/// Unix time of the newest generated comment: 2026-03-01T18:00:00Z.
-const NEWEST_UNIX: i64 = 1_772_388_000;
+/// Unix time of the newest generated comment: 2022-03-01T18:00:00Z.
+const NEWEST_UNIX: i64 = 1_646_157_600;
 
 /// What the mock serves and how it misbehaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -771,7 +771,7 @@ mod tests {
                 .expect("channel")
                 .starts_with("UC")
         );
-        assert_eq!(c["publishedAt"], "2026-03-01T17:55:09Z");
+        assert_eq!(c["publishedAt"], "2022-03-01T17:55:09Z");
         // Thread 3 has 3 replies, all inlined; thread 0 has none and no `replies` key.
         assert_eq!(thread["snippet"]["totalReplyCount"], 3);
         assert_eq!(

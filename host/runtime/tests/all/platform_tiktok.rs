@@ -149,7 +149,7 @@ fn tiktok_fetches_every_page_waiting_out_a_rate_limit() {
         assert_eq!(e.text, c.text.clone().unwrap_or_default());
         assert_eq!((e.followers, e.account_created_at.as_deref()), (None, None));
     }
-    assert_eq!(fetched.entries[0].created_at, "2026-03-01T12:00:00Z");
+    assert_eq!(fetched.entries[0].created_at, "2022-03-01T12:00:00Z");
     assert_eq!(fetched.entries[3].text, "", "hidden");
     assert_eq!(
         fetched.entries[1].user_id, "comment:7345678901235567004",

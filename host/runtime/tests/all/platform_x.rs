@@ -208,7 +208,7 @@ fn x_lists_likes_reposts_with_quotes_and_followers() {
         likes
             .entries
             .iter()
-            .all(|e| e.created_at == "2026-03-01T12:00:00.000Z")
+            .all(|e| e.created_at == "2022-03-01T12:00:00.000Z")
     );
 
     let reposts = fetch(&x, Collection::Reposts).expect("reposts");
