@@ -20,7 +20,7 @@ import urllib.parse
 RULES = {
     "winners": 3,
     "alternates": 2,
-    "organizer": "@acme",
+    "organizer": "youtube:@acme",
     "keywords": {"any": ["#giveaway"]},
     "min_mentions": 1,
 }

@@ -311,7 +311,8 @@ pub fn eligible_leaf_hash(e: &Eligible<'_>) -> Hash32 {
 /// lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntryChecks {
-    /// The protocol version whose entry checks apply.
+    /// The protocol version whose entry checks, and whose reading of the
+    /// rules (`organizer` and `exclude_users`, PROTOCOL.md §5.5), apply.
     pub protocol: u32,
     /// The lock time, when known: protocol 2 refuses entries dated after it.
     pub locked_at: Option<Timestamp>,
@@ -357,7 +358,7 @@ pub fn tally_as<'a>(
     watch: Option<&dyn Fn(&Entry<'_>) -> bool>,
     checks: EntryChecks,
 ) -> Result<Tally<'a>, DrawError> {
-    let mut evaluator = Evaluator::new(rules)?;
+    let mut evaluator = Evaluator::new(rules, checks.protocol)?;
     let names = source.names();
     if checks.protocol >= 2
         && let Some(bad) = names.iter().find(|n| !is_collection_name(n))

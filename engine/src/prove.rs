@@ -16,6 +16,7 @@
 //!     EntrantProof::Eligible(p) => assert!(p.proof_verifies),
 //!     EntrantProof::Excluded { excluded, .. } => println!("{} entries excluded", excluded.len()),
 //!     EntrantProof::NoEntry { .. } => println!("no entry"),
+//!     EntrantProof::Ambiguous { accounts, .. } => println!("{} accounts: ask by platform:user_id", accounts.len()),
 //! }
 //! # Ok(()) }
 //! ```

@@ -328,10 +328,43 @@ def mentions(text):
     return found
 
 
-def mention_count(entry, rules):
+def account_ref(value):
+    """§5.1 (v2): an account reference, ("handle", P, handle_key) or ("user_id", P, id)."""
+    if ":" not in value:
+        raise ValueError(f"account reference {value!r} has no platform")
+    platform, account = value.split(":", 1)
+    if not re.fullmatch(r"[a-z0-9_-]{1,32}", platform):
+        raise ValueError(f"account reference {value!r}: bad platform")
+    if account.startswith("@"):
+        if handle_key(account) == "":
+            raise ValueError(f"account reference {value!r}: empty handle")
+        return ("handle", platform, handle_key(account))
+    if account == "" or any(c.isspace() for c in account):
+        raise ValueError(f"account reference {value!r}: bad user id")
+    return ("user_id", platform, account)
+
+
+def names_account(value, entry, protocol, ids=True):
+    """§5.5 rules 1 and 2: whether an organizer / exclude_users value names the entry's account."""
+    if protocol < 2:
+        return handle_key(value) == handle_key(entry["handle"]) or (ids and value == entry["user_id"])
+    kind, platform, key = account_ref(value)
+    if platform != entry["platform"]:
+        return False
+    if kind == "handle":
+        return key == handle_key(entry["handle"])
+    return key == entry["user_id"]
+
+
+def mention_count(entry, rules, protocol):
     excluded = {handle_key(entry["handle"])}
     if "organizer" in rules:
-        excluded.add(handle_key(rules["organizer"]))
+        if protocol < 2:
+            excluded.add(handle_key(rules["organizer"]))
+        else:
+            kind, platform, key = account_ref(rules["organizer"])
+            if kind == "handle" and platform == entry["platform"]:
+                excluded.add(key)
     return len({m for m in mentions(normalize(entry.get("text", ""))) if m not in excluded})
 
 
@@ -348,13 +381,12 @@ def check_rules(rules):
         raise ValueError("rules: winners must be at least 1")
 
 
-def first_failure(entry, rules, collections):
+def first_failure(entry, rules, collections, protocol):
     """§5.5: the first rule the entry fails (its name), or None."""
-    hk = handle_key(entry["handle"])
-    if "organizer" in rules and hk == handle_key(rules["organizer"]):
+    if "organizer" in rules and names_account(rules["organizer"], entry, protocol, ids=False):
         return "organizer"
     for v in rules.get("exclude_users", []):
-        if handle_key(v) == hk or v == entry["user_id"]:
+        if names_account(v, entry, protocol):
             return "exclude_users"
     if "window" in rules:
         t = instant_ns(entry["created_at"])
@@ -370,7 +402,7 @@ def first_failure(entry, rules, collections):
             return "keywords"
         if any(normalize(k) not in x for k in rules["keywords"].get("all", [])):
             return "keywords"
-    if mention_count(entry, rules) < rules.get("min_mentions", 0):
+    if mention_count(entry, rules, protocol) < rules.get("min_mentions", 0):
         return "min_mentions"
     if "min_followers" in rules:
         if "followers" not in entry or entry["followers"] < rules["min_followers"]:
@@ -388,7 +420,7 @@ def first_failure(entry, rules, collections):
     return None
 
 
-def evaluate(rules, collections):
+def evaluate(rules, collections, protocol):
     """§5.5–5.6: the verdict of every primary entry and the eligible list."""
     check_rules(rules)
     primary = collections[rules.get("collection", "comments")]
@@ -397,7 +429,7 @@ def evaluate(rules, collections):
     users = {}  # (platform, user_id) -> [counted, bonus sum, first handle]
     verdicts = []
     for entry in primary:
-        rule = first_failure(entry, rules, collections)
+        rule = first_failure(entry, rules, collections, protocol)
         key = (entry["platform"], entry["user_id"])
         if rule is None:
             record = users.setdefault(key, [0, 0, entry["handle"]])
@@ -406,7 +438,7 @@ def evaluate(rules, collections):
             else:
                 record[0] += 1
                 if bonus:
-                    extra = max(0, mention_count(entry, rules) - rules.get("min_mentions", 0))
+                    extra = max(0, mention_count(entry, rules, protocol) - rules.get("min_mentions", 0))
                     record[1] += bonus["per_extra_mention"] * extra
         verdicts.append(rule or "counted")
     eligible = []
@@ -690,8 +722,10 @@ def check_v2_inputs(inp, locked_at):
         check_visible(f"keyword {k!r}", k)
     if "organizer" in rules:
         check_visible("organizer", rules["organizer"])
+        account_ref(rules["organizer"])
     for v in rules.get("exclude_users", []):
         check_visible(f"exclude_users value {v!r}", v)
+        account_ref(v)
     for bound in rules.get("window", {}).values():
         if canonical_seconds(bound) > locked_at:
             raise ValueError(f"window bound {bound} is after the lock (§5.1)")
@@ -724,7 +758,7 @@ def draw(inp, protocol):
         out["entries"][name] = [h.hex() for h in hashes]
         out["collections"][name] = {"entries": len(hashes), "sha256": collection_hash(name, hashes).hex()}
 
-    verdicts, eligible = evaluate(rules, collections)
+    verdicts, eligible = evaluate(rules, collections, protocol)
     out["verdicts"] = verdicts
     leaves = [leaf_hash(r) for r in eligible]
     out["leaves"] = [dict(r, leaf_hash=h.hex()) for r, h in zip(eligible, leaves)]

@@ -241,10 +241,10 @@ fn facebook_comments_and_reactions_make_a_verified_draw() {
             && e["created_at"] == facebook::rfc3339(facebook::POST_TIME))
     );
 
-    // The Page is the organizer (by its id, which is its handle here); a
+    // The Page is the organizer (by its user id on facebook); a
     // #giveaway comment, and a reaction, are required.
     let rules = format!(
-        r##"{{"winners": 3, "alternates": 1, "collection": "comments", "organizer": "@{}",
+        r##"{{"winners": 3, "alternates": 1, "collection": "comments", "organizer": "facebook:{}",
             "keywords": {{"any": ["#giveaway"]}}, "require_in": ["likes"], "entries_per_user": 1}}"##,
         facebook::PAGE_ID
     );

@@ -310,7 +310,7 @@ fn instagram_comments_and_replies_make_a_verified_draw() {
         .map(|c| c.user_id.clone())
         .collect();
     assert!(eligible.len() >= 4);
-    let rules = r##"{"winners": 3, "alternates": 1, "collection": "comments", "organizer": "@fairdraw_brand", "keywords": {"any": ["#giveaway"]}, "min_mentions": 1}"##;
+    let rules = r##"{"winners": 3, "alternates": 1, "collection": "comments", "organizer": "instagram:@fairdraw_brand", "keywords": {"any": ["#giveaway"]}, "min_mentions": 1}"##;
     fs::write(s.path("rules.json"), rules).expect("rules");
     s.run(&["keygen", "--out", "key.json"], 0);
     let out = s.run(

@@ -190,7 +190,7 @@ fn x_replies_and_likes_fetched_through_the_plugin_make_a_verified_draw() {
         .filter(|t| !t.tagged.is_empty() && !liker_ids.contains(&t.author.id))
         .count();
     assert!(no_tags > 0 && not_liked > 0);
-    let rules = r##"{"winners": 2, "alternates": 1, "collection": "comments", "organizer": "@fairdrawbrand",
+    let rules = r##"{"winners": 2, "alternates": 1, "collection": "comments", "organizer": "x:@fairdrawbrand",
         "keywords": {"any": ["#giveaway"]}, "min_mentions": 1, "require_in": ["likes"]}"##;
     s.run(&["keygen", "--out", "key.json"], 0);
     std::fs::write(s.path("rules.json"), rules).expect("rules");

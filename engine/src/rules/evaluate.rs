@@ -7,6 +7,7 @@ use std::fmt;
 use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
 
+use super::account::AccountSet;
 use super::mentions::count_mentions;
 use super::normalize::{normalize, normalize_handle};
 use super::{Bonus, Instant, MAX_TICKETS, RuleError, Rules};
@@ -266,13 +267,12 @@ pub struct Evaluation<'a> {
 /// The rules, prepared for checking entries: normalised once, bounds parsed.
 #[derive(Debug)]
 struct Compiled {
-    organizer: Option<String>,
+    /// The organizer's account (empty without an `organizer`).
+    organizer: AccountSet,
     /// `exclude_users` as written, for exclusions.
     exclude_users: Vec<String>,
-    /// Normalised handle → first position in `exclude_users`.
-    exclude_handles: HashMap<String, usize>,
-    /// Exact value → first position in `exclude_users`.
-    exclude_ids: HashMap<String, usize>,
+    /// The accounts `exclude_users` names.
+    excluded: AccountSet,
     from: Option<(Instant, String)>,
     until: Option<(Instant, String)>,
     /// `keywords.any` as written.
@@ -344,8 +344,8 @@ fn nanos((secs, nanos): Instant) -> i128 {
 const NANOS_PER_DAY: i128 = 86_400 * 1_000_000_000;
 
 impl Compiled {
-    fn new(rules: &Rules) -> Result<Self, RuleError> {
-        rules.validate()?;
+    fn new(rules: &Rules, protocol: u32) -> Result<Self, RuleError> {
+        rules.validate_for(protocol)?;
         let (from, until) = match &rules.window {
             Some(w) => w.bounds()?,
             None => (None, None),
@@ -364,22 +364,10 @@ impl Compiled {
                 super::invalid("keywords", format!("cannot be prepared for matching: {e}"))
             })
         };
-        let mut exclude_handles = HashMap::new();
-        let mut exclude_ids = HashMap::new();
-        for (i, u) in rules.exclude_users.iter().enumerate() {
-            exclude_handles
-                .entry(normalize_handle(u).into_owned())
-                .or_insert(i);
-            exclude_ids.entry(u.clone()).or_insert(i);
-        }
         Ok(Compiled {
-            organizer: rules
-                .organizer
-                .as_deref()
-                .map(|o| normalize_handle(o).into_owned()),
+            organizer: AccountSet::new(rules.organizer.as_slice(), protocol, false),
             exclude_users: rules.exclude_users.clone(),
-            exclude_handles,
-            exclude_ids,
+            excluded: AccountSet::new(&rules.exclude_users, protocol, true),
             from: from.zip(window.from),
             until: until.zip(window.until),
             any_matcher: matcher(&keywords.any)?,
@@ -405,12 +393,10 @@ impl Compiled {
     /// at `bonus.max`) when it passes.
     fn check(&self, e: &Entry<'_>, members: &[Members]) -> Result<u64, Reject> {
         let handle = normalize_handle(&e.handle);
-        if self.organizer.as_deref() == Some(&*handle) {
+        if self.organizer.find(&e.platform, &handle, &e.user_id).is_some() {
             return Err(Exclusion::Organizer.into());
         }
-        let by_handle = self.exclude_handles.get(&*handle);
-        let by_id = self.exclude_ids.get(&*e.user_id);
-        if let Some(&i) = by_handle.into_iter().chain(by_id).min() {
+        if let Some(i) = self.excluded.find(&e.platform, &handle, &e.user_id) {
             return Err(Exclusion::ExcludeUsers {
                 value: self.exclude_users[i].clone(),
             }
@@ -448,7 +434,7 @@ impl Compiled {
             .into());
         }
         let mentions = if self.count_mentions {
-            count_mentions(&text, &handle, self.organizer.as_deref())
+            count_mentions(&text, &handle, self.organizer.handle_on(&e.platform))
         } else {
             0
         };
@@ -539,9 +525,11 @@ fn window(e: &Entry<'_>, edge: WindowEdge, bound: &str) -> Reject {
 }
 
 impl<'a> Evaluator<'a> {
-    /// Prepares the rules, after [validating](Rules::validate) them.
-    pub fn new(rules: &Rules) -> Result<Self, RuleError> {
-        let rules = Compiled::new(rules)?;
+    /// Prepares the rules for protocol version `protocol` (which decides
+    /// how `organizer` and `exclude_users` name accounts, §5.5), after
+    /// [validating](Rules::validate_for) them for it.
+    pub fn new(rules: &Rules, protocol: u32) -> Result<Self, RuleError> {
+        let rules = Compiled::new(rules, protocol)?;
         let members = vec![Members::new(); rules.required.len()];
         Ok(Evaluator {
             rules,
@@ -712,6 +700,7 @@ fn borrowed<'a>(e: &'a Entry<'_>) -> Entry<'a> {
 /// collection is not in `collections`, and as [`Evaluator`] does.
 pub fn evaluate<'a>(
     rules: &Rules,
+    protocol: u32,
     collections: &'a BTreeMap<String, Vec<Entry<'a>>>,
 ) -> Result<(Evaluation<'a>, Vec<(u64, Exclusion)>), RuleError> {
     let get = |name: &str| {
@@ -719,7 +708,7 @@ pub fn evaluate<'a>(
             .get(name)
             .ok_or_else(|| RuleError::MissingCollection(name.to_owned()))
     };
-    let mut evaluator = Evaluator::new(rules)?;
+    let mut evaluator = Evaluator::new(rules, protocol)?;
     for name in &rules.require_in {
         for e in get(name)? {
             evaluator.add_membership(name, e);

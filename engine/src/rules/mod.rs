@@ -19,7 +19,7 @@
 //! ]"##)?;
 //! let collections = BTreeMap::from([("comments".to_owned(), entries)]);
 //!
-//! let (evaluation, exclusions) = evaluate(&rules, &collections)?;
+//! let (evaluation, exclusions) = evaluate(&rules, fairdraw_engine::PROTOCOL_VERSION, &collections)?;
 //! assert_eq!(evaluation.eligible.len(), 1);
 //! assert_eq!(evaluation.eligible[0].handle, "@ann");
 //! assert_eq!(exclusions[0].0, 1);
@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod account;
 mod describe;
 mod evaluate;
 mod mentions;
@@ -37,6 +38,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use account::AccountRef;
 pub use evaluate::{
     Eligible, Evaluation, Evaluator, Exclusion, KeywordRequirement, WindowEdge, evaluate,
 };
@@ -144,13 +146,17 @@ pub struct Rules {
     )]
     #[cfg_attr(feature = "schema", schemars(with = "Keywords"))]
     pub keywords: Option<Keywords>,
-    /// Accounts that may not enter: a handle (with or without `@`, compared
-    /// normalised) or an exact platform user id.
+    /// Accounts that may not enter. Protocol 2: `platform:@handle` (compared
+    /// normalised) or `platform:user_id` (exact), on that platform only.
+    /// Protocol 1: a handle (with or without `@`, compared normalised) or an
+    /// exact user id, on every platform.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "schema", schemars(inner(length(min = 1))))]
     pub exclude_users: Vec<String>,
-    /// The organizer's handle: it may not enter, and mentioning it does not
-    /// count toward `min_mentions`.
+    /// The organizer's account: it may not enter, and (named by handle)
+    /// mentioning it does not count toward `min_mentions`. Protocol 2:
+    /// `platform:@handle` or `platform:user_id`, on that platform only.
+    /// Protocol 1: a handle, on every platform.
     #[serde(
         default,
         deserialize_with = "present",
@@ -492,8 +498,10 @@ impl Rules {
     }
 
     /// [`validate`](Rules::validate), and the checks protocol `protocol`
-    /// adds. Protocol 2 refuses, in keywords, `organizer` and
-    /// `exclude_users`, strings that are not visible
+    /// adds. Protocol 2 takes `organizer` and `exclude_users` values as
+    /// `platform:@handle` or `platform:user_id` ([`AccountRef`]), and
+    /// refuses, in keywords, `organizer` and `exclude_users`, strings that
+    /// are not visible
     /// ([`crate::text::check_visible`]: NFKC, no control, bidirectional
     /// control or default-ignorable code point), and keywords with a word
     /// that mixes scripts ([`crate::text::check_single_script`]).
@@ -515,11 +523,17 @@ impl Rules {
                 }
             }
         }
+        let account = |field: String, value: &str| {
+            visible(field.clone(), value)?;
+            AccountRef::parse(value)
+                .map(drop)
+                .map_err(|problem| invalid(field, format!("{value:?} {problem}")))
+        };
         for (i, u) in self.exclude_users.iter().enumerate() {
-            visible(format!("exclude_users[{i}]"), u)?;
+            account(format!("exclude_users[{i}]"), u)?;
         }
         if let Some(o) = &self.organizer {
-            visible("organizer".into(), o)?;
+            account("organizer".into(), o)?;
         }
         Ok(())
     }

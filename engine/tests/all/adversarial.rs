@@ -147,11 +147,16 @@ fn op_entry_field(b: &[u8], index: usize, field: &str, value: &str) -> Vec<u8> {
     })
 }
 
-/// Operator: rewrites the draw as protocol 1 and re-draws it consistently.
+/// Operator: rewrites the draw as protocol 1 (the organizer as a bare
+/// handle, as protocol 1 names it), re-commits and re-draws it consistently.
 fn op_as_protocol_1(b: &[u8]) -> Vec<u8> {
     edit(b, |v| {
-        resign_lock(v, &operator(), |p| p.protocol = 1);
+        resign_lock(v, &operator(), |p| {
+            p.protocol = 1;
+            p.rules.organizer = Some("@shop".into());
+        });
         resign_execution(v, &operator(), |p| p.protocol = 1);
+        recommit(v, &operator());
         redraw(v, &operator());
     })
 }
@@ -1195,6 +1200,20 @@ pub fn catalogue() -> Vec<Scenario> {
             Operator,
             Drand,
             |b| op_rules(&b, |r| r.exclude_users = vec!["@c\u{200B}id".into()]),
+            Step::Rules,
+        ),
+        s(
+            "op_exclude_users_bare_handle",
+            Operator,
+            Drand,
+            |b| op_rules(&b, |r| r.exclude_users = vec!["@cid".into()]),
+            Step::Rules,
+        ),
+        s(
+            "op_organizer_on_every_platform",
+            Operator,
+            Drand,
+            |b| op_rules(&b, |r| r.organizer = Some("@shop".into())),
             Step::Rules,
         ),
         // ---- protocol 2: one account, one spelling

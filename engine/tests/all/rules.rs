@@ -13,13 +13,22 @@ use fairdraw_engine::rules::{
 };
 use proptest::prelude::*;
 
+/// Most tests here check a rule's protocol 1 meaning (every version shares
+/// it); `organizer` and `exclude_users` in protocol 2 have their own tests.
+const V1: u32 = 1;
+const V2: u32 = fairdraw_engine::PROTOCOL_VERSION;
+
 const EXAMPLE: &str = r##"{"winners": 3, "alternates": 2, "collection": "comments", "entries_per_user": 1, "min_mentions": 2,
  "keywords": {"any": ["#giveaway"], "all": []}, "exclude_users": ["someone"], "organizer": "brand_handle",
  "window": {"from": "2026-12-01T00:00:00Z", "until": "2026-12-08T00:00:00Z"},
  "min_followers": 10, "min_account_age_days": 30, "require_in": ["likes"], "bonus": {"per_extra_mention": 1, "max": 5}}"##;
 
+/// Rules valid in protocol 1 (bare `organizer` and `exclude_users` values);
+/// [`Rules::from_json`] takes the newest version's, as `rule_error` shows.
 fn rules(json: &str) -> Rules {
-    Rules::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{json}: {e}"))
+    let r: Rules = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+    r.validate_for(V1).unwrap_or_else(|e| panic!("{json}: {e}"));
+    r
 }
 
 fn rule_error(json: &str) -> String {
@@ -75,7 +84,7 @@ fn run_collections(
     rules: &Rules,
     collections: &BTreeMap<String, Vec<Entry<'static>>>,
 ) -> Result<Outcome, RuleError> {
-    let (evaluation, excluded) = evaluate(rules, collections)?;
+    let (evaluation, excluded) = evaluate(rules, V1, collections)?;
     let eligible: Vec<(String, u64)> = evaluation
         .eligible
         .iter()
@@ -312,7 +321,7 @@ fn evaluator_validates_rules_built_in_code() {
         winners: 0,
         ..Rules::default()
     };
-    assert!(matches!(Evaluator::new(&r), Err(RuleError::Invalid { .. })));
+    assert!(matches!(Evaluator::new(&r, V1), Err(RuleError::Invalid { .. })));
 }
 
 // ------------------------------------------------------- normalisation
@@ -433,6 +442,86 @@ fn min_mentions_counts_distinct_others() {
 }
 
 // --------------------------------------------------------- single rules
+
+/// The single entry's exclusion under protocol 2.
+fn verdict_v2(rules: &Rules, e: Entry<'static>) -> Option<Exclusion> {
+    let collections = BTreeMap::from([(rules.primary_collection().to_owned(), vec![e])]);
+    let (_, mut excluded) = evaluate(rules, V2, &collections).expect("evaluates");
+    excluded.pop().map(|(_, x)| x)
+}
+
+fn on(platform: &str, e: Entry<'static>) -> Entry<'static> {
+    Entry {
+        platform: platform.to_owned().into(),
+        ..e
+    }
+}
+
+#[test]
+fn v2_organizer_and_exclude_users_match_on_the_platform_they_name() {
+    let r = rules(
+        r#"{"winners":1,"organizer":"youtube:@Brand","exclude_users":["instagram:@alex","youtube:id-sam"]}"#,
+    );
+    assert_eq!(verdict_v2(&r, entry("brand", "")), Some(Exclusion::Organizer));
+    // The same handle on another platform is another person.
+    assert_eq!(verdict_v2(&r, on("instagram", entry("brand", ""))), None);
+    assert_eq!(
+        verdict_v2(&r, on("instagram", entry("alex", ""))),
+        Some(Exclusion::ExcludeUsers {
+            value: "instagram:@alex".into()
+        })
+    );
+    assert_eq!(verdict_v2(&r, entry("alex", "")), None);
+    // `youtube:id-sam` is a user id, exact: not the handle `@id-sam`.
+    assert_eq!(
+        verdict_v2(&r, entry("sam", "")),
+        Some(Exclusion::ExcludeUsers {
+            value: "youtube:id-sam".into()
+        })
+    );
+    let mut handle_only = entry("x", "");
+    handle_only.handle = "@id-sam".into();
+    assert_eq!(verdict_v2(&r, handle_only), None);
+    // Protocol 1 read the bare handle on every platform.
+    let v1 = rules(r#"{"winners":1,"organizer":"@Brand"}"#);
+    assert_eq!(
+        verdict(&v1, on("instagram", entry("brand", ""))),
+        Some(Exclusion::Organizer)
+    );
+}
+
+#[test]
+fn v2_organizer_mentions_do_not_count_on_its_platform_only() {
+    let r = rules(r#"{"winners":1,"min_mentions":1,"organizer":"youtube:@brand"}"#);
+    assert_eq!(
+        verdict_v2(&r, entry("ann", "hi @brand")),
+        Some(Exclusion::MinMentions {
+            found: 0,
+            required: 1
+        })
+    );
+    assert_eq!(verdict_v2(&r, on("x", entry("ann", "hi @brand"))), None);
+    // Named by user id, the organizer removes no mention.
+    let by_id = rules(r#"{"winners":1,"min_mentions":1,"organizer":"youtube:id-brand"}"#);
+    assert_eq!(verdict_v2(&by_id, entry("ann", "hi @brand")), None);
+    assert_eq!(verdict_v2(&by_id, entry("brand", "hi @ann")), Some(Exclusion::Organizer));
+}
+
+#[test]
+fn v2_refuses_account_values_without_a_platform() {
+    for (json, field, problem) in [
+        (r#"{"winners":1,"organizer":"@acme"}"#, "organizer", "must name a platform and an account"),
+        (r#"{"winners":1,"exclude_users":["youtube:@a","Youtube:@b"]}"#, "exclude_users[1]", "does not match [a-z0-9_-]{1,32}"),
+        (r#"{"winners":1,"exclude_users":["youtube:"]}"#, "exclude_users[0]", "names no account"),
+        (r#"{"winners":1,"exclude_users":["youtube:@"]}"#, "exclude_users[0]", "names an empty handle"),
+        (r#"{"winners":1,"organizer":"x:a b"}"#, "organizer", "white space U+0020"),
+    ] {
+        let r = rules(json);
+        let err = r.validate_for(V2).expect_err(json).to_string();
+        assert!(err.contains(&format!("`{field}`")) && err.contains(problem), "{json}: {err}");
+        r.validate_for(V1).expect("protocol 1 takes bare values");
+    }
+}
 
 #[test]
 fn organizer_cannot_enter() {
@@ -624,7 +713,7 @@ fn require_in_checks_platform_and_user_id() {
 #[test]
 fn membership_must_come_before_entries() {
     let r = rules(r#"{"winners":1,"require_in":["likes"]}"#);
-    let mut ev = Evaluator::new(&r).expect("valid");
+    let mut ev = Evaluator::new(&r, V1).expect("valid");
     assert_eq!(ev.required_collections(), ["likes"]);
     let e = entry("a", "");
     ev.add_membership("shares", &e); // not required: ignored
@@ -641,7 +730,7 @@ fn membership_must_come_before_entries() {
 #[test]
 fn malformed_entries_are_errors_naming_the_index() {
     let r = rules(r#"{"winners":1}"#);
-    let mut ev = Evaluator::new(&r).expect("valid");
+    let mut ev = Evaluator::new(&r, V1).expect("valid");
     assert_eq!(
         ev.push(entry("a", ""), Hash32::default()).expect("fine"),
         None
@@ -813,7 +902,7 @@ fn eligible_list_is_in_byte_order_of_platform_then_user_id() {
         });
     }
     let collections = BTreeMap::from([("comments".to_owned(), comments)]);
-    let (evaluation, excluded) = evaluate(&r, &collections).expect("evaluates");
+    let (evaluation, excluded) = evaluate(&r, V1, &collections).expect("evaluates");
     let order: Vec<(&str, &str, u64)> = evaluation
         .eligible
         .iter()
@@ -1013,7 +1102,7 @@ proptest! {
     ) {
         let n = comments.len() as u64;
         let collections = BTreeMap::from([("comments".to_owned(), comments), ("likes".to_owned(), likes)]);
-        let (evaluation, excluded) = evaluate(&rules, &collections).expect("valid rules and entries");
+        let (evaluation, excluded) = evaluate(&rules, V1, &collections).expect("valid rules and entries");
         prop_assert_eq!(evaluation.entries, n);
         for pair in evaluation.eligible.windows(2) {
             prop_assert!(
@@ -1049,8 +1138,8 @@ fn describe_says_every_rule_of_the_giveaway_in_order() {
         rules(GIVEAWAY).describe(),
         [
             "3 winners and then 2 alternates in order are drawn from the \"comments\" collection.",
-            "The organizer's account \"@acme\" cannot enter, and mentioning it does not count.",
-            "The account \"@spammer\" cannot enter.",
+            "The organizer's account \"youtube:@acme\" cannot enter, and mentioning it does not count.",
+            "The account \"youtube:@spammer\" cannot enter.",
             "Entries must be posted at or after 2023-01-10T00:00:00Z and before 2023-01-21T00:00:00Z.",
             "The text must contain \"#giveaway\" (case does not matter).",
             "The text must mention at least 1 other account with @ (not the entrant's own account or the organizer's).",
@@ -1161,7 +1250,7 @@ proptest! {
         let keywords = fairdraw_engine::rules::Keywords { any: any.clone(), all: all.clone() };
         let r = Rules { keywords: Some(keywords), ..rules(r#"{"winners":1}"#) };
         let collections = BTreeMap::from([("comments".to_owned(), vec![entry("ann", &text)])]);
-        let (_, excluded) = evaluate(&r, &collections).expect("evaluates");
+        let (_, excluded) = evaluate(&r, V1, &collections).expect("evaluates");
         let t = normalize(&text);
         let has = |k: &String| t.contains(&*normalize(k));
         let expected = if !any.is_empty() && !any.iter().any(has) {

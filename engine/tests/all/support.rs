@@ -117,7 +117,7 @@ const RULES: &str = r##"{
   "keywords": {"any": ["#win"]},
   "min_followers": 10,
   "require_in": ["likes"],
-  "organizer": "@shop",
+  "organizer": "youtube:@shop",
   "bonus": {"per_extra_mention": 1, "max": 2}
 }"##;
 
@@ -398,14 +398,18 @@ pub fn reseed(v: &mut Value, signer: &Signer) {
 }
 
 /// The tally an operator computes to commit to anything: the rules of the
-/// lock over the raw collections, with only protocol 1's entry checks (the
+/// lock over the raw collections, under the lock's protocol but without a
+/// lock time; when its entry checks refuse an entry, with protocol 1's (the
 /// loosest), so that bundles a protocol 2 verifier refuses can be built.
 pub fn loose_tally<'a>(parsed: &ParsedBundle<'a>) -> draw::Tally<'a> {
-    let loose = EntryChecks {
-        protocol: 1,
+    let rules = &parsed.lock.payload.rules;
+    let checks = |protocol| EntryChecks {
+        protocol,
         locked_at: None,
     };
-    draw::tally_as(&parsed.lock.payload.rules, &parsed.collections, None, loose).expect("tally")
+    draw::tally_as(rules, &parsed.collections, None, checks(parsed.lock.payload.protocol))
+        .or_else(|_| draw::tally_as(rules, &parsed.collections, None, checks(1)))
+        .expect("tally")
 }
 
 /// Operator: recomputes the lock's commitments (collections, eligible,

@@ -240,7 +240,7 @@ impl TestApp {
 }
 
 pub fn rules() -> Value {
-    serde_json::json!({"winners": 1, "alternates": 1, "organizer": "@acme",
+    serde_json::json!({"winners": 1, "alternates": 1, "organizer": "youtube:@acme",
         "keywords": {"any": ["#giveaway"]}, "min_mentions": 1,
         "window": {"from": "2023-01-10T00:00:00Z", "until": "2023-01-21T00:00:00Z"},
         "require_in": ["likes"], "bonus": {"per_extra_mention": 1, "max": 2}})
