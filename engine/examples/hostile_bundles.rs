@@ -36,6 +36,7 @@ use fairdraw_engine::bundle::ParsedBundle;
 use fairdraw_engine::draw::{LockRequest, execute, lock};
 use fairdraw_engine::encoding::HexBytes;
 use fairdraw_engine::entry::{Entry, OwnedEntry};
+use fairdraw_engine::randomness::rfc3797::SourceShape;
 use fairdraw_engine::randomness::{Declared, Realised, commit_reveal};
 use fairdraw_engine::receipt::Signer;
 use fairdraw_engine::rules::Rules;
@@ -141,12 +142,22 @@ pub fn build(shape: &str) -> Vec<u8> {
                     .map(|i| entry("youtube", i, String::new()))
                     .collect(),
             );
-            let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+            // Sixteen sources of twelve four-digit numbers: a key of 976
+            // bytes, just under the cap, hashed once per pick.
+            let value = (1000..1012).map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
             randomness = Declared::Rfc3797 {
                 sources: "sixteen public sources named in advance".into(),
+                shapes: (0..16)
+                    .map(|i| SourceShape {
+                        name: format!("source {i}"),
+                        count: 12,
+                        min: 1000,
+                        max: 9999,
+                    })
+                    .collect(),
             };
             realised = Realised::Rfc3797 {
-                values: (0..16).map(|_| value.to_owned()).collect(),
+                values: (0..16).map(|_| value.clone()).collect(),
             };
         }
         "tiny_entries" => {

@@ -598,6 +598,7 @@ pub fn lock_as<'a>(
         return Err(SelectError::NotEnoughEligible { wanted, eligible }.into());
     }
     req.randomness.check_limits()?;
+    req.randomness.check_for(protocol)?;
     if req.randomness.since_protocol() > protocol {
         return Err(RandomnessError::KindNeedsProtocol {
             kind: req.randomness.describe(),

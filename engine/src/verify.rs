@@ -606,7 +606,11 @@ impl Verifier {
     }
 
     fn randomness(&mut self, lock: &LockPayload, exec: &ExecutionPayload) {
-        if let Err(e) = lock.randomness.verify(&exec.randomness, lock.locked_at) {
+        let checked = lock
+            .randomness
+            .check_for(lock.protocol)
+            .and_then(|()| lock.randomness.verify(&exec.randomness, lock.locked_at));
+        if let Err(e) = checked {
             return self.fail(Step::Randomness, e.to_string());
         }
         let earliest = earliest_execution(lock);
@@ -625,7 +629,7 @@ impl Verifier {
             lock.locked_at,
             lock.randomness.trust().explain(&lock.randomness)
         );
-        if let crate::randomness::Declared::Rfc3797 { sources } = &lock.randomness {
+        if let crate::randomness::Declared::Rfc3797 { sources, .. } = &lock.randomness {
             detail.push_str(&format!(
                 "; check by hand that these values are what the sources named at lock time produced: {sources:?}"
             ));

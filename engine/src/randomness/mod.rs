@@ -61,6 +61,11 @@ pub enum Declared {
     Rfc3797 {
         /// Human description of the sources, e.g. which lottery on which date.
         sources: String,
+        /// Protocol 2: each source's name, count of numbers and range, in
+        /// order, so that one spelling of the result is valid. Absent
+        /// (empty) in protocol 1.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shapes: Vec<rfc3797::SourceShape>,
     },
     /// Protocol 2: a commitment to a secret *and* a future drand round; the
     /// seed takes both, so neither the organiser (who cannot know the
@@ -322,6 +327,18 @@ pub enum RandomnessError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The RFC 3797 values are not one per source the lock fixed.
+    #[error("the lock fixed {declared} RFC 3797 sources, {given} values were given")]
+    Rfc3797SourceCount {
+        /// Sources the lock fixed.
+        declared: usize,
+        /// Values given.
+        given: usize,
+    },
+    /// An RFC 3797 declaration that does not fix its sources as its
+    /// protocol version requires.
+    #[error("RFC 3797 declaration: {0}")]
+    Rfc3797Declaration(String),
     /// A kind of randomness the receipt's protocol version does not have.
     #[error("{kind} needs protocol version {protocol} or later")]
     KindNeedsProtocol {
@@ -363,13 +380,62 @@ pub mod limits {
 impl Declared {
     /// Checks the caps of PROTOCOL.md §9.4 ([`limits`]).
     pub fn check_limits(&self) -> Result<(), RandomnessError> {
-        if let Declared::Rfc3797 { sources } = self
-            && sources.chars().count() > limits::MAX_SOURCES_CHARS
-        {
-            return Err(RandomnessError::TooLarge(format!(
+        let Declared::Rfc3797 { sources, shapes } = self else {
+            return Ok(());
+        };
+        let too_large = |m: String| Err(RandomnessError::TooLarge(m));
+        if sources.chars().count() > limits::MAX_SOURCES_CHARS {
+            return too_large(format!(
                 "the RFC 3797 sources description is longer than {} characters",
                 limits::MAX_SOURCES_CHARS
-            )));
+            ));
+        }
+        if shapes.len() > limits::MAX_RFC3797_VALUES {
+            return too_large(format!(
+                "{} RFC 3797 sources, at most {} are allowed",
+                shapes.len(),
+                limits::MAX_RFC3797_VALUES
+            ));
+        }
+        if let Some(s) = shapes.iter().find(|s| {
+            s.name.chars().count() > rfc3797::MAX_SHAPE_NAME_CHARS
+                || s.count > rfc3797::MAX_SHAPE_COUNT
+        }) {
+            return too_large(format!(
+                "RFC 3797 source {:?}: names are at most {} characters and counts at most {}",
+                s.name.chars().take(40).collect::<String>(),
+                rfc3797::MAX_SHAPE_NAME_CHARS,
+                rfc3797::MAX_SHAPE_COUNT
+            ));
+        }
+        Ok(())
+    }
+
+    /// What protocol version `protocol` requires of the declaration beyond
+    /// its caps: in protocol 2 an RFC 3797 declaration fixes every source's
+    /// shape ([`rfc3797::SourceShape`], each valid); protocol 1 has no shapes.
+    pub fn check_for(&self, protocol: u32) -> Result<(), RandomnessError> {
+        let Declared::Rfc3797 { shapes, .. } = self else {
+            return Ok(());
+        };
+        let bad = |m: String| Err(RandomnessError::Rfc3797Declaration(m));
+        if protocol < 2 {
+            if !shapes.is_empty() {
+                return bad("source shapes need protocol 2 or later".into());
+            }
+            return Ok(());
+        }
+        if shapes.is_empty() {
+            return bad(
+                "protocol 2 fixes each source's name, count of numbers and range in the lock \
+                 (`shapes`), so that exactly one spelling of the result is valid"
+                    .into(),
+            );
+        }
+        for (i, s) in shapes.iter().enumerate() {
+            if let Err(p) = s.check() {
+                return bad(format!("source #{}: {p}", i + 1));
+            }
         }
         Ok(())
     }
@@ -395,7 +461,9 @@ impl Declared {
     ///   is not `sha256(signature)`;
     /// - commit-reveal: the secret is not 32 bytes or does not match the
     ///   commitment;
-    /// - RFC 3797: the values do not canonicalise ([`rfc3797::key_string`]).
+    /// - RFC 3797: the values do not have the shapes the lock fixed (when
+    ///   it fixed them, protocol 2: [`rfc3797::check_values`]) or do not
+    ///   canonicalise ([`rfc3797::key_string`]).
     ///   Whether they are the values the named sources really produced is for
     ///   a human to check against `sources`.
     pub fn verify(
@@ -476,7 +544,10 @@ impl Declared {
                 }
                 Ok(Material::Seed(secret.0.clone()))
             }
-            (Declared::Rfc3797 { .. }, Realised::Rfc3797 { values }) => {
+            (Declared::Rfc3797 { shapes, .. }, Realised::Rfc3797 { values }) => {
+                if !shapes.is_empty() {
+                    rfc3797::check_values(shapes, values)?;
+                }
                 rfc3797::key_string(values).map(Material::Rfc3797Key)
             }
             (
@@ -574,7 +645,17 @@ impl Declared {
             Declared::CommitReveal { commitment } => {
                 format!("commit-reveal (commitment {commitment})")
             }
-            Declared::Rfc3797 { sources } => format!("RFC 3797 public sources: {sources}"),
+            Declared::Rfc3797 { sources, shapes } if shapes.is_empty() => {
+                format!("RFC 3797 public sources: {sources}")
+            }
+            Declared::Rfc3797 { sources, shapes } => format!(
+                "RFC 3797 public sources: {sources} ({})",
+                shapes
+                    .iter()
+                    .map(|s| format!("{}: {} of {} to {}", s.name, s.count, s.min, s.max))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
             Declared::SecretDrand {
                 commitment,
                 chain,

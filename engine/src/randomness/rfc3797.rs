@@ -17,6 +17,7 @@
 //! ```
 
 use md5::{Digest as _, Md5};
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization as _;
 use unicode_normalization::char::is_combining_mark;
 
@@ -220,4 +221,154 @@ pub fn select(
         order.push(pos);
     }
     Ok((key, order))
+}
+
+/// Protocol 2: what one named source will produce, fixed in the lock
+/// (PROTOCOL.md §7.4): `count` whole numbers from `min` to `max`. With every
+/// source's shape fixed, a lottery result has exactly one valid spelling:
+/// the bonus balls are a source of their own or not at all, and a value
+/// with one number too many or too few is refused.
+///
+/// ```
+/// use fairdraw_engine::randomness::rfc3797::SourceShape;
+///
+/// let main = SourceShape::parse("EuroMillions 2026-12-08 main=5x1-50").unwrap();
+/// assert_eq!((main.count, main.min, main.max), (5, 1, 50));
+/// assert!(main.check_value("3 14 27 38 50").is_ok());
+/// assert!(main.check_value("3 14 27 38 50 7").is_err()); // a star added
+/// assert!(main.check_value("3 14 27 38 51").is_err()); // out of range
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceShape {
+    /// Which source, in words: the lottery, its date, which balls.
+    pub name: String,
+    /// How many numbers the source gives (repeats allowed, as in a daily
+    /// three-digit draw).
+    pub count: u32,
+    /// The smallest number it can give.
+    pub min: u64,
+    /// The largest number it can give; at most 2^53 − 1.
+    pub max: u64,
+}
+
+/// Numbers one source may give ([`SourceShape::count`]).
+pub const MAX_SHAPE_COUNT: u32 = 100;
+
+/// Code points of a [`SourceShape::name`].
+pub const MAX_SHAPE_NAME_CHARS: usize = 200;
+
+impl SourceShape {
+    /// Parses `NAME=COUNTxMIN-MAX`, e.g. `EuroMillions stars=2x1-12`
+    /// (split at the last `=`), and [checks](SourceShape::check) it.
+    pub fn parse(s: &str) -> Result<SourceShape, String> {
+        let form = "write each source as NAME=COUNTxMIN-MAX, e.g. \"EuroMillions 2026-12-08 main=5x1-50\"";
+        let (name, shape) = s
+            .rsplit_once('=')
+            .ok_or_else(|| format!("{s:?}: {form}"))?;
+        let (count, range) = shape
+            .split_once('x')
+            .ok_or_else(|| format!("{s:?}: {form}"))?;
+        let (min, max) = range
+            .split_once('-')
+            .ok_or_else(|| format!("{s:?}: {form}"))?;
+        let number = |t: &str, what: &str| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{s:?}: {what} {t:?} is not a whole number; {form}"))
+        };
+        let shape = SourceShape {
+            name: name.trim().to_owned(),
+            count: u32::try_from(number(count, "the count")?)
+                .map_err(|_| format!("{s:?}: the count is too large"))?,
+            min: number(min, "the minimum")?,
+            max: number(max, "the maximum")?,
+        };
+        shape.check().map_err(|p| format!("{s:?}: {p}"))?;
+        Ok(shape)
+    }
+
+    /// The shape's own constraints: a visible, non-empty name of at most
+    /// [`MAX_SHAPE_NAME_CHARS`] code points, `count` from 1 to
+    /// [`MAX_SHAPE_COUNT`], `min` ≤ `max` ≤ 2^53 − 1.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("the source needs a name".into());
+        }
+        if self.name.chars().count() > MAX_SHAPE_NAME_CHARS {
+            return Err(format!(
+                "the source name is longer than {MAX_SHAPE_NAME_CHARS} characters"
+            ));
+        }
+        crate::text::check_visible(&self.name)
+            .map_err(|e| format!("the source name {:?} {e}", self.name))?;
+        if !(1..=MAX_SHAPE_COUNT).contains(&self.count) {
+            return Err(format!(
+                "a source gives 1 to {MAX_SHAPE_COUNT} numbers, not {}",
+                self.count
+            ));
+        }
+        if self.max > crate::receipt::MAX_SAFE_INTEGER {
+            return Err("the maximum must be at most 2^53 - 1".into());
+        }
+        if self.min > self.max {
+            return Err(format!(
+                "the minimum {} is above the maximum {}",
+                self.min, self.max
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that a realised value is exactly `count` whole numbers (decimal
+    /// digits separated by white space) each from `min` to `max`.
+    pub fn check_value(&self, value: &str) -> Result<(), String> {
+        let tokens: Vec<&str> = value.split_whitespace().collect();
+        if let Some(t) = tokens.iter().find(|t| !t.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(format!("{t:?} is not a whole number"));
+        }
+        if tokens.len() != self.count as usize {
+            return Err(format!(
+                "the lock fixed {} numbers, the value has {}",
+                self.count,
+                tokens.len()
+            ));
+        }
+        for t in tokens {
+            let digits = t.trim_start_matches('0');
+            let n = if digits.len() > 16 {
+                None
+            } else {
+                Some(digits.parse::<u64>().unwrap_or(0))
+            };
+            if !n.is_some_and(|n| (self.min..=self.max).contains(&n)) {
+                return Err(format!(
+                    "{t} is outside the fixed range {} to {}",
+                    self.min, self.max
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks realised `values` against the shapes the lock fixed: one value per
+/// shape, in order, each of its shape.
+pub fn check_values(shapes: &[SourceShape], values: &[impl AsRef<str>]) -> Result<(), RandomnessError> {
+    if shapes.len() != values.len() {
+        return Err(RandomnessError::Rfc3797SourceCount {
+            declared: shapes.len(),
+            given: values.len(),
+        });
+    }
+    for (i, (shape, value)) in shapes.iter().zip(values).enumerate() {
+        shape
+            .check_value(value.as_ref())
+            .map_err(|problem| RandomnessError::BadSource {
+                source_number: i + 1,
+                value: value.as_ref().to_owned(),
+                problem: format!("{}: {problem}", shape.name),
+            })?;
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! What an organiser asks for when locking: `drand:quicknet`,
 //! `drand:default`, `drand:CHAIN:ROUND`, `secret` (commit-reveal),
 //! `secret+drand:CHAIN` or `secret+drand:CHAIN:ROUND` (both: protocol 2) or
-//! `rfc3797:"description of the sources"`, and the [`Declared`] randomness a
+//! `rfc3797:"DESCRIPTION;NAME=COUNTxMIN-MAX;…"` (the sources described, then
+//! each source's count of numbers and range), and the [`Declared`] randomness a
 //! lock receipt carries for it.
 //!
 //! The CLI's `--randomness` and the server's `randomness` field share this
@@ -49,8 +50,14 @@ pub enum Spec {
         /// An explicit round.
         round: Option<u64>,
     },
-    /// RFC 3797 public sources, described in words.
-    Rfc3797(String),
+    /// RFC 3797 public sources: described in words, and each source's
+    /// shape (protocol 2).
+    Rfc3797 {
+        /// The description.
+        sources: String,
+        /// Each source's name, count of numbers and range, in order.
+        shapes: Vec<super::rfc3797::SourceShape>,
+    },
 }
 
 /// Why a randomness spec is refused.
@@ -74,14 +81,17 @@ pub enum SpecError {
         /// The known chains, comma-separated.
         known: String,
     },
-    /// `rfc3797:` without a description.
+    /// `rfc3797:` without a description or without the sources' shapes.
     #[error(
-        "randomness rfc3797: needs a description of the public sources, e.g. rfc3797:\"EuroMillions of 2026-12-09\""
+        "randomness rfc3797: needs a description of the public sources and each source's count of numbers and range, e.g. rfc3797:\"EuroMillions of 2026-12-08;main=5x1-50;stars=2x1-12\""
     )]
     Rfc3797Empty,
+    /// A source shape that does not parse.
+    #[error("randomness rfc3797: source {0}")]
+    Rfc3797Shape(String),
     /// None of the known forms.
     #[error(
-        "randomness {0:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, secret+drand:CHAIN, secret+drand:CHAIN:ROUND, rfc3797:\"sources\""
+        "randomness {0:?} is not one of drand:quicknet, drand:default, drand:CHAIN:ROUND, secret, secret+drand:CHAIN, secret+drand:CHAIN:ROUND, rfc3797:\"DESCRIPTION;NAME=COUNTxMIN-MAX;…\""
     )]
     Unknown(String),
     /// Commit-reveal needs a secret and none was given.
@@ -130,12 +140,17 @@ impl Spec {
         if s == "secret" {
             return Ok(Spec::Secret);
         }
-        if let Some(desc) = s.strip_prefix("rfc3797:") {
-            let desc = desc.trim();
-            if desc.is_empty() {
+        if let Some(rest) = s.strip_prefix("rfc3797:") {
+            let mut parts = rest.split(';');
+            let sources = parts.next().unwrap_or("").trim().to_owned();
+            let shapes = parts
+                .map(super::rfc3797::SourceShape::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(SpecError::Rfc3797Shape)?;
+            if sources.is_empty() || shapes.is_empty() {
                 return Err(SpecError::Rfc3797Empty);
             }
-            return Ok(Spec::Rfc3797(desc.to_owned()));
+            return Ok(Spec::Rfc3797 { sources, shapes });
         }
         Err(SpecError::Unknown(s.to_owned()))
     }
@@ -182,8 +197,9 @@ impl Spec {
                     round,
                 }
             }
-            Spec::Rfc3797(sources) => Declared::Rfc3797 {
+            Spec::Rfc3797 { sources, shapes } => Declared::Rfc3797 {
                 sources: sources.clone(),
+                shapes: shapes.clone(),
             },
         })
     }

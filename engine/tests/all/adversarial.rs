@@ -147,6 +147,19 @@ fn op_entry_field(b: &[u8], index: usize, field: &str, value: &str) -> Vec<u8> {
     })
 }
 
+/// Operator: realises other RFC 3797 values and re-draws consistently
+/// (key, picks, signature).
+fn op_rfc3797_values(b: &[u8], values: &[&str]) -> Vec<u8> {
+    edit(b, |v| {
+        resign_execution(v, &operator(), |p| {
+            p.randomness = Realised::Rfc3797 {
+                values: values.iter().map(|s| (*s).to_owned()).collect(),
+            };
+        });
+        redraw(v, &operator());
+    })
+}
+
 /// Operator: rewrites the draw as protocol 1 (the organizer as a bare
 /// handle, as protocol 1 names it), re-commits and re-draws it consistently.
 fn op_as_protocol_1(b: &[u8]) -> Vec<u8> {
@@ -1373,8 +1386,10 @@ pub fn catalogue() -> Vec<Scenario> {
             Rfc3797,
             |b| {
                 op_lock_relinked(&b, |p| {
-                    p.randomness = fairdraw_engine::randomness::Declared::Rfc3797 {
-                        sources: "x".repeat(1001),
+                    if let fairdraw_engine::randomness::Declared::Rfc3797 { sources, .. } =
+                        &mut p.randomness
+                    {
+                        *sources = "x".repeat(1001);
                     }
                 })
             },
@@ -1438,6 +1453,46 @@ pub fn catalogue() -> Vec<Scenario> {
                 })
             },
             Step::Seed,
+        ),
+        // ---- protocol 2: one spelling of a lottery result
+        s(
+            "op_rfc3797_bonus_ball_added",
+            Operator,
+            Rfc3797,
+            |b| op_rfc3797_values(&b, &["9319", "2 5 12 8 10 33", "9 18 26 34 41 45"]),
+            Step::Randomness,
+        ),
+        s(
+            "op_rfc3797_sources_merged",
+            Operator,
+            Rfc3797,
+            |b| op_rfc3797_values(&b, &["9319", "2 5 12 8 10 9 18 26 34 41 45"]),
+            Step::Randomness,
+        ),
+        s(
+            "op_rfc3797_value_out_of_range",
+            Operator,
+            Rfc3797,
+            |b| op_rfc3797_values(&b, &["9319", "2 5 12 8 50", "9 18 26 34 41 45"]),
+            Step::Randomness,
+        ),
+        s(
+            "op_rfc3797_lock_without_shapes",
+            Operator,
+            Rfc3797,
+            |b| {
+                edit(&b, |v| {
+                    resign_lock(v, &operator(), |p| {
+                        if let fairdraw_engine::randomness::Declared::Rfc3797 { shapes, .. } =
+                            &mut p.randomness
+                        {
+                            shapes.clear();
+                        }
+                    });
+                    redraw(v, &operator());
+                })
+            },
+            Step::Randomness,
         ),
     ]
 }

@@ -6,7 +6,7 @@
 
 use fairdraw_engine::encoding::{Hash32, HexBytes, parse_hex, sha256};
 use fairdraw_engine::randomness::drand::{self, Beacon};
-use fairdraw_engine::randomness::rfc3797::{self, Rfc3797Picker};
+use fairdraw_engine::randomness::rfc3797::{self, Rfc3797Picker, SourceShape};
 use fairdraw_engine::randomness::{Declared, Material, RandomnessError, Realised, commit_reveal};
 use fairdraw_engine::time::Timestamp;
 use serde_json::{Value, json};
@@ -637,6 +637,7 @@ fn commit_reveal_paths() {
 fn rfc3797_declared_verify() {
     let declared = Declared::Rfc3797 {
         sources: "Euromillions of 2026-12-04, all balls".into(),
+        shapes: Vec::new(),
     };
     let values = |v: &[&str]| Realised::Rfc3797 {
         values: v.iter().map(|s| s.to_string()).collect(),
@@ -660,6 +661,59 @@ fn rfc3797_declared_verify() {
         declared.describe(),
         "RFC 3797 public sources: Euromillions of 2026-12-04, all balls"
     );
+}
+
+/// Protocol 2: the lock fixes each source's count and range, so one
+/// spelling of a lottery result is valid; protocol 1 declarations have none.
+#[test]
+fn rfc3797_shapes_fix_one_spelling() {
+    let shapes: Vec<SourceShape> = ["EuroMillions 2026-12-08 main=5x1-50", "stars=2x1-12"]
+        .iter()
+        .map(|s| SourceShape::parse(s).unwrap())
+        .collect();
+    let declared = Declared::Rfc3797 {
+        sources: "EuroMillions of 2026-12-08".into(),
+        shapes: shapes.clone(),
+    };
+    let values = |v: &[&str]| Realised::Rfc3797 {
+        values: v.iter().map(|s| s.to_string()).collect(),
+    };
+    let t = Timestamp::from_unix(0);
+    assert!(declared.verify(&values(&["3 14 27 38 50", "2 11"]), t).is_ok());
+    // Leading zeros and order are spelling the canonical key removes.
+    assert_eq!(
+        declared.verify(&values(&["50 38 27 14 03", "11 02"]), t),
+        declared.verify(&values(&["3 14 27 38 50", "2 11"]), t)
+    );
+    for (bad, needle) in [
+        (&["3 14 27 38 50 2 11"][..], "the lock fixed 2 RFC 3797 sources, 1 values"),
+        (&["3 14 27 38 50 7", "2 11"], "the lock fixed 5 numbers, the value has 6"),
+        (&["3 14 27 38 51", "2 11"], "51 is outside the fixed range 1 to 50"),
+        (&["3 14 27 38 50", "2 eleven"], "\"eleven\" is not a whole number"),
+        (&["3 14 27 38 50", "2 99999999999999999999"], "outside the fixed range 1 to 12"),
+    ] {
+        let err = declared.verify(&values(bad), t).unwrap_err().to_string();
+        assert!(err.contains(needle), "{bad:?}: {err}");
+    }
+    declared.check_for(2).unwrap();
+    assert!(declared.check_for(1).unwrap_err().to_string().contains("need protocol 2"));
+    let free_form = Declared::Rfc3797 {
+        sources: "EuroMillions of 2026-12-08".into(),
+        shapes: Vec::new(),
+    };
+    free_form.check_for(1).unwrap();
+    assert!(free_form.check_for(2).unwrap_err().to_string().contains("exactly one spelling"));
+    for (spec, needle) in [
+        ("main", "NAME=COUNTxMIN-MAX"),
+        ("main=0x1-5", "1 to 100 numbers, not 0"),
+        ("main=2x9-5", "minimum 9 is above the maximum 5"),
+        ("main=2x1-9007199254740992", "at most 2^53 - 1"),
+        ("=2x1-5", "needs a name"),
+        ("m\u{200B}ain=2x1-5", "U+200B"),
+    ] {
+        let err = SourceShape::parse(spec).unwrap_err();
+        assert!(err.contains(needle), "{spec}: {err}");
+    }
 }
 
 // ---------------------------------------------------------------- JSON
@@ -700,6 +754,11 @@ fn json_shape_and_round_trip() {
         commit_reveal::declare(&[1; 32]).unwrap(),
         Declared::Rfc3797 {
             sources: "x".into(),
+            shapes: Vec::new(),
+        },
+        Declared::Rfc3797 {
+            sources: "y".into(),
+            shapes: vec![SourceShape::parse("y=2x1-9").unwrap()],
         },
     ];
     for d in &declared_all {

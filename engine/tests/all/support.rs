@@ -24,6 +24,7 @@ use fairdraw_engine::draw::{self, EntryChecks, LockRequest};
 use fairdraw_engine::encoding::{HexBytes, parse_hex};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
 use fairdraw_engine::randomness::drand::{self, Beacon};
+use fairdraw_engine::randomness::rfc3797::SourceShape;
 use fairdraw_engine::randomness::{Declared, Realised, commit_reveal};
 use fairdraw_engine::receipt::{Signed, Signer};
 use fairdraw_engine::rules::Rules;
@@ -242,6 +243,10 @@ impl Spec {
             title: "Synthetic RFC 3797 giveaway".into(),
             declared: Declared::Rfc3797 {
                 sources: "Lottery A 2023-01-24; Lottery B 2023-01-24; Lottery C 2023-01-24".into(),
+                shapes: ["Lottery A=1x0-9999", "Lottery B=5x1-49", "Lottery C=6x1-49"]
+                    .iter()
+                    .map(|s| SourceShape::parse(s).expect("shape"))
+                    .collect(),
             },
             realised: Realised::Rfc3797 {
                 values: vec![
@@ -455,8 +460,14 @@ pub fn redraw(v: &mut Value, signer: &Signer) {
     let lock = &parsed.lock.payload;
     let exec = &parsed.execution.as_ref().expect("executed").payload;
     let t = loose_tally(&parsed);
+    // The operator draws from any RFC 3797 values, whatever shapes the lock
+    // fixed (the shapes do not enter the key).
+    let mut any_values = lock.clone();
+    if let Declared::Rfc3797 { shapes, .. } = &mut any_values.randomness {
+        shapes.clear();
+    }
     let (selection, indices) =
-        draw::draw_indices(&exec.lock_hash, lock, &exec.randomness, &t.tickets)
+        draw::draw_indices(&exec.lock_hash, &any_values, &exec.randomness, &t.tickets)
             .expect("randomness verifies");
     let comments = &v["collections"][lock.rules.primary_collection()];
     let mut picks: Vec<Pick> = indices

@@ -83,10 +83,11 @@ pub fn realise(
             Realised::secret_drand(&secret, read_beacon(chain, *round)?)
                 .context("the beacon is not a drand beacon")
         }
-        Declared::Rfc3797 { sources: described } => {
+        declared @ Declared::Rfc3797 { .. } => {
             if sources.is_empty() {
                 bail!(
-                    "this draw declared RFC 3797 sources ({described}): pass each value with --source"
+                    "this draw declared {}: pass each source's value, in order, with --source",
+                    declared.describe()
                 );
             }
             Ok(Realised::Rfc3797 {

@@ -44,7 +44,9 @@ pub struct Args {
     /// lock; `drand:CHAIN:ROUND` names one), `secret` (commit-reveal; the
     /// secret is written beside the lock file), `secret+drand:CHAIN` (both: a
     /// secret and a drand round a few seconds after the lock) or
-    /// `rfc3797:"description of the sources"`.
+    /// `rfc3797:"DESCRIPTION;NAME=COUNTxMIN-MAX;…"` (the public sources
+    /// described, then each one's count of numbers and range, e.g.
+    /// `rfc3797:"EuroMillions of 2026-12-08;main=5x1-50;stars=2x1-12"`).
     #[arg(long)]
     pub randomness: String,
     /// Where to write the lock file.

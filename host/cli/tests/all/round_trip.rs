@@ -399,13 +399,29 @@ fn rfc3797_round_trip() {
     s.keygen("key.json");
     s.lock_demo(
         "key.json",
-        "rfc3797:EuroMillions main numbers of 2023-01-24, then the stars",
+        "rfc3797:EuroMillions of 2023-01-24;main numbers=5x1-50;stars=2x1-12",
         LOCK_AT,
         "lock.json",
     )
     .success();
     let declared = &s.json("lock.json")["lock"]["payload"]["randomness"];
     assert_eq!(declared["kind"], "rfc3797");
+    assert_eq!(
+        declared["shapes"][1],
+        serde_json::json!({"name": "stars", "count": 2, "min": 1, "max": 12})
+    );
+    // The stars folded into the main numbers: another spelling of the same
+    // result, refused because the lock fixed five numbers and two stars.
+    s.run(&[
+        "execute", "lock.json", "--key", "key.json", "--source", "7 13 27 40 44 3 9", "--out",
+        "bundle.json", "--at", EXEC_AT,
+    ])
+    .error(&["the lock fixed 2 RFC 3797 sources, 1 values were given"]);
+    s.run(&[
+        "execute", "lock.json", "--key", "key.json", "--source", "7 13 27 40 44", "--source",
+        "3 9 12", "--out", "bundle.json", "--at", EXEC_AT,
+    ])
+    .error(&["stars: the lock fixed 2 numbers, the value has 3"]);
     s.run(&[
         "execute",
         "lock.json",

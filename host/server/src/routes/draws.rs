@@ -32,7 +32,8 @@ pub struct CreateDraw {
     #[schema(value_type = Object)]
     pub rules: serde_json::Value,
     /// `drand:quicknet` (default), `drand:default`, `drand:CHAIN:ROUND`,
-    /// `secret` (commit-reveal) or `rfc3797:<description of the sources>`.
+    /// `secret` (commit-reveal) or `rfc3797:DESCRIPTION;NAME=COUNTxMIN-MAX;…`
+    /// (the sources described, then each one's count of numbers and range).
     #[serde(default)]
     pub randomness: Option<String>,
 }

@@ -267,7 +267,7 @@ fn realise(
                 secret: HexBytes(secret),
             })
         }
-        Declared::Rfc3797 { sources } => {
+        declared @ Declared::Rfc3797 { .. } => {
             let values = body
                 .values
                 .clone()
@@ -275,7 +275,10 @@ fn realise(
                 .ok_or_else(|| {
                     ApiError::field(
                         "values",
-                        format!("this draw declared RFC 3797 sources ({sources}): send each value"),
+                        format!(
+                            "this draw declared {}: send each source's value, in order",
+                            declared.describe()
+                        ),
                     )
                 })?;
             Ok(Realised::Rfc3797 { values })
