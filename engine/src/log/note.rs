@@ -147,9 +147,9 @@ impl VerifierKey {
             )));
         }
         let bad = |m: &str| LogError::MalformedKey(m.to_owned());
-        let mut parts = vkey.split('+');
-        let (Some(name), Some(id_hex), Some(key_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // The name and the hex id hold no '+'; the base64 key may.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad("expected name+hex(key id)+base64(type||public key)"));
         };
