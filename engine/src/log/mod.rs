@@ -12,6 +12,7 @@
 //!   from a list of leaf hashes and checked against roots;
 //! - [`tlog_proof`]: C2SP `tlog-proof` log proofs (leaf index, inclusion
 //!   proof, cosigned checkpoint);
+//! - [`entry`]: what the log holds, one small entry per signed receipt;
 //! - [`policy`]: a trust policy (log key, witness keys, quorum) and
 //!   [`verify_log_proof`], which says whether a leaf is in a checkpoint
 //!   signed by the log and cosigned by enough trusted witnesses, and from
@@ -65,6 +66,7 @@
 
 pub mod checkpoint;
 pub mod cosignature;
+pub mod entry;
 pub mod note;
 pub mod policy;
 pub mod proof;
@@ -163,6 +165,9 @@ pub enum LogError {
     /// The bytes are not a well-formed C2SP tlog-proof.
     #[error("malformed log proof: {0}")]
     MalformedLogProof(String),
+    /// A log entry that does not parse or is not canonical.
+    #[error("malformed log entry: {0}")]
+    MalformedEntry(String),
     /// The trust policy is not of the documented shape, or cannot be met.
     #[error("malformed trust policy: {0}")]
     MalformedPolicy(String),
