@@ -165,7 +165,8 @@ fn benches(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new("evaluate", label), |b| {
                 let p = parsed.get_or_init(|| parse_entries(bundle()));
                 b.iter(|| {
-                    let mut ev = Evaluator::new(&rules, fairdraw_engine::PROTOCOL_VERSION).expect("valid rules");
+                    let mut ev = Evaluator::new(&rules, fairdraw_engine::PROTOCOL_VERSION)
+                        .expect("valid rules");
                     p.likes.iter().for_each(|e| ev.add_membership("likes", e));
                     for e in &p.comments {
                         black_box(ev.push(e.clone(), Hash32::default()).expect("valid entry"));

@@ -144,7 +144,10 @@ pub fn build(shape: &str) -> Vec<u8> {
             );
             // Sixteen sources of twelve four-digit numbers: a key of 976
             // bytes, just under the cap, hashed once per pick.
-            let value = (1000..1012).map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+            let value = (1000..1012)
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
             randomness = Declared::Rfc3797 {
                 sources: "sixteen public sources named in advance".into(),
                 shapes: (0..16)

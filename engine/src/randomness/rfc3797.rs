@@ -262,10 +262,9 @@ impl SourceShape {
     /// Parses `NAME=COUNTxMIN-MAX`, e.g. `EuroMillions stars=2x1-12`
     /// (split at the last `=`), and [checks](SourceShape::check) it.
     pub fn parse(s: &str) -> Result<SourceShape, String> {
-        let form = "write each source as NAME=COUNTxMIN-MAX, e.g. \"EuroMillions 2026-12-08 main=5x1-50\"";
-        let (name, shape) = s
-            .rsplit_once('=')
-            .ok_or_else(|| format!("{s:?}: {form}"))?;
+        let form =
+            "write each source as NAME=COUNTxMIN-MAX, e.g. \"EuroMillions 2026-12-08 main=5x1-50\"";
+        let (name, shape) = s.rsplit_once('=').ok_or_else(|| format!("{s:?}: {form}"))?;
         let (count, range) = shape
             .split_once('x')
             .ok_or_else(|| format!("{s:?}: {form}"))?;
@@ -324,7 +323,10 @@ impl SourceShape {
     /// digits separated by white space) each from `min` to `max`.
     pub fn check_value(&self, value: &str) -> Result<(), String> {
         let tokens: Vec<&str> = value.split_whitespace().collect();
-        if let Some(t) = tokens.iter().find(|t| !t.bytes().all(|b| b.is_ascii_digit())) {
+        if let Some(t) = tokens
+            .iter()
+            .find(|t| !t.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(format!("{t:?} is not a whole number"));
         }
         if tokens.len() != self.count as usize {
@@ -354,7 +356,10 @@ impl SourceShape {
 
 /// Checks realised `values` against the shapes the lock fixed: one value per
 /// shape, in order, each of its shape.
-pub fn check_values(shapes: &[SourceShape], values: &[impl AsRef<str>]) -> Result<(), RandomnessError> {
+pub fn check_values(
+    shapes: &[SourceShape],
+    values: &[impl AsRef<str>],
+) -> Result<(), RandomnessError> {
     if shapes.len() != values.len() {
         return Err(RandomnessError::Rfc3797SourceCount {
             declared: shapes.len(),

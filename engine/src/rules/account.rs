@@ -111,9 +111,7 @@ impl AccountSet {
             } else {
                 match AccountRef::parse(v) {
                     Ok(AccountRef::Handle { platform, handle }) => (platform, Some(handle), None),
-                    Ok(AccountRef::UserId { platform, user_id }) => {
-                        (platform, None, Some(user_id))
-                    }
+                    Ok(AccountRef::UserId { platform, user_id }) => (platform, None, Some(user_id)),
                     // Refused by `Rules::validate_for` before this is built.
                     Err(_) => continue,
                 }

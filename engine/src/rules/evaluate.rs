@@ -393,7 +393,11 @@ impl Compiled {
     /// at `bonus.max`) when it passes.
     fn check(&self, e: &Entry<'_>, members: &[Members]) -> Result<u64, Reject> {
         let handle = normalize_handle(&e.handle);
-        if self.organizer.find(&e.platform, &handle, &e.user_id).is_some() {
+        if self
+            .organizer
+            .find(&e.platform, &handle, &e.user_id)
+            .is_some()
+        {
             return Err(Exclusion::Organizer.into());
         }
         if let Some(i) = self.excluded.find(&e.platform, &handle, &e.user_id) {

@@ -91,7 +91,12 @@ fn check_intermediate(dir: &str) {
     );
 
     // §5.5–5.6: the verdict of every primary entry, and the eligible leaves.
-    let (evaluation, exclusions) = evaluate(&input.rules, bundle.lock.payload.protocol, &input.collections).unwrap();
+    let (evaluation, exclusions) = evaluate(
+        &input.rules,
+        bundle.lock.payload.protocol,
+        &input.collections,
+    )
+    .unwrap();
     let mut verdicts = vec!["counted".to_owned(); want.verdicts.len()];
     for (index, x) in &exclusions {
         verdicts[*index as usize] = x.rule().to_owned();

@@ -679,30 +679,61 @@ fn rfc3797_shapes_fix_one_spelling() {
         values: v.iter().map(|s| s.to_string()).collect(),
     };
     let t = Timestamp::from_unix(0);
-    assert!(declared.verify(&values(&["3 14 27 38 50", "2 11"]), t).is_ok());
+    assert!(
+        declared
+            .verify(&values(&["3 14 27 38 50", "2 11"]), t)
+            .is_ok()
+    );
     // Leading zeros and order are spelling the canonical key removes.
     assert_eq!(
         declared.verify(&values(&["50 38 27 14 03", "11 02"]), t),
         declared.verify(&values(&["3 14 27 38 50", "2 11"]), t)
     );
     for (bad, needle) in [
-        (&["3 14 27 38 50 2 11"][..], "the lock fixed 2 RFC 3797 sources, 1 values"),
-        (&["3 14 27 38 50 7", "2 11"], "the lock fixed 5 numbers, the value has 6"),
-        (&["3 14 27 38 51", "2 11"], "51 is outside the fixed range 1 to 50"),
-        (&["3 14 27 38 50", "2 eleven"], "\"eleven\" is not a whole number"),
-        (&["3 14 27 38 50", "2 99999999999999999999"], "outside the fixed range 1 to 12"),
+        (
+            &["3 14 27 38 50 2 11"][..],
+            "the lock fixed 2 RFC 3797 sources, 1 values",
+        ),
+        (
+            &["3 14 27 38 50 7", "2 11"],
+            "the lock fixed 5 numbers, the value has 6",
+        ),
+        (
+            &["3 14 27 38 51", "2 11"],
+            "51 is outside the fixed range 1 to 50",
+        ),
+        (
+            &["3 14 27 38 50", "2 eleven"],
+            "\"eleven\" is not a whole number",
+        ),
+        (
+            &["3 14 27 38 50", "2 99999999999999999999"],
+            "outside the fixed range 1 to 12",
+        ),
     ] {
         let err = declared.verify(&values(bad), t).unwrap_err().to_string();
         assert!(err.contains(needle), "{bad:?}: {err}");
     }
     declared.check_for(2).unwrap();
-    assert!(declared.check_for(1).unwrap_err().to_string().contains("need protocol 2"));
+    assert!(
+        declared
+            .check_for(1)
+            .unwrap_err()
+            .to_string()
+            .contains("need protocol 2")
+    );
     let free_form = Declared::Rfc3797 {
         sources: "EuroMillions of 2026-12-08".into(),
         shapes: Vec::new(),
     };
     free_form.check_for(1).unwrap();
-    assert!(free_form.check_for(2).unwrap_err().to_string().contains("exactly one spelling"));
+    assert!(
+        free_form
+            .check_for(2)
+            .unwrap_err()
+            .to_string()
+            .contains("exactly one spelling")
+    );
     for (spec, needle) in [
         ("main", "NAME=COUNTxMIN-MAX"),
         ("main=0x1-5", "1 to 100 numbers, not 0"),

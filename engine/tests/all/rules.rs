@@ -321,7 +321,10 @@ fn evaluator_validates_rules_built_in_code() {
         winners: 0,
         ..Rules::default()
     };
-    assert!(matches!(Evaluator::new(&r, V1), Err(RuleError::Invalid { .. })));
+    assert!(matches!(
+        Evaluator::new(&r, V1),
+        Err(RuleError::Invalid { .. })
+    ));
 }
 
 // ------------------------------------------------------- normalisation
@@ -462,7 +465,10 @@ fn v2_organizer_and_exclude_users_match_on_the_platform_they_name() {
     let r = rules(
         r#"{"winners":1,"organizer":"youtube:@Brand","exclude_users":["instagram:@alex","youtube:id-sam"]}"#,
     );
-    assert_eq!(verdict_v2(&r, entry("brand", "")), Some(Exclusion::Organizer));
+    assert_eq!(
+        verdict_v2(&r, entry("brand", "")),
+        Some(Exclusion::Organizer)
+    );
     // The same handle on another platform is another person.
     assert_eq!(verdict_v2(&r, on("instagram", entry("brand", ""))), None);
     assert_eq!(
@@ -504,21 +510,47 @@ fn v2_organizer_mentions_do_not_count_on_its_platform_only() {
     // Named by user id, the organizer removes no mention.
     let by_id = rules(r#"{"winners":1,"min_mentions":1,"organizer":"youtube:id-brand"}"#);
     assert_eq!(verdict_v2(&by_id, entry("ann", "hi @brand")), None);
-    assert_eq!(verdict_v2(&by_id, entry("brand", "hi @ann")), Some(Exclusion::Organizer));
+    assert_eq!(
+        verdict_v2(&by_id, entry("brand", "hi @ann")),
+        Some(Exclusion::Organizer)
+    );
 }
 
 #[test]
 fn v2_refuses_account_values_without_a_platform() {
     for (json, field, problem) in [
-        (r#"{"winners":1,"organizer":"@acme"}"#, "organizer", "must name a platform and an account"),
-        (r#"{"winners":1,"exclude_users":["youtube:@a","Youtube:@b"]}"#, "exclude_users[1]", "does not match [a-z0-9_-]{1,32}"),
-        (r#"{"winners":1,"exclude_users":["youtube:"]}"#, "exclude_users[0]", "names no account"),
-        (r#"{"winners":1,"exclude_users":["youtube:@"]}"#, "exclude_users[0]", "names an empty handle"),
-        (r#"{"winners":1,"organizer":"x:a b"}"#, "organizer", "white space U+0020"),
+        (
+            r#"{"winners":1,"organizer":"@acme"}"#,
+            "organizer",
+            "must name a platform and an account",
+        ),
+        (
+            r#"{"winners":1,"exclude_users":["youtube:@a","Youtube:@b"]}"#,
+            "exclude_users[1]",
+            "does not match [a-z0-9_-]{1,32}",
+        ),
+        (
+            r#"{"winners":1,"exclude_users":["youtube:"]}"#,
+            "exclude_users[0]",
+            "names no account",
+        ),
+        (
+            r#"{"winners":1,"exclude_users":["youtube:@"]}"#,
+            "exclude_users[0]",
+            "names an empty handle",
+        ),
+        (
+            r#"{"winners":1,"organizer":"x:a b"}"#,
+            "organizer",
+            "white space U+0020",
+        ),
     ] {
         let r = rules(json);
         let err = r.validate_for(V2).expect_err(json).to_string();
-        assert!(err.contains(&format!("`{field}`")) && err.contains(problem), "{json}: {err}");
+        assert!(
+            err.contains(&format!("`{field}`")) && err.contains(problem),
+            "{json}: {err}"
+        );
         r.validate_for(V1).expect("protocol 1 takes bare values");
     }
 }

@@ -412,9 +412,14 @@ pub fn loose_tally<'a>(parsed: &ParsedBundle<'a>) -> draw::Tally<'a> {
         protocol,
         locked_at: None,
     };
-    draw::tally_as(rules, &parsed.collections, None, checks(parsed.lock.payload.protocol))
-        .or_else(|_| draw::tally_as(rules, &parsed.collections, None, checks(1)))
-        .expect("tally")
+    draw::tally_as(
+        rules,
+        &parsed.collections,
+        None,
+        checks(parsed.lock.payload.protocol),
+    )
+    .or_else(|_| draw::tally_as(rules, &parsed.collections, None, checks(1)))
+    .expect("tally")
 }
 
 /// Operator: recomputes the lock's commitments (collections, eligible,

@@ -442,8 +442,14 @@ fn unknown_randomness_specs() {
         ("drand:default:0", "round \"0\""),
         ("drand:default:soon", "round \"soon\""),
         ("rfc3797:", "description"),
-        ("rfc3797:EuroMillions of 2026-12-08", "each source's count of numbers and range"),
-        ("rfc3797:EuroMillions;main=5x50-1", "minimum 50 is above the maximum 1"),
+        (
+            "rfc3797:EuroMillions of 2026-12-08",
+            "each source's count of numbers and range",
+        ),
+        (
+            "rfc3797:EuroMillions;main=5x50-1",
+            "minimum 50 is above the maximum 1",
+        ),
         ("rfc3797:EuroMillions;main", "NAME=COUNTxMIN-MAX"),
         ("", "is not one of"),
     ] {

@@ -413,13 +413,31 @@ fn rfc3797_round_trip() {
     // The stars folded into the main numbers: another spelling of the same
     // result, refused because the lock fixed five numbers and two stars.
     s.run(&[
-        "execute", "lock.json", "--key", "key.json", "--source", "7 13 27 40 44 3 9", "--out",
-        "bundle.json", "--at", EXEC_AT,
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--source",
+        "7 13 27 40 44 3 9",
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
     ])
     .error(&["the lock fixed 2 RFC 3797 sources, 1 values were given"]);
     s.run(&[
-        "execute", "lock.json", "--key", "key.json", "--source", "7 13 27 40 44", "--source",
-        "3 9 12", "--out", "bundle.json", "--at", EXEC_AT,
+        "execute",
+        "lock.json",
+        "--key",
+        "key.json",
+        "--source",
+        "7 13 27 40 44",
+        "--source",
+        "3 9 12",
+        "--out",
+        "bundle.json",
+        "--at",
+        EXEC_AT,
     ])
     .error(&["stars: the lock fixed 2 numbers, the value has 3"]);
     s.run(&[

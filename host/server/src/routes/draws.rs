@@ -68,10 +68,14 @@ pub fn validate_rules(v: &serde_json::Value) -> Result<(Rules, String), ApiError
             return Err(ApiError::field(field, e.to_string()));
         }
     };
-    rules.validate_for(fairdraw_engine::PROTOCOL_VERSION).map_err(|e| match e {
-        RuleError::Invalid { field, problem } => ApiError::field(format!("rules.{field}"), problem),
-        other => ApiError::field("rules", other.to_string()),
-    })?;
+    rules
+        .validate_for(fairdraw_engine::PROTOCOL_VERSION)
+        .map_err(|e| match e {
+            RuleError::Invalid { field, problem } => {
+                ApiError::field(format!("rules.{field}"), problem)
+            }
+            other => ApiError::field("rules", other.to_string()),
+        })?;
     Ok((rules, text))
 }
 
