@@ -1891,6 +1891,7 @@ fn wrong_key_is_refused_before_the_rules() {
         &Expectations {
             public_key: Some(outsider().public_key()),
             lock_hash: None,
+            policy: None,
         },
     );
     assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Signer));

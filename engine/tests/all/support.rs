@@ -58,6 +58,7 @@ pub fn pinned_key() -> Expectations {
     Expectations {
         public_key: Some(operator().public_key()),
         lock_hash: None,
+        policy: None,
     }
 }
 
@@ -66,6 +67,7 @@ pub fn pinned_key_and_lock(lock_hash: fairdraw_engine::encoding::Hash32) -> Expe
     Expectations {
         public_key: Some(operator().public_key()),
         lock_hash: Some(lock_hash),
+        policy: None,
     }
 }
 
