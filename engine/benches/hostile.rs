@@ -38,6 +38,7 @@ fn benches(c: &mut Criterion) {
         let expect = Expectations {
             public_key: Some(key),
             lock_hash: None,
+            policy: None,
         };
         let report = verify_bundle(&bytes, &expect);
         assert!(report.verified(), "{shape}: {:?}", report.first_failure());
@@ -48,6 +49,7 @@ fn benches(c: &mut Criterion) {
             let wrong = Expectations {
                 public_key: Some(Signer::from_secret([0x11; 32]).public_key()),
                 lock_hash: None,
+                policy: None,
             };
             assert!(!verify_bundle(&bytes, &wrong).verified());
             g.bench_function("reject_wrong_key/tiny_entries", |b| {

@@ -218,6 +218,7 @@ fn main() {
         let expect = fairdraw_engine::verify::Expectations {
             public_key: Some(Signer::from_secret(secret).public_key()),
             lock_hash: None,
+            policy: None,
         };
         let start = std::time::Instant::now();
         let report = fairdraw_engine::verify::verify_bundle(&bytes, &expect);

@@ -379,6 +379,7 @@ pub fn generate_into(entries: u64, out: impl std::io::Write) -> std::io::Result<
         fairdraw_bundle: BUNDLE_FORMAT,
         lock,
         execution: None,
+        log: None,
         collections: raw,
     };
     let realised = Realised::CommitReveal {
@@ -391,6 +392,7 @@ pub fn generate_into(entries: u64, out: impl std::io::Write) -> std::io::Result<
         fairdraw_bundle: BUNDLE_FORMAT,
         lock: locked.lock,
         execution: executed.execution,
+        log: None,
         collections: locked.collections,
     };
     // `to_writer_pretty` writes exactly the bytes of `Bundle::to_json`.

@@ -36,6 +36,10 @@ pub struct Bundle<C> {
     /// The signed execution receipt; absent until the draw is executed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<Signed<ExecutionPayload>>,
+    /// Protocol 2: proofs that the receipts are in a transparency log
+    /// (PROTOCOL.md §14); absent when the draw was not logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogProofs>,
     /// Raw entries per collection name: a JSON array of entries without
     /// their `collection` field.
     #[serde(
@@ -43,6 +47,19 @@ pub struct Bundle<C> {
         bound(deserialize = "C: Deserialize<'de>")
     )]
     pub collections: BTreeMap<String, C>,
+}
+
+/// The log proofs a bundle carries (PROTOCOL.md §14): each a C2SP
+/// `tlog-proof` text ([`crate::log::LogProof`]) for the receipt's
+/// [`crate::log::entry::LogEntry`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogProofs {
+    /// The lock receipt's log proof.
+    pub lock: String,
+    /// The execution receipt's log proof, once it is logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 /// A bundle parsed from bytes, borrowing its collections.

@@ -637,6 +637,7 @@ pub fn lock_as<'a>(
         fairdraw_bundle: BUNDLE_FORMAT,
         lock: Signed::sign(payload, signer)?,
         execution: None,
+        log: None,
         collections: req
             .collections
             .iter()
@@ -885,6 +886,11 @@ pub fn execute(
         fairdraw_bundle: BUNDLE_FORMAT,
         lock: bundle.lock.clone(),
         execution: Some(Signed::sign(payload, signer)?),
+        // The lock's log proof, if the lock file has one, stays valid.
+        log: bundle.log.as_ref().map(|l| crate::bundle::LogProofs {
+            lock: l.lock.clone(),
+            execution: None,
+        }),
         collections: bundle
             .collections
             .iter()

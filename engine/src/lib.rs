@@ -18,6 +18,7 @@ pub mod encoding;
 pub mod entry;
 pub mod entry_file;
 pub mod keys;
+pub mod log;
 pub mod merkle;
 pub mod prove;
 pub mod randomness;

@@ -32,6 +32,10 @@ pub enum Step {
     /// The execution follows this lock: lock hash, draw id, protocol (and
     /// the published lock hash, if given).
     Link,
+    /// Protocol 2: the receipts are in a transparency log, in a checkpoint
+    /// signed by the log and cosigned by enough trusted witnesses before
+    /// the drand round (with a trust policy; PROTOCOL.md §14).
+    Log,
     /// Every raw collection matches its committed count and hash.
     Collections,
     /// Re-running the rules gives the committed eligible count and tickets.
@@ -49,12 +53,13 @@ pub enum Step {
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 11] = [
+    pub const ALL: [Step; 12] = [
         Step::Bundle,
         Step::LockSignature,
         Step::ExecutionSignature,
         Step::Signer,
         Step::Link,
+        Step::Log,
         Step::Collections,
         Step::Rules,
         Step::Commitment,
@@ -71,6 +76,7 @@ impl Step {
             Step::ExecutionSignature => "execution_signature",
             Step::Signer => "signer",
             Step::Link => "link",
+            Step::Log => "log",
             Step::Collections => "collections",
             Step::Rules => "rules",
             Step::Commitment => "commitment",
@@ -120,6 +126,26 @@ pub struct Expectations {
     /// Without it an operator who re-locks and re-executes consistently
     /// cannot be told from an honest one by the bundle alone.
     pub lock_hash: Option<Hash32>,
+    /// The transparency logs and witnesses the verifier trusts. With it the
+    /// bundle must carry a log proof of its lock, witnessed before the
+    /// drand round (step `log`); without it a log proof is only checked
+    /// for consistency with itself.
+    pub policy: Option<crate::log::TrustPolicy>,
+}
+
+/// What a verification established about a draw that verified, beyond the
+/// bundle being consistent with itself (PROTOCOL.md §14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assurance {
+    /// The receipts are signed by the organiser's published key (pinned).
+    Attributed,
+    /// The lock receipt is in a transparency log checkpoint cosigned by
+    /// enough trusted witnesses before the randomness existed.
+    Logged,
+    /// Neither: every step holds, but who signed and when the draw was
+    /// locked rest on the bundle's word.
+    SelfConsistentOnly,
 }
 
 /// The verification report.
@@ -150,6 +176,13 @@ pub struct Report {
     pub winners: Vec<Pick>,
     /// The alternates, once the winners step passed.
     pub alternates: Vec<Pick>,
+    /// What the verification established ([`Assurance`]); empty unless
+    /// every step passed.
+    pub assurance: Vec<Assurance>,
+    /// When trusted witnesses had seen the lock receipt: the time by which
+    /// the policy's quorum had cosigned a checkpoint holding it, once step
+    /// `log` passed with a policy.
+    pub lock_witnessed_at: Option<crate::time::Timestamp>,
 }
 
 impl Report {
@@ -196,6 +229,8 @@ pub fn verify_bundle_at_least(bytes: &[u8], expect: &Expectations, min_protocol:
             lock_hash: None,
             winners: Vec::new(),
             alternates: Vec::new(),
+            assurance: Vec::new(),
+            lock_witnessed_at: None,
         },
     };
     let bundle = match ParsedBundle::parse(bytes) {
@@ -284,10 +319,27 @@ pub fn verify_bundle_at_least(bytes: &[u8], expect: &Expectations, min_protocol:
     if !identity.iter().all(|s| v.passed(*s)) {
         return v.finish();
     }
+    v.log(&bundle, execution, expect);
+    if !v.passed(Step::Log) {
+        return v.finish();
+    }
 
     let tally = v.recompute(&bundle);
     v.randomness(lock, &execution.payload);
     v.selection(lock, &execution.payload, lock_hash.as_ref(), tally.as_ref());
+    let verified = v.report.verified();
+    if verified {
+        let a = &mut v.report.assurance;
+        if expect.public_key.is_some() {
+            a.push(Assurance::Attributed);
+        }
+        if expect.policy.is_some() {
+            a.push(Assurance::Logged);
+        }
+        if a.is_empty() {
+            a.push(Assurance::SelfConsistentOnly);
+        }
+    }
     v.finish()
 }
 
@@ -414,6 +466,132 @@ impl Verifier {
                     .into(),
             );
         }
+    }
+
+    /// Step `log` (PROTOCOL.md §14).
+    fn log(
+        &mut self,
+        bundle: &ParsedBundle<'_>,
+        execution: &Signed<ExecutionPayload>,
+        expect: &Expectations,
+    ) {
+        use crate::log::entry::LogEntry;
+        use crate::log::{LogProof, verify_log_proof};
+        let lock = &bundle.lock.payload;
+        let Some(proofs) = &bundle.log else {
+            return match &expect.policy {
+                Some(_) => self.fail(
+                    Step::Log,
+                    "the trust policy asks for a log proof of the lock, and the bundle has none"
+                        .into(),
+                ),
+                None => self.pass(
+                    Step::Log,
+                    "no log proof: when the draw was locked rests on the organiser's word \
+                     (and on a published lock hash, if one was given)"
+                        .into(),
+                ),
+            };
+        };
+        if lock.protocol < 2 {
+            return self.fail(
+                Step::Log,
+                format!(
+                    "log proofs need protocol 2; this bundle is protocol {}",
+                    lock.protocol
+                ),
+            );
+        }
+        let entries = [
+            ("lock", Some(&proofs.lock), LogEntry::lock(&bundle.lock)),
+            (
+                "execution",
+                proofs.execution.as_ref(),
+                LogEntry::execution(execution),
+            ),
+        ];
+        let mut details = Vec::new();
+        for (what, text, entry) in entries {
+            let Some(text) = text else { continue };
+            let checked = entry.map_err(|e| e.to_string()).and_then(|entry| {
+                let proof = LogProof::parse(text.as_bytes()).map_err(|e| e.to_string())?;
+                let leaf = entry.leaf_hash();
+                match &expect.policy {
+                    Some(policy) => verify_log_proof(policy, &leaf, &proof)
+                        .map(Some)
+                        .map_err(|e| e.to_string()),
+                    None => {
+                        let cp = crate::log::Checkpoint::parse(proof.checkpoint.text())
+                            .map_err(|e| e.to_string())?;
+                        crate::log::verify_inclusion(
+                            &leaf,
+                            proof.index,
+                            cp.size,
+                            &proof.path,
+                            &cp.root,
+                        )
+                        .map(|()| None)
+                        .map_err(|e| e.to_string())
+                    }
+                }
+            });
+            match checked {
+                Err(e) => {
+                    return self.fail(Step::Log, format!("the {what} receipt's log proof: {e}"));
+                }
+                Ok(None) => details.push(format!(
+                    "the {what} receipt's log proof is consistent, but no trust policy was given \
+                     to check the log's and witnesses' keys"
+                )),
+                Ok(Some(evidence)) => {
+                    let when = evidence.quorum_witnessed_at.or(evidence.witnessed_at);
+                    if what == "lock" {
+                        if let Some((chain, round)) = lock.randomness.drand_round() {
+                            let due =
+                                crate::randomness::drand::chain(chain).map(|c| c.round_time(round));
+                            match (when, due) {
+                                (Some(w), Some(due)) if w < due => {}
+                                (Some(w), Some(due)) => {
+                                    return self.fail(
+                                        Step::Log,
+                                        format!(
+                                            "the lock was first witnessed at {w}, not before drand \
+                                             round {round} at {due}: it may have been made after \
+                                             the randomness was known"
+                                        ),
+                                    );
+                                }
+                                _ => {
+                                    return self.fail(
+                                        Step::Log,
+                                        "no witness time bounds when the lock was made".into(),
+                                    );
+                                }
+                            }
+                        }
+                        self.report.lock_witnessed_at = when;
+                    }
+                    details.push(format!(
+                        "the {what} receipt is entry {} of log {:?} (checkpoint of {} entries), \
+                         cosigned by {}{}",
+                        evidence.index,
+                        evidence.origin,
+                        evidence.tree_size,
+                        evidence.witnesses.join(", "),
+                        when.map(|w| format!(", witnessed by {w}"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        if expect.policy.is_none() {
+            self.report.warnings.push(
+                "the bundle carries a log proof, but no trust policy was given: pass the log's \
+                 and the witnesses' keys (--policy) to learn when the draw was locked"
+                    .into(),
+            );
+        }
+        self.pass(Step::Log, details.join("; "));
     }
 
     fn signature<T: crate::receipt::Payload>(&mut self, step: Step, receipt: &Signed<T>) {

@@ -124,6 +124,7 @@ fn engine_verifies_what_the_cli_wrote() {
     let expect = Expectations {
         public_key: Some(public_key),
         lock_hash: Some(Hash32::from_hex(&lock_hash).expect("hash")),
+        policy: None,
     };
     let report = verify_bundle(&bytes, &expect);
     assert!(report.verified(), "{report:#?}");

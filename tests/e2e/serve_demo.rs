@@ -192,6 +192,7 @@ fn serve_demo_prints_urls_whose_bundle_verifies_and_stops_on_sigterm() {
         &Expectations {
             public_key: Some(parse_hex_exact::<32>(key).expect("key hex")),
             lock_hash: Some(Hash32::from_hex(&lock_hash).expect("lock hash")),
+            policy: None,
         },
     );
     assert!(report.verified(), "{:?}", report.first_failure());

@@ -48,6 +48,8 @@ pub enum Base {
     CommitReveal,
     Rfc3797,
     SecretDrand,
+    /// The drand draw with log proofs, witnessed before the round.
+    LoggedDrand,
 }
 
 impl Base {
@@ -57,6 +59,7 @@ impl Base {
             Base::CommitReveal => commit_reveal_bundle(),
             Base::Rfc3797 => rfc3797_bundle(),
             Base::SecretDrand => secret_drand_bundle(),
+            Base::LoggedDrand => logged_drand_bundle(),
         }
     }
 }
@@ -71,6 +74,9 @@ pub enum Pin {
     KeyAndLock,
     /// The organiser's key, and protocol 2 at least (`--min-protocol 2`).
     KeyMinV2,
+    /// The organiser's key and a trust policy for the test log and its
+    /// witnesses (`--policy`).
+    KeyAndPolicy,
 }
 
 /// One named attack.
@@ -91,6 +97,7 @@ impl Scenario {
         match self.pin {
             Pin::Key | Pin::KeyMinV2 => pinned_key(),
             Pin::KeyAndLock => pinned_key_and_lock(lock_hash(&to_value(&self.base.bytes()))),
+            Pin::KeyAndPolicy => pinned_key_and_policy(),
         }
     }
 
@@ -145,6 +152,15 @@ fn op_entry_field(b: &[u8], index: usize, field: &str, value: &str) -> Vec<u8> {
     op_entries(b, |v| {
         collection_mut(v, "comments")[index][field] = json!(value);
     })
+}
+
+/// Operator: re-locks the draw with other rules after seeing the
+/// randomness (here: `min_followers` 16), re-commits and re-executes it
+/// honestly; the lock file's log proof (of the first lock) is carried over.
+fn relock(v: &mut Value) {
+    resign_lock(v, &operator(), |p| p.rules.min_followers = Some(16));
+    recommit(v, &operator());
+    reexecute(v, &operator());
 }
 
 /// Operator: realises other RFC 3797 values and re-draws consistently
@@ -246,7 +262,7 @@ fn second_drand_draw() -> Vec<u8> {
 /// Every scenario.
 pub fn catalogue() -> Vec<Scenario> {
     use Attacker::{Operator, Outsider};
-    use Base::{CommitReveal, Drand, Rfc3797, SecretDrand};
+    use Base::{CommitReveal, Drand, LoggedDrand, Rfc3797, SecretDrand};
     let s = |name, attacker, base, mutate, fails_at| Scenario {
         name,
         attacker,
@@ -268,6 +284,14 @@ pub fn catalogue() -> Vec<Scenario> {
         attacker,
         base,
         pin: Pin::KeyMinV2,
+        mutate,
+        fails_at,
+    };
+    let logged = |name, attacker, mutate, fails_at| Scenario {
+        name,
+        attacker,
+        base: LoggedDrand,
+        pin: Pin::KeyAndPolicy,
         mutate,
         fails_at,
     };
@@ -1494,6 +1518,73 @@ pub fn catalogue() -> Vec<Scenario> {
             },
             Step::Randomness,
         ),
+        // ---- the transparency log (a trust policy pinned)
+        logged(
+            "op_relock_unlogged",
+            Operator,
+            |b| {
+                edit(&b, |v| {
+                    relock(v);
+                    v.as_object_mut().unwrap().remove("log");
+                })
+            },
+            Step::Log,
+        ),
+        logged(
+            "op_relock_keeps_old_log_proof",
+            Operator,
+            |b| edit(&b, relock),
+            Step::Log,
+        ),
+        logged(
+            "op_lock_backdated_witnessed_after_round",
+            Operator,
+            |b| {
+                edit(&b, |v| {
+                    relock(v);
+                    log_receipts(v, round_time() + 5, &[1, 2]);
+                })
+            },
+            Step::Log,
+        ),
+        logged(
+            "op_log_fork_for_one_verifier",
+            Operator,
+            |b| {
+                edit(&b, |v| {
+                    relock(v);
+                    log_receipts(v, round_time() - 60, &[]);
+                })
+            },
+            Step::Log,
+        ),
+        logged(
+            "op_cosigned_by_witness_not_in_policy",
+            Operator,
+            |b| {
+                edit(&b, |v| {
+                    relock(v);
+                    log_receipts(v, round_time() - 60, &[1, 3]);
+                })
+            },
+            Step::Log,
+        ),
+        logged(
+            "out_log_signature_forged",
+            Outsider,
+            |b| {
+                edit(&b, |v| {
+                    // One character in the middle of the log's signature.
+                    let proof = v["log"]["lock"].as_str().unwrap().to_owned();
+                    let at = proof.find(&format!("\u{2014} {LOG_ORIGIN} ")).unwrap()
+                        + LOG_ORIGIN.len()
+                        + 20;
+                    let c = if &proof[at..=at] == "A" { "B" } else { "A" };
+                    v["log"]["lock"] = format!("{}{c}{}", &proof[..at], &proof[at + 1..]).into();
+                })
+            },
+            Step::Log,
+        ),
     ]
 }
 
@@ -1528,12 +1619,77 @@ fn bases_verify() {
         Base::CommitReveal,
         Base::Rfc3797,
         Base::SecretDrand,
+        Base::LoggedDrand,
     ] {
         let r = verify(&base.bytes());
         assert!(r.verified(), "{base:?}: {:?}", r.first_failure());
         assert_eq!(r.winners.len(), 2);
         assert_eq!(r.alternates.len(), 2);
     }
+}
+
+/// A logged draw verified with the trust policy is attributed and logged,
+/// and says when the witnesses saw the lock; without the policy the log
+/// proof is only checked against itself, with a warning; with nothing
+/// pinned the draw is self-consistent only.
+#[test]
+fn logged_draw_reports_what_it_establishes() {
+    use fairdraw_engine::verify::Assurance;
+    let logged = logged_drand_bundle();
+    let locked_at = lock_payload(&to_value(&logged)).locked_at;
+    let r = verify_bundle(&logged, &pinned_key_and_policy());
+    assert!(r.verified(), "{:?}", r.first_failure());
+    assert_eq!(r.assurance, [Assurance::Attributed, Assurance::Logged]);
+    assert_eq!(
+        r.lock_witnessed_at.map(|t| t.unix()),
+        Some(locked_at.unix() + 30)
+    );
+    let detail = &r.step(Step::Log).unwrap().detail;
+    assert!(
+        detail.contains("the lock receipt is entry 3 of log \"log.test/fairdraw\""),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("the execution receipt is entry 4"),
+        "{detail}"
+    );
+
+    let r = verify_bundle(&logged, &pinned_key());
+    assert!(r.verified());
+    assert_eq!(r.assurance, [Assurance::Attributed]);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("no trust policy")),
+        "{:?}",
+        r.warnings
+    );
+
+    let r = verify_bundle(&logged, &Expectations::default());
+    assert_eq!(r.assurance, [Assurance::SelfConsistentOnly]);
+
+    // An unlogged draw under a policy fails at `log`, and a failed draw
+    // establishes nothing.
+    let r = verify_bundle(&drand_bundle(), &pinned_key_and_policy());
+    assert_eq!(r.first_failure().map(|f| f.step), Some(Step::Log));
+    assert!(r.assurance.is_empty());
+}
+
+/// The bound is strict: a lock first witnessed at the round's own time may
+/// have been made with the beacon in hand.
+#[test]
+fn lock_witnessed_at_the_round_time_is_refused() {
+    let at_round = edit(&drand_bundle(), |v| log_receipts(v, round_time(), &[1, 2]));
+    let r = verify_bundle(&at_round, &pinned_key_and_policy());
+    let f = r.first_failure().unwrap();
+    assert_eq!(f.step, Step::Log);
+    assert!(
+        f.detail.contains("not before drand round 2634945"),
+        "{}",
+        f.detail
+    );
+    let before = edit(&drand_bundle(), |v| {
+        log_receipts(v, round_time() - 1, &[1, 2])
+    });
+    assert!(verify_bundle(&before, &pinned_key_and_policy()).verified());
 }
 
 #[test]
@@ -1891,6 +2047,7 @@ fn wrong_key_is_refused_before_the_rules() {
         &Expectations {
             public_key: Some(outsider().public_key()),
             lock_hash: None,
+            policy: None,
         },
     );
     assert_eq!(report.first_failure().map(|f| f.step), Some(Step::Signer));

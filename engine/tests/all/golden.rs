@@ -94,6 +94,7 @@ fn check_golden(dir: &str, protocol: u32) -> Report {
     let expect = Expectations {
         public_key: Some(signer.public_key()),
         lock_hash: None,
+        policy: None,
     };
     let report = verify_bundle(&expected, &expect);
     assert!(report.verified(), "{:#?}", report.first_failure());

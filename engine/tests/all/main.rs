@@ -10,6 +10,7 @@ mod adversarial;
 mod bundle_props;
 mod golden;
 mod intermediate;
+mod log;
 mod merkle;
 mod platforms;
 mod randomness;

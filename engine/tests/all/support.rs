@@ -21,8 +21,13 @@ use std::sync::OnceLock;
 
 use fairdraw_engine::bundle::{ExecutionPayload, LockPayload, ParsedBundle, Pick, Selection};
 use fairdraw_engine::draw::{self, EntryChecks, LockRequest};
-use fairdraw_engine::encoding::{HexBytes, parse_hex};
+use fairdraw_engine::encoding::{Hash32, HexBytes, parse_hex};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
+use fairdraw_engine::log::entry::LogEntry;
+use fairdraw_engine::log::{
+    Checkpoint, LogProof, Note, SignatureType, TrustPolicy, VerifierKey, cosign,
+};
+use fairdraw_engine::merkle;
 use fairdraw_engine::randomness::drand::{self, Beacon};
 use fairdraw_engine::randomness::rfc3797::SourceShape;
 use fairdraw_engine::randomness::{Declared, Realised, commit_reveal};
@@ -58,14 +63,16 @@ pub fn pinned_key() -> Expectations {
     Expectations {
         public_key: Some(operator().public_key()),
         lock_hash: None,
+        policy: None,
     }
 }
 
 /// The organiser's key and the lock hash published before the draw.
-pub fn pinned_key_and_lock(lock_hash: fairdraw_engine::encoding::Hash32) -> Expectations {
+pub fn pinned_key_and_lock(lock_hash: Hash32) -> Expectations {
     Expectations {
         public_key: Some(operator().public_key()),
         lock_hash: Some(lock_hash),
+        policy: None,
     }
 }
 
@@ -354,7 +361,7 @@ pub fn exec_payload(v: &Value) -> ExecutionPayload {
 }
 
 /// The lock receipt's hash.
-pub fn lock_hash(v: &Value) -> fairdraw_engine::encoding::Hash32 {
+pub fn lock_hash(v: &Value) -> Hash32 {
     let lock: Signed<LockPayload> =
         serde_json::from_value(v["lock"].clone()).expect("lock receipt");
     lock.hash().expect("hash")
@@ -527,4 +534,97 @@ pub fn bystander(v: &Value) -> String {
         .find(|u| !picked.iter().any(|p| p == u))
         .expect("6 eligible, 4 picked")
         .to_owned()
+}
+
+// ------------------------------------------------------------- the log
+
+/// The test transparency log's origin (and its key's name).
+pub const LOG_ORIGIN: &str = "log.test/fairdraw";
+
+/// The test log's signing key.
+pub fn log_signer() -> Signer {
+    Signer::from_secret([0x10; 32])
+}
+
+/// Test witness `i`'s key (1 and 2 are trusted by [`trust_policy`]).
+pub fn witness(i: u8) -> Signer {
+    Signer::from_secret([0x20 + i; 32])
+}
+
+/// Test witness `i`'s name.
+pub fn witness_name(i: u8) -> String {
+    format!("witness.test/w{i}")
+}
+
+/// Trusts the test log and witnesses 1 and 2, both required.
+pub fn trust_policy() -> TrustPolicy {
+    let vk = |name: &str, ty, s: &Signer| VerifierKey::for_signer(name, ty, s).expect("key");
+    TrustPolicy {
+        origin: None,
+        log: vk(LOG_ORIGIN, SignatureType::Ed25519, &log_signer()),
+        witnesses: (1..=2)
+            .map(|i| vk(&witness_name(i), SignatureType::CosignatureV1, &witness(i)))
+            .collect(),
+        quorum: 2,
+    }
+}
+
+/// The declared round's time, as Unix seconds.
+pub fn round_time() -> u64 {
+    drand::chain("default")
+        .expect("chain")
+        .round_time(ROUND)
+        .unix() as u64
+}
+
+/// Logs the bundle's receipts after three entries of other draws, in a
+/// checkpoint signed by the test log and cosigned at `at` by `witnesses`
+/// (by number), and writes the log proofs into the bundle.
+pub fn log_receipts(v: &mut Value, at: u64, witnesses: &[u8]) {
+    let bytes = to_bytes(v);
+    let parsed = ParsedBundle::parse(&bytes).expect("bundle parses");
+    let mut leaves: Vec<Hash32> = (0..3u8).map(|i| merkle::leaf_hash(&[i])).collect();
+    leaves.push(LogEntry::lock(&parsed.lock).expect("entry").leaf_hash());
+    let execution = parsed.execution.as_ref().map(|e| {
+        leaves.push(LogEntry::execution(e).expect("entry").leaf_hash());
+        leaves.len() as u64 - 1
+    });
+    let checkpoint = Checkpoint::new(LOG_ORIGIN, leaves.len() as u64, merkle::root(&leaves))
+        .expect("checkpoint");
+    let mut note = Note::new(&checkpoint.to_text()).expect("note");
+    note.sign(LOG_ORIGIN, &log_signer()).expect("log signs");
+    for &i in witnesses {
+        cosign(&mut note, &witness_name(i), at, &witness(i)).expect("cosigns");
+    }
+    let proof = |index: u64| {
+        let path = merkle::inclusion_proof(&leaves, index)
+            .expect("in range")
+            .path;
+        LogProof::new(index, path, note.clone()).to_text()
+    };
+    let mut log = serde_json::json!({ "lock": proof(3) });
+    if let Some(i) = execution {
+        log["execution"] = proof(i).into();
+    }
+    v["log"] = log;
+}
+
+/// The drand bundle, logged: both witnesses cosigned 30 s after the lock,
+/// before the round.
+pub fn logged_drand_bundle() -> Vec<u8> {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    cached(&CELL, || {
+        edit(&drand_bundle(), |v| {
+            let locked_at = lock_payload(v).locked_at.unix() as u64;
+            log_receipts(v, locked_at + 30, &[1, 2]);
+        })
+    })
+}
+
+/// The organiser's key and the test trust policy.
+pub fn pinned_key_and_policy() -> Expectations {
+    Expectations {
+        policy: Some(trust_policy()),
+        ..pinned_key()
+    }
 }

@@ -55,6 +55,7 @@ fn check_bundle(bytes: &[u8], bundle: &ParsedBundle<'_>, args: &Args) -> Result<
             .map(Hash32::from_hex)
             .transpose()
             .context("--lock-hash")?,
+        policy: None,
     };
     if bundle.execution.is_some() {
         let report = verify_bundle(bytes, &expect);

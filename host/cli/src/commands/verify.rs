@@ -128,6 +128,7 @@ pub fn run(args: Args) -> Result<u8> {
             .map(Hash32::from_hex)
             .transpose()
             .context("--lock-hash")?,
+        policy: None,
     };
     let report = verify_bundle_at_least(&bytes, &expect, args.min_protocol);
     if args.json {

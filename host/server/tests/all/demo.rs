@@ -83,6 +83,7 @@ async fn demo_is_made_once_and_verifies() {
             &Expectations {
                 public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
                 lock_hash: Some(Hash32::from_hex(&first.lock_hash).expect("hash")),
+                policy: None,
             },
         );
         assert!(

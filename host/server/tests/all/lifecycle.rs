@@ -32,6 +32,7 @@ async fn verify_public_bundle(app: &TestApp, id: &str, lock_hash: &str) {
         &Expectations {
             public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
             lock_hash: Some(Hash32::from_hex(lock_hash).expect("hash")),
+            policy: None,
         },
     );
     assert!(
@@ -313,6 +314,7 @@ async fn rotation_keeps_old_bundles_verifiable() {
             &Expectations {
                 public_key: Some(parse_hex_exact::<32>(old_key).expect("hex")),
                 lock_hash: Some(Hash32::from_hex(&lock_hash).expect("h")),
+                policy: None,
             },
         );
         assert!(report.verified());

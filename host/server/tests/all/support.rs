@@ -223,6 +223,7 @@ impl TestApp {
             &Expectations {
                 public_key: Some(parse_hex_exact::<32>(&key).expect("hex")),
                 lock_hash: Some(Hash32::from_hex(lock_hash).expect("hash")),
+                policy: None,
             },
         );
         assert!(
