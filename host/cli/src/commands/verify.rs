@@ -7,8 +7,9 @@ use anyhow::{Context, Result, bail};
 use fairdraw_engine::bundle::ParsedBundle;
 use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
 use fairdraw_engine::keys::KeysDocument;
+use fairdraw_engine::log::TrustPolicy;
 use fairdraw_engine::text::escape_for_display as esc;
-use fairdraw_engine::verify::{Expectations, Status, Step, verify_bundle_at_least};
+use fairdraw_engine::verify::{Assurance, Expectations, Status, Step, verify_bundle_at_least};
 
 use crate::commands::print_picks;
 use crate::{exit, files};
@@ -33,6 +34,13 @@ pub struct Args {
     /// The lock hash the organiser published before the randomness existed.
     #[arg(long)]
     lock_hash: Option<String>,
+    /// A trust policy (JSON: the log's verifier key, the trusted witnesses'
+    /// keys and the quorum, a file or URL): the bundle must then carry a
+    /// log proof of its lock, cosigned by the quorum before the drand round
+    /// (step `log`), which shows the draw was not re-locked after the
+    /// randomness was known.
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<String>,
     /// Refuse a bundle of a protocol version below N (an organiser could
     /// otherwise write an older version to escape the newer checks).
     #[arg(long, value_name = "N", default_value_t = fairdraw_engine::OLDEST_PROTOCOL_VERSION)]
@@ -128,7 +136,14 @@ pub fn run(args: Args) -> Result<u8> {
             .map(Hash32::from_hex)
             .transpose()
             .context("--lock-hash")?,
-        policy: None,
+        policy: args
+            .policy
+            .as_deref()
+            .map(|source| {
+                TrustPolicy::from_json(&read_source(source)?)
+                    .with_context(|| format!("--policy {source}"))
+            })
+            .transpose()?,
     };
     let report = verify_bundle_at_least(&bytes, &expect, args.min_protocol);
     if args.json {
@@ -166,6 +181,9 @@ pub fn run(args: Args) -> Result<u8> {
         if let Some(p) = report.protocol {
             outln!("Protocol: version {p}");
         }
+        if let Some(t) = report.lock_witnessed_at {
+            outln!("Logged:   the lock was witnessed by {t}, before the randomness existed");
+        }
         for w in &report.warnings {
             outln!("WARNING: {}", esc(w));
         }
@@ -176,6 +194,18 @@ pub fn run(args: Args) -> Result<u8> {
     match report.first_failure() {
         None if report.verified() => {
             if !args.json {
+                let established: Vec<&str> = report
+                    .assurance
+                    .iter()
+                    .map(|a| match a {
+                        Assurance::Attributed => "attributed (signed by the pinned key)",
+                        Assurance::Logged => "logged (witnessed before the randomness existed)",
+                        Assurance::SelfConsistentOnly => {
+                            "self-consistent only (no key pinned, no log policy)"
+                        }
+                    })
+                    .collect();
+                outln!("Established: {}", established.join("; "));
                 outln!("VERIFIED: every step holds");
             }
             Ok(0)

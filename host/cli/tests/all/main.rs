@@ -15,6 +15,8 @@ mod entries;
 mod key_from;
 /// `keygen`: file mode, refusing to overwrite, the key file's shape.
 mod keygen;
+/// `verify --policy`: log proofs checked against a trust policy, the witness time bound.
+mod log_policy;
 /// Issue 8: rules the entries' platforms cannot support are refused at lock.
 mod platforms;
 /// `prove`: exit codes 0 (in the draw), 3 (excluded, rule named) and 4 (no entry).
