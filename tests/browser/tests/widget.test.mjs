@@ -71,7 +71,8 @@ describe("a valid bundle", () => {
     assert.equal(all.alternates.length, 2);
     const steps = await page.evaluate(() => [...document.querySelector("fairdraw-draw").shadowRoot.querySelectorAll('[part~="step"]')]
       .map((n) => [n.dataset.step, n.dataset.status]));
-    assert.equal(steps.length, 11);
+    assert.equal(steps.length, 12);
+    assert.ok(steps.some(([step]) => step === "log"), JSON.stringify(steps));
     assert.ok(steps.every(([, s]) => s === "passed"), JSON.stringify(steps));
     await page.screenshot({ path: join(shots, "widget-light.png"), fullPage: true });
     assert.deepEqual(errors, []);

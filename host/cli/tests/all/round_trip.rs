@@ -57,7 +57,7 @@ fn drand_default_demo_round_trip() {
     let verify = s.run(&["verify", "bundle.json"]).verified();
     assert_eq!(
         verify.stdout.matches("[ok  ]").count(),
-        11,
+        12,
         "every step reported ok:\n{}",
         verify.stdout
     );
@@ -145,6 +145,7 @@ fn verify_json_report_parses() {
             "execution_signature",
             "signer",
             "link",
+            "log",
             "collections",
             "rules",
             "commitment",
