@@ -104,6 +104,7 @@ pub fn app(state: AppState) -> Router {
             get(log_routes::log_proofs),
         )
         .route("/log/checkpoint", get(log_routes::checkpoint))
+        .route("/log/key", get(log_routes::key))
         .route("/log/tile/{*path}", get(log_routes::tile))
         .route_layer(from_fn_with_state(state.clone(), auth::limit_ip))
         .route_layer(axum::middleware::from_fn(pages::allow_any_origin));

@@ -6,6 +6,7 @@
 //! - `GET /log/tile/<L>/<N>[.p/<W>]`: hash tiles, 32-byte hashes;
 //! - `GET /log/tile/entries/<N>[.p/<W>]`: entry bundles, each entry a
 //!   big-endian `u16` length and the entry's bytes;
+//! - `GET /log/key`: the log's verifier key (not part of tlog-tiles).
 //!
 //! `<N>` in the tlog-tiles path encoding (`x001/x234/067`). Full tiles
 //! (256 wide) never change and are served `immutable`; partial ones are
@@ -64,6 +65,17 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiEr
     let note = cp.cosigned_note()?;
     Ok(bytes_response(
         note.to_bytes(),
+        "text/plain; charset=utf-8",
+        SHORT_LIVED,
+    ))
+}
+
+/// `GET /log/key`: the log's verifier key (C2SP signed-note `vkey`), for
+/// witness configurations and trust policies. Not part of tlog-tiles.
+pub async fn key(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let log = log_of(&state)?;
+    Ok(bytes_response(
+        format!("{}\n", log.vkey).into_bytes(),
         "text/plain; charset=utf-8",
         SHORT_LIVED,
     ))
