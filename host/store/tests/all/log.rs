@@ -233,3 +233,66 @@ async fn racing_sequencers_leave_no_duplicate_or_missing_index() {
         db.cleanup().await;
     }
 }
+
+/// Receipts appended per second by the sequencer on SQLite (a figure, not
+/// an assertion): `cargo test -p fairdraw-store --test all log_append_rate
+/// -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement; run by hand"]
+async fn log_append_rate() {
+    let db = testing::sqlite("log_bench").await;
+    let s = db.store.clone();
+    lock_draws(&s, 1, 0).await;
+    let n: i64 = 20_000;
+    if let fairdraw_store::Db::Sqlite(p) = s.db() {
+        let draw: String = sqlx::query_scalar("SELECT draw_id FROM log_entries LIMIT 1")
+            .fetch_one(p)
+            .await
+            .expect("draw");
+        let mut tx = p.begin().await.expect("tx");
+        for i in 0..n {
+            let e = log_entry(LogKind::Lock, i);
+            sqlx::query("INSERT INTO log_entries (entry, leaf_hash, draw_id, kind, created_at) VALUES ($1, $2, $3, 'lock', $4)")
+                .bind(&e.entry)
+                .bind(e.leaf_hash.0.to_vec())
+                .bind(&draw)
+                .bind(NOW)
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+    }
+    let signer = s.log_signer(NOW).await.expect("key");
+    let lease = s
+        .acquire_log_lease("bench", None, NOW, 600_000)
+        .await
+        .expect("lease")
+        .expect("free");
+    let mut cache = LeafCache::default();
+    for batch in [256usize, 1024, 4096] {
+        let t = std::time::Instant::now();
+        let mut done = 0u64;
+        let start = s
+            .latest_checkpoint()
+            .await
+            .expect("cp")
+            .map_or(0, |c| c.size);
+        while done < 6_000 {
+            let Some(cp) = s
+                .sequence_log(&lease, ORIGIN, &signer, &mut cache, batch, NOW)
+                .await
+                .expect("seq")
+            else {
+                break;
+            };
+            done = cp.size - start;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "batch {batch}: {done} entries in {secs:.3} s = {:.0} entries/s",
+            done as f64 / secs
+        );
+    }
+    db.cleanup().await;
+}
