@@ -81,6 +81,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// Manage the server's organisations and keys in its database.
     Admin(commands::admin::Args),
+    /// Run a transparency-log witness that cosigns consistent checkpoints.
+    Witness(commands::witness::Args),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +100,7 @@ fn main() -> ExitCode {
         Command::Beacon(a) => commands::beacon::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Admin(a) => commands::admin::run(a),
+        Command::Witness(a) => commands::witness::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

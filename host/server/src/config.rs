@@ -38,6 +38,9 @@ pub enum ConfigError {
     /// The master key is malformed.
     #[error("{0}")]
     BadMasterKey(String),
+    /// The log's settings are unusable.
+    #[error("transparency log: {0}")]
+    Log(String),
 }
 
 /// The banner `--dev` prints when it stands in for the master key.
@@ -150,6 +153,79 @@ pub struct Config {
     /// Default: the source tree's `web-widget/dist`.
     #[arg(long, env = "FAIRDRAW_WIDGET_DIR")]
     pub widget_dir: Option<PathBuf>,
+    /// The transparency log.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// The transparency log's settings (issue 14).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct LogArgs {
+    /// The server's public base URL (`https://draws.example.com`): the
+    /// default log origin is its host and path followed by `/log`.
+    #[arg(long, env = "FAIRDRAW_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The log's checkpoint origin (C2SP tlog-checkpoint), also its key's
+    /// name, e.g. `draws.example.com/log`. Default: from --public-url, else
+    /// `<listen address>/log` (set it for a real deployment: a log's
+    /// origin never changes).
+    #[arg(long, env = "FAIRDRAW_LOG_ORIGIN")]
+    pub log_origin: Option<String>,
+    /// Witnesses to submit each checkpoint to, comma-separated, each
+    /// `URL VKEY` (the witness's submission prefix and its cosignature/v1
+    /// verifier key).
+    #[arg(long, env = "FAIRDRAW_LOG_WITNESSES", value_delimiter = ',')]
+    pub log_witnesses: Vec<String>,
+    /// A file of witnesses, one `URL VKEY` a line (`#` comments), added to
+    /// --log-witnesses.
+    #[arg(long, env = "FAIRDRAW_LOG_WITNESSES_FILE")]
+    pub log_witnesses_file: Option<PathBuf>,
+    /// Milliseconds the lock route waits for its receipt to be in a signed
+    /// checkpoint before answering 202 (the lock is stored either way).
+    #[arg(long, env = "FAIRDRAW_LOG_LOCK_WAIT_MS", default_value_t = 10_000)]
+    pub log_lock_wait_ms: u64,
+    /// Milliseconds between the sequencer's batches.
+    #[arg(long, env = "FAIRDRAW_LOG_BATCH_MS", default_value_t = 250)]
+    pub log_batch_ms: u64,
+}
+
+impl LogArgs {
+    /// The log's configuration for a server listening on `listen`.
+    ///
+    /// Fails with a message naming the bad witness line or file.
+    pub fn log_config(&self, listen: SocketAddr) -> Result<crate::log::LogConfig, String> {
+        let origin = match (&self.log_origin, &self.public_url) {
+            (Some(o), _) => o.trim().to_owned(),
+            (None, Some(url)) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                format!("{}/log", rest.trim_end_matches('/'))
+            }
+            (None, None) => format!("{listen}/log"),
+        };
+        let mut c = crate::log::LogConfig::new(&origin);
+        c.lock_wait = std::time::Duration::from_millis(self.log_lock_wait_ms);
+        c.interval = std::time::Duration::from_millis(self.log_batch_ms.max(10));
+        let mut lines: Vec<String> = self
+            .log_witnesses
+            .iter()
+            .filter(|w| !w.trim().is_empty())
+            .cloned()
+            .collect();
+        if let Some(f) = &self.log_witnesses_file {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            lines.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        for l in lines {
+            c.witnesses.push(crate::log::WitnessConfig::parse(&l)?);
+        }
+        Ok(c)
+    }
 }
 
 impl Config {

@@ -42,6 +42,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod log;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
@@ -64,7 +65,7 @@ pub use config::Config;
 pub use error::ApiError;
 pub use state::AppState;
 
-use routes::{admin, draws, entries, jobs, lifecycle, ops, pages, public};
+use routes::{admin, draws, entries, jobs, lifecycle, log as log_routes, ops, pages, public};
 
 /// The router: private routes behind API keys, public routes behind a
 /// per-IP rate limit, and the operations routes.
@@ -98,6 +99,13 @@ pub fn app(state: AppState) -> Router {
             get(public::entrant),
         )
         .route("/.well-known/fairdraw-keys.json", get(public::keys))
+        .route(
+            "/v1/public/draws/{id}/log-proofs",
+            get(log_routes::log_proofs),
+        )
+        .route("/log/checkpoint", get(log_routes::checkpoint))
+        .route("/log/key", get(log_routes::key))
+        .route("/log/tile/{*path}", get(log_routes::tile))
         .route_layer(from_fn_with_state(state.clone(), auth::limit_ip))
         .route_layer(axum::middleware::from_fn(pages::allow_any_origin));
     let operations = Router::new()
@@ -257,6 +265,7 @@ impl Prepared {
     pub async fn run(self) -> Result<(), ServeError> {
         let store = self.state.store.clone();
         let workers = worker::Workers::spawn(self.state.clone(), self.workers);
+        let sequencer = log::Sequencer::spawn(self.state.clone());
         let stop = workers.stopper();
         let signal = self.shutdown;
         let served = serve_on(self.listener, self.state, async move {
@@ -265,6 +274,9 @@ impl Prepared {
         })
         .await;
         workers.shutdown().await;
+        if let Some(s) = sequencer {
+            s.shutdown().await;
+        }
         store.close().await;
         served
     }
@@ -301,16 +313,26 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     let store = Store::open(&opts).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let log_config = config
+        .log
+        .log_config(addr)
+        .map_err(config::ConfigError::Log)?;
+    let log = log::LogState::open(&store, log_config, state::system_clock()()).await?;
+    tracing::info!(origin = %log.config.origin, key = %log.vkey, witnesses = log.config.witnesses.len(), "transparency log");
     let mut state =
         AppState::new(store.clone(), config.limits.clone()).with_beacons(beacons_from(config));
     if let Some(dir) = &config.widget_dir {
         state = state.with_widget_dir(dir.clone());
     }
+    // The demo is made before the log is attached, so its lock does not
+    // wait for a sequencer that is not running yet; its receipts are
+    // queued like any other and sequenced once serving starts.
     let demo = if config.demo {
         Some(demo::ensure(&state).await?)
     } else {
         None
     };
+    let state = state.with_log(log);
     tracing::info!(%addr, database = store.db().kind(), "fairdraw serve listening");
     Ok(Prepared {
         listener,

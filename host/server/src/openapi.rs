@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, draws, entries, jobs, lifecycle, ops, public};
+use crate::routes::{admin, draws, entries, jobs, lifecycle, log, ops, public};
 
 struct BearerAuth;
 
@@ -40,6 +40,7 @@ impl Modify for BearerAuth {
         jobs::list, jobs::retry,
         admin::list, admin::create, admin::revoke, admin::rotate,
         public::summary, public::lock_receipt, public::bundle, public::entrant, public::keys,
+        log::log_proofs,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&BearerAuth),

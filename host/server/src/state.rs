@@ -63,6 +63,8 @@ pub struct AppState {
     /// The built widget and pages (`web-widget/build.sh`), served by
     /// [`crate::routes::pages`].
     pub widget_dir: Arc<std::path::PathBuf>,
+    /// The transparency log, when this server runs one.
+    pub log: Option<Arc<crate::log::LogState>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,6 +89,7 @@ impl AppState {
             cache: Arc::new(ImmutableCache::new(512 << 20)),
             beacons: Beacons::none(),
             widget_dir: Arc::new(crate::routes::pages::default_widget_dir()),
+            log: None,
         }
     }
 
@@ -99,6 +102,12 @@ impl AppState {
     /// The same state with a beacon plugin.
     pub fn with_beacons(mut self, beacons: Beacons) -> AppState {
         self.beacons = beacons;
+        self
+    }
+
+    /// The same state running a transparency log.
+    pub fn with_log(mut self, log: crate::log::LogState) -> AppState {
+        self.log = Some(Arc::new(log));
         self
     }
 

@@ -3,6 +3,7 @@
 
 use crate::crypto::new_id;
 use crate::db::{RowExt, Tx, is_unique_violation, on_db, on_tx};
+use crate::log::NewLogEntry;
 use crate::{
     Draw, DrawFilter, DrawState, NewDraw, NewJob, Store, StoreError, StoredBundle, StoredEntry,
     StoredLock,
@@ -57,6 +58,9 @@ pub struct LockRecord {
     pub locked_at: i64,
     /// Excluded entries: `(seq, rule, reason)`.
     pub exclusions: Vec<(i64, String, String)>,
+    /// The lock receipt's log entry, queued for the transparency log in
+    /// the same transaction.
+    pub log_entry: NewLogEntry,
 }
 
 /// A draft draw claimed for locking: the transaction holds the draw's row,
@@ -347,6 +351,7 @@ impl LockClaim {
         if let Some(job) = job {
             crate::jobs::insert_job(&mut self.tx, job, rec.locked_at).await?;
         }
+        crate::log::queue_entry(&mut self.tx, &id, &rec.log_entry, rec.locked_at).await?;
         self.tx.commit().await?;
         Ok(draw)
     }
@@ -416,12 +421,13 @@ impl ExecutionClaim {
         Ok((lock, secret))
     }
 
-    /// Stores the bundle and makes the draw `executed`, atomically; durable
-    /// when this returns.
+    /// Stores the bundle, queues the execution receipt's log entry and
+    /// makes the draw `executed`, atomically; durable when this returns.
     pub async fn commit(
         mut self,
         bundle: &[u8],
         sha256: &str,
+        log_entry: &NewLogEntry,
         executed_at: i64,
     ) -> Result<Draw, StoreError> {
         let id = self.draw.id.clone();
@@ -442,6 +448,7 @@ impl ExecutionClaim {
             }
             Err(e) => return Err(e.into()),
         }
+        crate::log::queue_entry(&mut self.tx, &id, log_entry, executed_at).await?;
         self.finish("executed", None, Some(executed_at), executed_at)
             .await
     }

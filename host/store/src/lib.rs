@@ -49,7 +49,11 @@
 //!   once (`entry_uploads` primary key);
 //! - one idempotency record per organisation and key;
 //! - a job's writes fenced by its lease token: a worker whose lease was
-//!   taken over cannot complete, fail or extend the job (see [`Store::claim_job`]).
+//!   taken over cannot complete, fail or extend the job (see [`Store::claim_job`]);
+//! - every stored lock and execution receipt queued for the transparency
+//!   log in the same transaction, and log indexes unique and gap-free,
+//!   assigned by one lease-holding sequencer at a time (see
+//!   [`Store::sequence_log`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -60,6 +64,7 @@ mod draws;
 mod entries;
 mod idempotency;
 mod jobs;
+mod log;
 mod model;
 mod orgs;
 #[cfg(feature = "testing")]
@@ -79,6 +84,9 @@ pub use draws::{ExecutionClaim, LockClaim, LockRecord};
 pub use entries::{EntryRow, Upload, UploadResponse};
 pub use idempotency::{IDEMPOTENCY_TTL_MS, IdempotencyClaim};
 pub use jobs::{Backoff, Job, JobFilter, JobKind, JobState, Lease, NewJob};
+pub use log::{
+    LeafCache, LogKind, LogLease, LoggedEntry, NewLogEntry, StoredCheckpoint, TILE_WIDTH,
+};
 pub use model::*;
 pub use orgs::OrgSigner;
 

@@ -12,6 +12,7 @@ pub mod prove;
 pub mod rfc3797;
 pub mod serve;
 pub mod verify;
+pub mod witness;
 
 use fairdraw_engine::bundle::Pick;
 use fairdraw_engine::text::escape_for_display as esc;

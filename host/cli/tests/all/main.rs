@@ -29,3 +29,5 @@ mod rfc3797;
 mod round_trip;
 /// Tampered bundles fail `verify` at the step that catches the change.
 mod tamper;
+/// Issue 14: `serve` with two `witness` processes; forks, rollbacks, bad proofs, a restart.
+mod witness;

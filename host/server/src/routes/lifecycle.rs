@@ -5,15 +5,19 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use fairdraw_engine::bundle::ParsedBundle;
 use fairdraw_engine::draw::{LockRequest, earliest_execution, execute, lock, tally};
 use fairdraw_engine::encoding::{HexBytes, parse_hex_exact};
 use fairdraw_engine::entry::{Entry, OwnedEntry};
+use fairdraw_engine::log::entry::LogEntry;
 use fairdraw_engine::randomness::spec::Spec;
 use fairdraw_engine::randomness::{Declared, Realised, drand};
 use fairdraw_engine::rules::Rules;
 use fairdraw_engine::time::Timestamp;
-use fairdraw_store::{DrawState, LockRecord, Scope, StoreError, random_bytes};
+use fairdraw_store::{
+    DrawState, LockRecord, LogKind, NewLogEntry, Scope, StoreError, random_bytes,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -34,6 +38,71 @@ pub struct LockView {
     pub secret: Option<String>,
     /// The locked draw.
     pub draw: DrawView,
+    /// Where the lock receipt is in the transparency log, when the server
+    /// runs one (absent otherwise).
+    pub log: Option<LogStatus>,
+}
+
+/// The lock receipt's place in the transparency log.
+///
+/// The lock route waits (up to `--log-lock-wait-ms`, 10 s by default) for
+/// the receipt to be covered by a signed checkpoint, and then answers 200
+/// with `state: "checkpointed"`. If the wait runs out, the lock is still
+/// done and stored, and its receipt queued: the route answers **202** with
+/// `state: "queued"`, and `GET /v1/public/draws/{id}/log-proofs` answers
+/// once the receipt is in a checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogStatus {
+    /// `checkpointed` or `queued`.
+    pub state: String,
+    /// The receipt's leaf index, once sequenced.
+    pub index: Option<u64>,
+    /// The size of the checkpoint that covers it.
+    pub checkpoint_size: Option<u64>,
+    /// Where the log proofs are served.
+    pub log_proofs: String,
+}
+
+/// Waits (bounded) for the draw's receipt of `kind` to be in a checkpoint.
+async fn wait_logged(
+    state: &AppState,
+    id: &str,
+    kind: LogKind,
+) -> Result<Option<LogStatus>, ApiError> {
+    let Some(log) = state.log.clone() else {
+        return Ok(None);
+    };
+    let deadline = tokio::time::Instant::now() + log.config.lock_wait;
+    let mut signed = log.subscribe();
+    loop {
+        let entry = state.store.logged_entry(id, kind).await?;
+        let index = entry.and_then(|e| e.index);
+        if let Some(i) = index
+            && let Some(cp) = state.store.latest_checkpoint().await?
+            && cp.size > i
+        {
+            return Ok(Some(LogStatus {
+                state: "checkpointed".into(),
+                index,
+                checkpoint_size: Some(cp.size),
+                log_proofs: format!("/v1/public/draws/{id}/log-proofs"),
+            }));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(Some(LogStatus {
+                state: "queued".into(),
+                index,
+                checkpoint_size: None,
+                log_proofs: format!("/v1/public/draws/{id}/log-proofs"),
+            }));
+        }
+        // Woken by this replica's sequencer, or polling for another's.
+        let _ = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + std::time::Duration::from_millis(50)),
+            signed.changed(),
+        )
+        .await;
+    }
 }
 
 /// 409 for a draw another call got to first, with what it stored.
@@ -60,17 +129,23 @@ async fn lost(state: &AppState, org: &str, id: &str, e: StoreError, doing: &str)
 /// (for drand, the first round at least 60 s ahead) and signs the lock
 /// receipt. Exactly one lock per draw: concurrent calls get 409 with the
 /// stored result.
+///
+/// With a transparency log, the lock receipt is queued for the log in the
+/// transaction that stores it, and the route answers once a signed
+/// checkpoint covers it (`log.state: "checkpointed"`); after
+/// `--log-lock-wait-ms` without one it answers 202 with `log.state:
+/// "queued"` (the lock is done either way).
 #[utoipa::path(
     operation_id = "lockDraw",post, path = "/v1/draws/{id}/lock", tag = "lifecycle", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = LockView), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = LockView), (status = 202, body = LockView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn lock_draw(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<LockView>, ApiError> {
+) -> Result<(StatusCode, Json<LockView>), ApiError> {
     let org = caller.org().to_owned();
     // Another organisation's draw is 404 whatever the key's scope.
     state.store.draw(&org, &id).await?;
@@ -140,6 +215,8 @@ pub async fn lock_draw(
                 Some((seq, x.rule().to_owned(), x.to_string()))
             })
             .collect();
+        let entry =
+            LogEntry::lock(&locked.bundle.lock).map_err(|e| ApiError::Internal(e.to_string()))?;
         let payload = &locked.bundle.lock.payload;
         let declared = serde_json::to_string(&payload.randomness)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -154,6 +231,11 @@ pub async fn lock_draw(
             total_tickets: i64::try_from(payload.total_tickets).unwrap_or(i64::MAX),
             locked_at: now,
             exclusions,
+            log_entry: NewLogEntry {
+                kind: LogKind::Lock,
+                leaf_hash: entry.leaf_hash(),
+                entry: entry.to_bytes(),
+            },
         };
         Ok((record, secret))
     })
@@ -165,11 +247,20 @@ pub async fn lock_draw(
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
     tracing::info!(draw = %d.id, lock_hash = %lock_hash, "draw locked");
-    Ok(Json(LockView {
-        lock_hash,
-        secret: secret.map(hex::encode),
-        draw: DrawView::of(&d)?,
-    }))
+    let log = wait_logged(&state, &d.id, LogKind::Lock).await?;
+    let status = match &log {
+        Some(l) if l.state == "queued" => StatusCode::ACCEPTED,
+        _ => StatusCode::OK,
+    };
+    Ok((
+        status,
+        Json(LockView {
+            lock_hash,
+            secret: secret.map(hex::encode),
+            draw: DrawView::of(&d)?,
+            log,
+        }),
+    ))
 }
 
 /// `POST /v1/draws/{id}/execute`: the realised randomness.
@@ -361,7 +452,7 @@ pub async fn execute_locked(
     let signer =
         signer.ok_or_else(|| ApiError::Internal("locked draw without a signing key".into()))?;
     let (lock, stored_secret) = claim.lock().await?;
-    let (bundle, sha, winners, alternates) = blocking(move || {
+    let (bundle, sha, winners, alternates, entry) = blocking(move || {
         let parsed = ParsedBundle::parse(&lock.lock_file)
             .map_err(|e| ApiError::Internal(format!("stored lock file: {e}")))?;
         let realised = realise(&parsed.lock.payload.randomness, &body, stored_secret)?;
@@ -380,12 +471,22 @@ pub async fn execute_locked(
             Some(x) => (picks(&x.payload.winners), picks(&x.payload.alternates)),
             None => (Vec::new(), Vec::new()),
         };
+        let receipt = built
+            .execution
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("an execution without its receipt".into()))?;
+        let entry = LogEntry::execution(receipt).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let entry = NewLogEntry {
+            kind: LogKind::Execution,
+            leaf_hash: entry.leaf_hash(),
+            entry: entry.to_bytes(),
+        };
         let bytes = built.to_json();
         let sha = hex::encode(Sha256::digest(&bytes));
-        Ok((bytes, sha, w, a))
+        Ok((bytes, sha, w, a, entry))
     })
     .await?;
-    let d = match claim.commit(&bundle, &sha, now).await {
+    let d = match claim.commit(&bundle, &sha, &entry, now).await {
         Ok(d) => d,
         Err(e) => return Err(lost(state, org, id, e, "execute").await),
     };

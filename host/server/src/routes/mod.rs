@@ -9,6 +9,7 @@ pub mod entries;
 #[allow(unused_qualifications)]
 pub mod jobs;
 pub mod lifecycle;
+pub mod log;
 pub mod ops;
 pub mod pages;
 pub mod public;

@@ -19,6 +19,8 @@ mod idempotency;
 mod jobs;
 /// End to end: create → upload → lock → execute → public bundle verifies.
 mod lifecycle;
+/// The transparency log: sequencing, tiles, checkpoints, log proofs.
+mod log;
 /// Rate limits, durability, metrics, readiness, OpenAPI, a real socket.
 mod operations;
 /// The widget's files and the HTML pages: headers, escaping, not built.

@@ -1,4 +1,7 @@
-use fairdraw_store::{DrawFilter, DrawState, LockRecord, NewDraw, StoreError, testing};
+use fairdraw_engine::merkle::leaf_hash;
+use fairdraw_store::{
+    DrawFilter, DrawState, LockRecord, LogKind, NewDraw, NewLogEntry, StoreError, testing,
+};
 
 use crate::NOW;
 
@@ -11,7 +14,7 @@ fn new_draw(org: &str) -> NewDraw {
     }
 }
 
-fn record(n: i64) -> LockRecord {
+pub fn record(n: i64) -> LockRecord {
     LockRecord {
         lock_hash: format!("{n:064x}"),
         lock_file: b"{}".to_vec(),
@@ -23,6 +26,16 @@ fn record(n: i64) -> LockRecord {
         total_tickets: 1,
         locked_at: NOW,
         exclusions: vec![],
+        log_entry: log_entry(LogKind::Lock, n),
+    }
+}
+
+pub fn log_entry(kind: LogKind, n: i64) -> NewLogEntry {
+    let entry = format!("{{\"n\":{n}}}").into_bytes();
+    NewLogEntry {
+        kind,
+        leaf_hash: leaf_hash(&entry),
+        entry,
     }
 }
 
@@ -70,7 +83,12 @@ async fn exactly_one_of_many_concurrent_locks_wins() {
         let (_, secret) = claim.lock().await.expect("lock");
         assert_eq!(secret, Some(vec![7; 32]));
         claim
-            .commit(b"bundle", "sha", NOW + 1)
+            .commit(
+                b"bundle",
+                "sha",
+                &log_entry(LogKind::Execution, 99),
+                NOW + 1,
+            )
             .await
             .expect("execute");
         assert!(matches!(

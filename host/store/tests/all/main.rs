@@ -13,6 +13,9 @@ mod idempotency;
 mod jobs;
 /// Organisations, API keys and encrypted signing keys.
 mod keys;
+/// The transparency log: queueing with receipts, gap-free sequencing by
+/// one lease holder, tree nodes, checkpoints, racing sequencers.
+mod log;
 /// Migrations, readiness and durability across a reopen.
 mod schema;
 
