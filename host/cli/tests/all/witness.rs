@@ -193,15 +193,21 @@ fn issue_14_two_witness_processes_cosign_and_refuse_forks_rollbacks_and_bad_proo
         .expect("server starts");
     let stdout = server.stdout.take().expect("stdout");
     let server = Proc(server);
-    let mut api_key = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(rest) = line.strip_prefix("API key:") {
-            api_key = rest.split_whitespace().next().map(str::to_owned);
-            break;
+    // Read the API key, then keep draining stdout so the server never
+    // writes to a closed pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("API key:") {
+                let _ = tx.send(rest.split_whitespace().next().map(str::to_owned));
+            }
         }
-    }
-    let key = api_key.expect("the demo's API key");
+    });
+    let key = rx
+        .recv_timeout(Duration::from_secs(60))
+        .ok()
+        .flatten()
+        .expect("the demo's API key");
     let (status, log_vkey) = get(&format!("{base}/log/key"));
     assert_eq!(status, 200);
     let log_vkey = log_vkey.trim().to_owned();
@@ -276,6 +282,54 @@ fn issue_14_two_witness_processes_cosign_and_refuse_forks_rollbacks_and_bad_proo
     // The log proofs carry both cosignatures.
     let (s, proofs) = get(&format!("{base}/v1/public/draws/{id}/log-proofs"));
     assert_eq!(s, 200, "{proofs}");
+
+    // Executed (commit-reveal: the server keeps the secret), the bundle
+    // served by the API carries both log proofs, and `fairdraw verify
+    // --policy` (the log's key and both witnesses) says it is logged.
+    let (s, b) = post(
+        &format!("{base}/v1/draws/{id}/execute"),
+        Some(&key),
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(s, 200, "{b}");
+    wait_until("both cosignatures of the execution", 30, || {
+        cosigned(&base, size + 1) == 2
+    });
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "log": log_vkey,
+            "witnesses": [witness_vkey("w1", 11).to_vkey(), witness_vkey("w2", 12).to_vkey()],
+            "quorum": 2,
+        })
+        .to_string(),
+    )
+    .expect("policy");
+    let verify = |draw: &str| {
+        Command::new(BIN)
+            .args([
+                "verify",
+                &format!("{base}/v1/public/draws/{draw}/bundle"),
+                "--policy",
+            ])
+            .arg(&policy)
+            .output()
+            .expect("verify runs")
+    };
+    let out = verify(&id);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("[ok  ] log "), "{stdout}");
+    assert!(
+        stdout.contains("logged (witnessed before the randomness existed)"),
+        "{stdout}"
+    );
 
     // Forks, rollbacks and bad proofs, with the test log.
     let a: Vec<Hash32> = (0..10)

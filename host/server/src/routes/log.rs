@@ -214,15 +214,32 @@ pub async fn log_proofs(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<LogProofs>, ApiError> {
-    let log = log_of(&state)?.clone();
+    log_of(&state)?;
     state.store.public_draw(&id).await?;
-    let cp = latest(&state).await?;
+    proofs_for(&state, &id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound(
+            "log proof (the lock receipt is not in a checkpoint yet)",
+        ))
+}
+
+/// The log proofs of draw `id` from the latest checkpoint, or `None` when
+/// this server runs no log, it has signed no checkpoint yet, or the lock
+/// receipt is not in one yet.
+pub async fn proofs_for(state: &AppState, id: &str) -> Result<Option<LogProofs>, ApiError> {
+    let Some(log) = state.log.clone() else {
+        return Ok(None);
+    };
+    let Some(cp) = state.store.latest_checkpoint().await? else {
+        return Ok(None);
+    };
     let in_checkpoint =
         |e: Option<fairdraw_store::LoggedEntry>| e.and_then(|e| e.index).filter(|&i| i < cp.size);
-    let lock = in_checkpoint(state.store.logged_entry(&id, LogKind::Lock).await?).ok_or(
-        ApiError::NotFound("log proof (the lock receipt is not in a checkpoint yet)"),
-    )?;
-    let execution = in_checkpoint(state.store.logged_entry(&id, LogKind::Execution).await?);
+    let Some(lock) = in_checkpoint(state.store.logged_entry(id, LogKind::Lock).await?) else {
+        return Ok(None);
+    };
+    let execution = in_checkpoint(state.store.logged_entry(id, LogKind::Execution).await?);
     let note = cp.cosigned_note()?;
     let paths = log
         .with_leaves(&state.store, cp.size, |leaves| {
@@ -234,7 +251,7 @@ pub async fn log_proofs(
         })
         .await?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(LogProofs {
+    Ok(Some(LogProofs {
         lock: LogProof::new(lock, paths.0, note.clone()).to_text(),
         execution: execution
             .zip(paths.1)

@@ -117,7 +117,16 @@ fn etag_of(bytes: &[u8]) -> String {
 
 /// Serves an immutable document: the cached bytes (shared, not copied),
 /// strong ETag, `304` on `If-None-Match`, and a year of public caching.
+/// `Cache-Control` of a bundle that carries (or will carry) log proofs:
+/// the witnesses' cosignatures on its checkpoint accrue, so caches
+/// revalidate with the strong ETag.
+pub const REVALIDATE: &str = "public, no-cache";
+
 fn serve_immutable(doc: Immutable, headers: &HeaderMap) -> Response {
+    serve_with(doc, headers, IMMUTABLE)
+}
+
+fn serve_with(doc: Immutable, headers: &HeaderMap, cache_control: &'static str) -> Response {
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -136,7 +145,10 @@ fn serve_immutable(doc: Immutable, headers: &HeaderMap) -> Response {
         r
     };
     let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
     if let Ok(v) = HeaderValue::from_str(&doc.etag) {
         h.insert(header::ETAG, v);
     }
@@ -191,7 +203,11 @@ pub async fn lock_receipt(
 }
 
 /// The proof bundle, byte-identical to what `fairdraw verify` accepts.
-/// Immutable: strong ETag and `Cache-Control: public, max-age=31536000, immutable`.
+/// On a server without a transparency log it is immutable: strong ETag and
+/// `Cache-Control: public, max-age=31536000, immutable`. With a log, it
+/// carries the log proofs of its receipts from the latest checkpoint
+/// (member `log`, PROTOCOL.md §14) and is served `no-cache` with a strong
+/// ETag, as witness cosignatures accrue.
 #[utoipa::path(
     operation_id = "getBundle",get, path = "/v1/public/draws/{id}/bundle", tag = "public", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/json", body = Object), (status = 304), (status = 404, body = Problem)))]
@@ -200,7 +216,41 @@ pub async fn bundle(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(serve_immutable(bundle_doc(&state, &id).await?, &headers))
+    let doc = bundle_doc(&state, &id).await?;
+    if state.log.is_none() {
+        return Ok(serve_immutable(doc, &headers));
+    }
+    let Some(proofs) = crate::routes::log::proofs_for(&state, &id).await? else {
+        // Not in a checkpoint yet: the proofs are seconds away.
+        return Ok(serve_with(doc, &headers, REVALIDATE));
+    };
+    let key = {
+        let mut h = Sha256::new();
+        h.update(proofs.lock.as_bytes());
+        h.update(proofs.execution.as_deref().unwrap_or("").as_bytes());
+        format!("bundle:{id}:log:{}", hex::encode(h.finalize()))
+    };
+    let logged = state
+        .cache
+        .get_or_load(&key, || async {
+            let bytes = doc.bytes.clone();
+            blocking(move || {
+                let mut parsed = ParsedBundle::parse(&bytes)
+                    .map_err(|e| ApiError::Internal(format!("stored bundle: {e}")))?;
+                parsed.log = Some(fairdraw_engine::bundle::LogProofs {
+                    lock: proofs.lock,
+                    execution: proofs.execution,
+                });
+                let out = parsed.to_json();
+                Ok(Immutable {
+                    etag: format!("\"{}\"", hex::encode(Sha256::digest(&out))),
+                    bytes: Bytes::from(out),
+                })
+            })
+            .await
+        })
+        .await?;
+    Ok(serve_with(logged, &headers, REVALIDATE))
 }
 
 /// An entrant's tickets and Merkle inclusion proof, or the rule that
