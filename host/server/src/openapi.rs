@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, draws, entries, jobs, lifecycle, ops, public};
+use crate::routes::{admin, draws, entries, events, jobs, lifecycle, ops, public, webhooks};
 
 struct BearerAuth;
 
@@ -38,8 +38,10 @@ impl Modify for BearerAuth {
         entries::upload, entries::list,
         lifecycle::lock_draw, lifecycle::execute_draw,
         jobs::list, jobs::retry,
+        webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
         admin::list, admin::create, admin::revoke, admin::rotate,
         public::summary, public::lock_receipt, public::bundle, public::entrant, public::keys,
+        events::stream,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&BearerAuth),
@@ -48,6 +50,7 @@ impl Modify for BearerAuth {
         (name = "entries", description = "Upload and list entries"),
         (name = "lifecycle", description = "Lock and execute"),
         (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws"),
+        (name = "webhooks", description = "Signed webhook deliveries (Standard Webhooks) of draw events, with their attempts"),
         (name = "admin", description = "API keys and the signing key (admin scope)"),
         (name = "public", description = "Unauthenticated proofs and keys"),
         (name = "operations", description = "Health, readiness, metrics"),

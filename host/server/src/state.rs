@@ -14,6 +14,7 @@ use crate::beacon::Beacons;
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::webhooks::WebhookSender;
 
 /// The clock: Unix milliseconds. The one source of time of the handlers
 /// and the workers; tests replace it to lock and execute at chosen times
@@ -63,6 +64,10 @@ pub struct AppState {
     /// The built widget and pages (`web-widget/build.sh`), served by
     /// [`crate::routes::pages`].
     pub widget_dir: Arc<std::path::PathBuf>,
+    /// The webhook sender (the outbound address policy it obeys).
+    pub webhooks: Arc<WebhookSender>,
+    /// Permits for live event streams, one per open stream.
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,6 +83,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over a store, with the system clock.
     pub fn new(store: Store, limits: Limits) -> AppState {
+        let limits_streams = limits.max_event_streams;
         AppState {
             store,
             clock: system_clock(),
@@ -87,7 +93,16 @@ impl AppState {
             cache: Arc::new(ImmutableCache::new(512 << 20)),
             beacons: Beacons::none(),
             widget_dir: Arc::new(crate::routes::pages::default_widget_dir()),
+            webhooks: Arc::new(WebhookSender::new(false)),
+            streams: Arc::new(tokio::sync::Semaphore::new(limits_streams)),
         }
+    }
+
+    /// The same state with another webhook sender (private destinations
+    /// allowed or not).
+    pub fn with_webhooks(mut self, sender: WebhookSender) -> AppState {
+        self.webhooks = Arc::new(sender);
+        self
     }
 
     /// The same state serving the widget and pages from another directory.

@@ -13,7 +13,7 @@ use fairdraw_engine::randomness::spec::Spec;
 use fairdraw_engine::randomness::{Declared, Realised, drand};
 use fairdraw_engine::rules::Rules;
 use fairdraw_engine::time::Timestamp;
-use fairdraw_store::{DrawState, LockRecord, Scope, StoreError, random_bytes};
+use fairdraw_store::{DrawState, LockRecord, NewEvent, Scope, StoreError, random_bytes};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -160,7 +160,8 @@ pub async fn lock_draw(
     .await?;
     let lock_hash = record.lock_hash.clone();
     let job = crate::worker::beacon_job(&org, &id, &record.declared, record.earliest_execution);
-    let d = match claim.commit_with_job(record, job.as_ref()).await {
+    let events = lock_events(&org, &id, &record);
+    let d = match claim.commit_with(record, job.as_ref(), &events).await {
         Ok(d) => d,
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
@@ -170,6 +171,44 @@ pub async fn lock_draw(
         secret: secret.map(hex::encode),
         draw: DrawView::of(&d)?,
     }))
+}
+
+/// The events a lock records: `draw.locked`, and for a drand round
+/// `draw.countdown` with the round's due time (clients count down).
+fn lock_events(org: &str, id: &str, record: &LockRecord) -> Vec<NewEvent> {
+    let declared: serde_json::Value =
+        serde_json::from_str(&record.declared).unwrap_or(serde_json::Value::Null);
+    let available_at = crate::routes::rfc3339(record.earliest_execution);
+    let mut events = vec![NewEvent::once(
+        org,
+        id,
+        "draw.locked",
+        serde_json::json!({
+            "state": "locked",
+            "lock_hash": record.lock_hash,
+            "declared": declared,
+            "randomness_available_at": available_at,
+            "eligible": record.eligible,
+            "total_tickets": record.total_tickets,
+            "locked_at": crate::routes::rfc3339(record.locked_at),
+        }),
+    )];
+    if let Ok(d) = serde_json::from_str::<Declared>(&record.declared)
+        && let Some((chain, round)) = d.drand_round()
+    {
+        events.push(NewEvent::once(
+            org,
+            id,
+            "draw.countdown",
+            serde_json::json!({
+                "chain": chain,
+                "round": round,
+                "due_at": available_at,
+                "due_at_ms": record.earliest_execution,
+            }),
+        ));
+    }
+    events
 }
 
 /// `POST /v1/draws/{id}/execute`: the realised randomness.
@@ -385,7 +424,22 @@ pub async fn execute_locked(
         Ok((bytes, sha, w, a))
     })
     .await?;
-    let d = match claim.commit(&bundle, &sha, now).await {
+    let executed = NewEvent::once(
+        org,
+        id,
+        "draw.executed",
+        serde_json::json!({
+            "state": "executed",
+            "bundle_sha256": sha,
+            "winners": winners,
+            "alternates": alternates,
+            "executed_at": crate::routes::rfc3339(now),
+        }),
+    );
+    let d = match claim
+        .commit_with_events(&bundle, &sha, now, &[executed])
+        .await
+    {
         Ok(d) => d,
         Err(e) => return Err(lost(state, org, id, e, "execute").await),
     };

@@ -6,12 +6,15 @@ pub mod admin;
 pub mod draws;
 #[allow(unused_qualifications)]
 pub mod entries;
+pub mod events;
 #[allow(unused_qualifications)]
 pub mod jobs;
 pub mod lifecycle;
 pub mod ops;
 pub mod pages;
 pub mod public;
+#[allow(unused_qualifications)]
+pub mod webhooks;
 
 use fairdraw_engine::time::Timestamp;
 use fairdraw_store::Draw;
