@@ -27,3 +27,6 @@ mod pages;
 mod support;
 /// Tenancy: another organisation's key gets 404 or 401 on every private route.
 mod tenancy;
+/// Webhooks: signed deliveries to a real receiver, retries, dead letters,
+/// the private-address refusal, dedupe.
+mod webhooks;
