@@ -13,6 +13,9 @@ mod concurrency;
 mod demo;
 /// Every error class as problem+json.
 mod errors;
+/// Live events (SSE) over a real socket: order, Last-Event-ID, 404, the
+/// stream limit.
+mod events;
 /// Idempotency-Key: repeat, different body, concurrent.
 mod idempotency;
 /// Automatic execution by the job workers, dead jobs and their retry.

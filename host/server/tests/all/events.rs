@@ -1,0 +1,298 @@
+//! Live events over a real socket: a drand draw locked through the API and
+//! executed by the workers (the mock relay serves the real recorded round,
+//! the clock starts before it) streams locked → countdown → beacon →
+//! executed, in order; `Last-Event-ID` resumes after an event; an unknown
+//! draw is 404; streams past the limit get 503.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use fairdraw_engine::randomness::drand as engine_drand;
+use fairdraw_server::beacon::Beacons;
+use fairdraw_server::config::Limits;
+use fairdraw_server::state::running_clock;
+use fairdraw_server::worker::{WorkerConfig, Workers};
+use fairdraw_server::{AppState, app as router};
+use fairdraw_store::Backoff;
+use fairdraw_tests::mock::drand;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::beacon::{ROUND, drand_manifest, runtime};
+use crate::support::{TestApp, apps, apps_with};
+
+/// One server-sent event.
+#[derive(Debug)]
+struct Sse {
+    id: String,
+    event: String,
+    data: Value,
+}
+
+/// Reads a `text/event-stream` response event by event.
+struct Reader {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl Reader {
+    /// The next event (comments and keep-alives skipped), or `None` when
+    /// none comes within `wait` or the stream ends.
+    async fn next(&mut self, wait: Duration) -> Option<Sse> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if event.is_empty() {
+                    continue;
+                }
+                return Some(Sse {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).expect("data is JSON"),
+                });
+            }
+            let chunk = tokio::time::timeout_at(until, self.res.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+}
+
+async fn connect(base: &str, id: &str, last: Option<&str>) -> Reader {
+    let mut req = reqwest::Client::new().get(format!("{base}/v1/public/draws/{id}/events"));
+    if let Some(l) = last {
+        req = req.header("last-event-id", l);
+    }
+    let res = req.send().await.expect("connect");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    Reader {
+        res,
+        buf: String::new(),
+    }
+}
+
+/// Serves `state` on a free loopback port.
+async fn serve(state: AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    format!("http://{addr}")
+}
+
+fn due() -> i64 {
+    engine_drand::chain("quicknet")
+        .expect("quicknet")
+        .round_time(ROUND)
+        .unix()
+        * 1000
+}
+
+async fn lock(app: &TestApp) -> String {
+    let k = app.admin.clone();
+    let id = app.draft(&k, &format!("drand:quicknet:{ROUND}")).await;
+    app.upload_readme_entries(&k, &id).await;
+    app.set_time(due() - 120_000);
+    let lock = app
+        .post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+        .await;
+    assert_eq!(lock.status, 200, "{}", String::from_utf8_lossy(&lock.bytes));
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draw_streams_its_events_in_order_and_last_event_id_resumes() {
+    let manifest = drand_manifest();
+    let relay = drand::start(drand::Config {
+        latest: BTreeMap::from([("quicknet".to_owned(), ROUND)]),
+        ..drand::Config::default()
+    })
+    .await;
+    let installed = tempfile::tempdir().expect("tempdir");
+    runtime(installed.path(), &relay.origin)
+        .install(&manifest)
+        .expect("install the drand plugin");
+    for app in apps("events_stream").await {
+        let id = lock(&app).await;
+        // The server's clock runs from 1.5 s before the round.
+        let state = app
+            .state
+            .clone()
+            .with_clock(running_clock(due() - 1_500))
+            .with_beacons(Beacons::new(
+                runtime(installed.path(), &relay.origin),
+                "drand",
+            ));
+        let base = serve(state.clone()).await;
+        let mut stream = connect(&base, &id, None).await;
+        let wait = Duration::from_secs(5);
+        let locked = stream.next(wait).await.expect("draw.locked");
+        assert_eq!(
+            (locked.id.as_str(), locked.event.as_str()),
+            ("1", "draw.locked")
+        );
+        assert_eq!(locked.data["draw_id"], id.as_str());
+        assert!(locked.data["lock_hash"].is_string());
+        let countdown = stream.next(wait).await.expect("draw.countdown");
+        assert_eq!(
+            (countdown.id.as_str(), countdown.event.as_str()),
+            ("2", "draw.countdown")
+        );
+        assert_eq!(countdown.data["round"], ROUND);
+        assert_eq!(countdown.data["due_at_ms"], due());
+        assert_eq!(
+            countdown.data["due_at"],
+            fairdraw_server::routes::rfc3339(due())
+        );
+        // Nothing more until the round's time.
+        assert!(stream.next(Duration::from_millis(600)).await.is_none());
+
+        let workers = Workers::spawn(
+            state,
+            WorkerConfig {
+                workers: 2,
+                poll: Duration::from_millis(50),
+                backoff: Backoff {
+                    base_ms: 100,
+                    max_ms: 400,
+                },
+                ..WorkerConfig::default()
+            },
+        );
+        let beacon = stream
+            .next(Duration::from_secs(30))
+            .await
+            .expect("draw.beacon");
+        assert_eq!(
+            (beacon.id.as_str(), beacon.event.as_str()),
+            ("3", "draw.beacon")
+        );
+        assert_eq!(beacon.data["round"], ROUND);
+        assert_eq!(
+            beacon.data["beacon"]["signature"],
+            drand::beacon("quicknet", ROUND).expect("round").signature
+        );
+        let executed = stream
+            .next(Duration::from_secs(30))
+            .await
+            .expect("draw.executed");
+        assert_eq!(
+            (executed.id.as_str(), executed.event.as_str()),
+            ("4", "draw.executed")
+        );
+        assert_eq!(executed.data["state"], "executed");
+        let winners = executed.data["winners"].as_array().expect("winners");
+        assert_eq!(winners.len(), 1, "{:#}", executed.data);
+        drop(stream);
+
+        // Resuming after event 2 gives 3 and 4, and only those.
+        let mut resumed = connect(&base, &id, Some("2")).await;
+        let ids: Vec<String> = [
+            resumed.next(wait).await.expect("3"),
+            resumed.next(wait).await.expect("4"),
+        ]
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+        assert_eq!(ids, ["3", "4"]);
+        assert!(resumed.next(Duration::from_millis(1200)).await.is_none());
+        let mut done = connect(&base, &id, Some("4")).await;
+        assert!(done.next(Duration::from_millis(700)).await.is_none());
+
+        // An unknown draw is 404, a bad Last-Event-ID 422, as problem+json.
+        app.get("/v1/public/draws/drw_nope/events", None)
+            .await
+            .problem(404);
+        let bad = app
+            .send(
+                axum::http::Method::GET,
+                &format!("/v1/public/draws/{id}/events"),
+                None,
+                &[("last-event-id", "soon")],
+                Body::empty(),
+            )
+            .await;
+        bad.problem(422);
+        workers.shutdown().await;
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn streams_past_the_limit_get_503() {
+    for app in apps_with(
+        "events_limit",
+        Limits {
+            max_event_streams: 1,
+            ..Limits::default()
+        },
+    )
+    .await
+    {
+        let id = app.draft(&app.admin, "secret").await;
+        let open = |state: AppState| {
+            let uri = format!("/v1/public/draws/{id}/events");
+            async move {
+                router(state)
+                    .layer(axum::extract::connect_info::MockConnectInfo(
+                        SocketAddr::from(([127, 0, 0, 1], 40000)),
+                    ))
+                    .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+                    .await
+                    .expect("infallible")
+            }
+        };
+        let first = open(app.state.clone()).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let second = app
+            .get(&format!("/v1/public/draws/{id}/events"), None)
+            .await;
+        let p = second.problem(503);
+        assert_eq!(p["type"], "urn:fairdraw:problem:too-many-event-streams");
+        assert!(second.header("retry-after").is_some());
+        // Closing the first frees its place.
+        drop(first);
+        let until = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let third = open(app.state.clone()).await;
+            if third.status() == StatusCode::OK {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "the permit was not released"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        app.cleanup().await;
+    }
+}
