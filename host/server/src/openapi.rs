@@ -49,7 +49,7 @@ impl Modify for BearerAuth {
         (name = "draws", description = "Create, read, list and cancel draws"),
         (name = "entries", description = "Upload and list entries"),
         (name = "lifecycle", description = "Lock and execute"),
-        (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws"),
+        (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws, webhook deliveries"),
         (name = "webhooks", description = "Signed webhook deliveries (Standard Webhooks) of draw events, with their attempts"),
         (name = "admin", description = "API keys and the signing key (admin scope)"),
         (name = "public", description = "Unauthenticated proofs and keys"),

@@ -155,8 +155,8 @@ pub struct Store {
 }
 
 /// Attempts of a webhook delivery before it is dead, by default: with the
-/// workers' default backoff (2 s doubling to 10 min, jittered) about an
-/// hour and a half of a failing endpoint.
+/// workers' default backoff (2 s doubling to 10 min, jittered) 35 to 70
+/// minutes of a failing endpoint.
 pub const WEBHOOK_ATTEMPTS: i64 = 15;
 
 impl Store {
