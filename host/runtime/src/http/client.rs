@@ -539,3 +539,50 @@ fn outbound_error(e: ureq::Error, max_bytes: u64) -> HttpError {
         other => HttpError::Transport(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod outbound_tests {
+    use super::*;
+
+    #[test]
+    fn outbound_urls_are_http_without_user_info_or_private_literals() {
+        assert!(check_outbound_url("https://hooks.example.com/x?y=1", false).is_ok());
+        assert!(check_outbound_url("http://hooks.example.com:8080/", false).is_ok());
+        let deny = |u: &str| check_outbound_url(u, false).expect_err(u);
+        assert!(deny("ftp://example.com/").contains("only http:// and https://"));
+        assert!(deny("https://u:p@example.com/").contains("user info"));
+        assert!(deny("http://127.0.0.1:9/").contains("loopback"));
+        assert!(deny("http://10.1.2.3/").contains("private"));
+        assert!(deny("http://169.254.169.254/latest").contains("link-local"));
+        assert!(deny("http://[::1]/").contains("loopback"));
+        assert!(deny("http://[::ffff:192.168.0.1]/").contains("private"));
+        assert!(deny("not a url").contains("not a URL"));
+        // A name passes here: it is checked after resolution.
+        assert!(check_outbound_url("http://localhost:9/", false).is_ok());
+        assert!(check_outbound_url("http://127.0.0.1:9/", true).is_ok());
+    }
+
+    #[test]
+    fn a_name_resolving_to_loopback_is_refused_before_connecting() {
+        let client = OutboundClient::new(OutboundOptions {
+            allow_private: false,
+            timeout: Duration::from_secs(5),
+            max_response_bytes: 1024,
+            user_agent: "test".into(),
+        });
+        let err = client
+            .send(&HttpRequest {
+                method: "POST".into(),
+                url: "http://localhost:9/hook".into(),
+                headers: vec![],
+                body: Some(b"{}".to_vec()),
+            })
+            .expect_err("refused");
+        match err {
+            HttpError::Denied(why) => {
+                assert!(why.contains("resolves to a loopback address"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
