@@ -68,6 +68,10 @@ pub struct AppState {
     pub webhooks: Arc<WebhookSender>,
     /// Permits for live event streams, one per open stream.
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// Rung after this replica commits draw events, so its own streams look
+    /// at once instead of at their next poll (events of other replicas
+    /// arrive by the poll).
+    pub events_bell: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,7 +99,13 @@ impl AppState {
             widget_dir: Arc::new(crate::routes::pages::default_widget_dir()),
             webhooks: Arc::new(WebhookSender::new(false)),
             streams: Arc::new(tokio::sync::Semaphore::new(limits_streams)),
+            events_bell: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Tells this replica's event streams that new events were committed.
+    pub fn ring_events(&self) {
+        self.events_bell.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The same state with another webhook sender (private destinations

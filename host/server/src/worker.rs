@@ -254,6 +254,9 @@ impl Worker {
                     .complete_job_with(&lease, now, next.as_ref(), &events)
                     .await;
                 if r.is_ok() {
+                    if !events.is_empty() {
+                        self.state.ring_events();
+                    }
                     tracing::info!(worker = %self.name, job = %job.id, kind = %job.kind, "job done");
                     if next.is_some() {
                         self.wake.notify_one();
@@ -271,6 +274,10 @@ impl Worker {
                     .await
                 {
                     Ok(j) => {
+                        if j.state == fairdraw_store::JobState::Dead {
+                            // A draw's job going dead raised draw.failed.
+                            self.state.ring_events();
+                        }
                         log_failure(&self.name, &j, &error);
                         Ok(())
                     }

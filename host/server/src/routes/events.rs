@@ -4,7 +4,8 @@
 //! Events are rows of the database (`draw_events`), numbered per draw in
 //! commit order, so every replica serves every event: each stream polls
 //! for the rows after the last one it sent (every [`POLL`], one indexed
-//! query) and the SSE `id:` is the row's number, so `Last-Event-ID`
+//! query, and at once when this replica committed events:
+//! [`AppState::ring_events`]) and the SSE `id:` is the row's number, so `Last-Event-ID`
 //! resumes exactly after it. Each client has a buffer of [`BUFFER`]
 //! events; a client that does not drain it is dropped (its stream ends)
 //! rather than let memory grow. Streams per replica are bounded by
@@ -98,12 +99,14 @@ async fn pump(
     tx: mpsc::Sender<Event>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let mut bell = state.events_bell.subscribe();
     let mut first = true;
     loop {
         if !first {
             tokio::select! {
                 () = tx.closed() => return,
                 () = tokio::time::sleep(POLL) => {}
+                r = bell.changed() => { let _ = r; }
             }
         }
         first = false;

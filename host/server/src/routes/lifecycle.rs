@@ -165,6 +165,7 @@ pub async fn lock_draw(
         Ok(d) => d,
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
+    state.ring_events();
     tracing::info!(draw = %d.id, lock_hash = %lock_hash, "draw locked");
     Ok(Json(LockView {
         lock_hash,
@@ -443,6 +444,7 @@ pub async fn execute_locked(
         Ok(d) => d,
         Err(e) => return Err(lost(state, org, id, e, "execute").await),
     };
+    state.ring_events();
     tracing::info!(draw = %d.id, bundle_sha256 = %sha, "draw executed");
     Ok(ExecuteView {
         draw: DrawView::of(&d)?,

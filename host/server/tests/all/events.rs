@@ -296,3 +296,39 @@ async fn streams_past_the_limit_get_503() {
         app.cleanup().await;
     }
 }
+
+/// Figures, not a check (`cargo test -p fairdraw-server --test all
+/// latency_figures -- --ignored --nocapture`): for 30 commit-reveal draws,
+/// the time from the `execute` response to the `draw.executed` event on an
+/// open stream, over a real socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints figures; run by hand"]
+async fn latency_figures() {
+    for app in apps("events_latency").await {
+        let base = serve(app.state.clone()).await;
+        let mut took = Vec::new();
+        for _ in 0..30 {
+            let k = app.admin.clone();
+            let id = app.draft(&k, "secret").await;
+            app.upload_readme_entries(&k, &id).await;
+            app.post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+                .await;
+            let mut s = connect(&base, &id, None).await;
+            assert!(s.next(Duration::from_secs(5)).await.is_some());
+            let exec = app
+                .post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
+                .await;
+            assert_eq!(exec.status, 200);
+            let t = std::time::Instant::now();
+            let e = s.next(Duration::from_secs(5)).await.expect("executed");
+            assert_eq!(e.event, "draw.executed");
+            took.push(t.elapsed().as_millis());
+        }
+        took.sort_unstable();
+        eprintln!(
+            "{}: execute response → draw.executed on the stream, 30 draws: p50 {} ms, p90 {} ms, max {} ms",
+            app.db.kind, took[15], took[27], took[29]
+        );
+        app.cleanup().await;
+    }
+}
