@@ -270,9 +270,12 @@ impl Prepared {
         let workers = worker::Workers::spawn(self.state.clone(), self.workers);
         let stop = workers.stopper();
         let signal = self.shutdown;
+        let state = self.state.clone();
         let served = serve_on(self.listener, self.state, async move {
             signal.await;
             stop();
+            // Live event streams never end by themselves.
+            state.close_streams();
         })
         .await;
         workers.shutdown().await;

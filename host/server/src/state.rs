@@ -72,6 +72,9 @@ pub struct AppState {
     /// at once instead of at their next poll (events of other replicas
     /// arrive by the poll).
     pub events_bell: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Set on shutdown: the live event streams end, so the graceful
+    /// shutdown does not wait on them for ever.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -100,7 +103,13 @@ impl AppState {
             webhooks: Arc::new(WebhookSender::new(false)),
             streams: Arc::new(tokio::sync::Semaphore::new(limits_streams)),
             events_bell: Arc::new(tokio::sync::watch::Sender::new(0)),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// Ends every live event stream of this replica (shutdown).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Tells this replica's event streams that new events were committed.

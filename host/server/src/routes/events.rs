@@ -9,7 +9,8 @@
 //! resumes exactly after it. Each client has a buffer of [`BUFFER`]
 //! events; a client that does not drain it is dropped (its stream ends)
 //! rather than let memory grow. Streams per replica are bounded by
-//! `--max-event-streams`: one more gets 503.
+//! `--max-event-streams`: one more gets 503. On shutdown every stream ends
+//! ([`AppState::close_streams`]) so the server can finish draining.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -100,13 +101,18 @@ async fn pump(
     _permit: OwnedSemaphorePermit,
 ) {
     let mut bell = state.events_bell.subscribe();
+    let mut closing = state.closing.subscribe();
     let mut first = true;
     loop {
+        if *closing.borrow_and_update() {
+            return;
+        }
         if !first {
             tokio::select! {
                 () = tx.closed() => return,
                 () = tokio::time::sleep(POLL) => {}
                 r = bell.changed() => { let _ = r; }
+                _ = closing.changed() => return,
             }
         }
         first = false;

@@ -152,6 +152,7 @@ async fn a_draw_streams_its_events_in_order_and_last_event_id_resumes() {
                 runtime(installed.path(), &relay.origin),
                 "drand",
             ));
+        let served = state.clone();
         let base = serve(state.clone()).await;
         let mut stream = connect(&base, &id, None).await;
         let wait = Duration::from_secs(5);
@@ -227,6 +228,13 @@ async fn a_draw_streams_its_events_in_order_and_last_event_id_resumes() {
         assert!(resumed.next(Duration::from_millis(1200)).await.is_none());
         let mut done = connect(&base, &id, Some("4")).await;
         assert!(done.next(Duration::from_millis(700)).await.is_none());
+        // Shutdown ends the open streams, so draining does not wait on them.
+        served.close_streams();
+        let end = tokio::time::timeout(Duration::from_secs(5), done.res.chunk()).await;
+        assert!(
+            matches!(end, Ok(Ok(None))),
+            "the stream ends on shutdown: {end:?}"
+        );
 
         // An unknown draw is 404, a bad Last-Event-ID 422, as problem+json.
         app.get("/v1/public/draws/drw_nope/events", None)
