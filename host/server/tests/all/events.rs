@@ -340,3 +340,60 @@ async fn latency_figures() {
         app.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_dropped_not_buffered() {
+    for app in apps("events_slow").await {
+        let id = app.draft(&app.admin, "secret").await;
+        for i in 0..100 {
+            app.db
+                .store
+                .record_event(
+                    &fairdraw_store::NewEvent {
+                        org_id: app.org.clone(),
+                        draw_id: id.clone(),
+                        kind: "draw.test".into(),
+                        data: json!({ "i": i }),
+                        dedupe_key: format!("test:{id}:{i}"),
+                    },
+                    crate::support::T0,
+                )
+                .await
+                .expect("event");
+        }
+        // The response is not read while the stream queues the 100 events:
+        // its buffer holds 64, so the client is dropped and the stream ends
+        // after them instead of growing.
+        let res = router(app.state.clone())
+            .layer(axum::extract::connect_info::MockConnectInfo(
+                SocketAddr::from(([127, 0, 0, 1], 40000)),
+            ))
+            .oneshot(
+                Request::get(format!("/v1/public/draws/{id}/events"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(res.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let body = tokio::time::timeout(
+            Duration::from_secs(5),
+            http_body_util::BodyExt::collect(res.into_body()),
+        )
+        .await
+        .expect("the stream ended")
+        .expect("body")
+        .to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        let ids: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("id:"))
+            .map(str::trim)
+            .collect();
+        assert_eq!(ids.len(), fairdraw_server::routes::events::BUFFER);
+        assert_eq!(ids.first(), Some(&"1"));
+        assert_eq!(ids.last(), Some(&"64"));
+        app.cleanup().await;
+    }
+}

@@ -14,7 +14,7 @@ mod demo;
 /// Every error class as problem+json.
 mod errors;
 /// Live events (SSE) over a real socket: order, Last-Event-ID, 404, the
-/// stream limit.
+/// stream limit, a client that does not read, shutdown.
 mod events;
 /// Idempotency-Key: repeat, different body, concurrent.
 mod idempotency;
@@ -31,5 +31,5 @@ mod support;
 /// Tenancy: another organisation's key gets 404 or 401 on every private route.
 mod tenancy;
 /// Webhooks: signed deliveries to a real receiver, retries, dead letters,
-/// the private-address refusal, dedupe.
+/// the private-address refusal, redirects, dedupe.
 mod webhooks;

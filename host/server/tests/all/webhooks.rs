@@ -418,3 +418,44 @@ async fn private_destinations_are_refused_without_the_dev_setting() {
         app.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_a_failed_attempt_and_never_followed() {
+    for mut app in apps("webhooks_redirect").await {
+        // The other host, which must never hear of the message.
+        let (elsewhere, other) = receiver(0, false).await;
+        let location = format!("http://{other}/hook");
+        let redirector = Router::new().route(
+            "/hook",
+            post(move || {
+                let location = location.clone();
+                async move { (StatusCode::TEMPORARY_REDIRECT, [("location", location)]) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, redirector).await;
+        });
+        app.state = app
+            .state
+            .clone()
+            .with_clock(running_clock(T0))
+            .with_webhooks(WebhookSender::new(true));
+        app.state.store = app.state.store.clone().with_webhook_attempts(2);
+        let (hook, _) = register(&app, &format!("http://{addr}/hook"), &["draw.locked"]).await;
+        let workers = Workers::spawn(app.state.clone(), fast_workers());
+        locked_draw(&app).await;
+        let d = wait_deliveries(&app, &hook, 30, |d| {
+            d.first().is_some_and(|x| x["status"] == "dead")
+        })
+        .await;
+        assert_eq!(d[0]["attempts"], 2);
+        assert_eq!(d[0]["last_status"], 307);
+        assert!(elsewhere.seen.lock().expect("lock").requests.is_empty());
+        workers.shutdown().await;
+        app.cleanup().await;
+    }
+}
