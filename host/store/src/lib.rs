@@ -50,7 +50,10 @@
 //!   once (`entry_uploads` primary key);
 //! - one idempotency record per organisation and key;
 //! - a job's writes fenced by its lease token: a worker whose lease was
-//!   taken over cannot complete, fail or extend the job (see [`Store::claim_job`]).
+//!   taken over cannot complete, fail or extend the job (see [`Store::claim_job`]);
+//! - one event per state change, numbered per draw in commit order, and one
+//!   webhook delivery per endpoint and event, queued in the transaction of
+//!   the change (see [`NewEvent`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
