@@ -181,6 +181,8 @@ fn millis(d: Duration) -> i64 {
 
 impl Worker {
     async fn run(mut self) {
+        // Events committed on this replica may have queued deliveries.
+        let mut bell = self.state.events_bell.subscribe();
         while !*self.stopped.borrow() {
             let now = self.state.now();
             match self
@@ -199,6 +201,7 @@ impl Worker {
             tokio::select! {
                 _ = self.stopped.changed() => {}
                 () = self.wake.notified() => {}
+                r = bell.changed() => { let _ = r; }
                 () = tokio::time::sleep(self.config.poll) => {}
             }
         }
