@@ -439,3 +439,36 @@ async fn a_client_that_does_not_read_is_dropped_not_buffered() {
         app.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_raised_on_one_replica_reaches_the_streams_of_another() {
+    for app in apps("events_replicas").await {
+        // Replica B: the same database, its own state (no shared bell).
+        let b = AppState::new(app.db.store.clone(), Limits::default())
+            .with_clock(running_clock(crate::support::T0));
+        let base_b = serve(b).await;
+        let k = app.admin.clone();
+        let id = app.draft(&k, "secret").await;
+        app.upload_readme_entries(&k, &id).await;
+        let mut s = connect(&base_b, &id, None).await;
+        assert!(s.next(Duration::from_millis(700)).await.is_none());
+        // Replica A (the test app) locks and executes.
+        let lock = app
+            .post_json(&format!("/v1/draws/{id}/lock"), Some(&k), &json!({}))
+            .await;
+        assert_eq!(lock.status, 200);
+        let exec = app
+            .post_json(&format!("/v1/draws/{id}/execute"), Some(&k), &json!({}))
+            .await;
+        assert_eq!(exec.status, 200);
+        let got: Vec<String> = [
+            s.next(Duration::from_secs(3)).await.expect("locked"),
+            s.next(Duration::from_secs(3)).await.expect("executed"),
+        ]
+        .into_iter()
+        .map(|e| format!("{} {}", e.id, e.event))
+        .collect();
+        assert_eq!(got, ["1 draw.locked", "2 draw.executed"]);
+        app.cleanup().await;
+    }
+}
