@@ -108,7 +108,12 @@ async fn events_are_numbered_per_draw_deduplicated_and_queue_their_deliveries() 
             ds.iter()
                 .all(|d| d.job_state == JobState::Queued && d.attempts == 0)
         );
-        let body: serde_json::Value = serde_json::from_str(&ds[0].payload).expect("json");
+        // Same created_at: the keyset order among them is by (random) id.
+        let locked = ds
+            .iter()
+            .find(|d| d.event_type == "draw.locked")
+            .expect("a draw.locked message");
+        let body: serde_json::Value = serde_json::from_str(&locked.payload).expect("json");
         assert_eq!(body["type"], "draw.locked");
         assert!(body["timestamp"].is_string() && body["data"]["x"] == 1);
         assert!(
@@ -123,9 +128,9 @@ async fn events_are_numbered_per_draw_deduplicated_and_queue_their_deliveries() 
                 .expect("none")
                 .is_empty()
         );
-        let target = s.delivery_target(&ds[0].id).await.expect("target");
+        let target = s.delivery_target(&locked.id).await.expect("target");
         assert_eq!(target.secret.as_slice(), b"k1");
-        let job = s.job(&org.id, &ds[0].job_id).await.expect("job");
+        let job = s.job(&org.id, &locked.job_id).await.expect("job");
         assert_eq!((job.kind, job.max_attempts), (JobKind::DeliverWebhook, 4));
 
         // A draw's beacon poll dying on its last attempt raises draw.failed,
