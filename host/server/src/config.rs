@@ -97,6 +97,10 @@ pub struct Limits {
     /// Largest entries upload, bytes.
     #[arg(long, env = "FAIRDRAW_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
     pub max_upload_bytes: usize,
+    /// Live event streams (`GET /v1/public/draws/{id}/events`) open at once
+    /// on this replica; one more gets 503.
+    #[arg(long, env = "FAIRDRAW_MAX_EVENT_STREAMS", default_value_t = 1000)]
+    pub max_event_streams: usize,
 }
 
 impl Default for Limits {
@@ -108,6 +112,7 @@ impl Default for Limits {
             burst_per_ip: 400,
             max_json_bytes: 1 << 20,
             max_upload_bytes: 1 << 30,
+            max_event_streams: 1000,
         }
     }
 }
@@ -144,6 +149,11 @@ pub struct Config {
     /// take the job over (renewed while the job runs).
     #[arg(long, env = "FAIRDRAW_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub job_lease_seconds: u64,
+    /// Let webhook deliveries reach private, loopback and link-local
+    /// addresses (on with --dev). Off: an endpoint whose name resolves to
+    /// such an address is refused at every delivery, as plugins are.
+    #[arg(long, env = "FAIRDRAW_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
     /// With --dev: on first start, create a demo organisation and a demo
     /// draw, already executed, offline; print an API key and its public URLs.
     #[arg(long, requires = "dev")]
@@ -229,6 +239,11 @@ impl LogArgs {
 }
 
 impl Config {
+    /// Whether webhooks may reach private addresses: asked for, or `--dev`.
+    pub fn webhooks_allow_private(&self) -> bool {
+        self.webhook_allow_private || self.store.dev
+    }
+
     /// The workers' configuration.
     pub fn worker_config(&self) -> crate::worker::WorkerConfig {
         crate::worker::WorkerConfig {

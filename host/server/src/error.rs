@@ -44,7 +44,8 @@ pub struct Problem {
     #[schema(value_type = Option<Object>)]
     pub current: Option<serde_json::Value>,
     /// Seconds until a retry can succeed (429, 409 before the randomness
-    /// exists, 503 when the relay has not published the round yet).
+    /// exists, 503 when the relay has not published the round yet or every
+    /// live event stream is taken).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
@@ -119,6 +120,12 @@ pub enum ApiError {
         /// Seconds until a retry can succeed.
         retry_after: Option<u64>,
     },
+    /// Every live event stream of this replica is taken: 503 with
+    /// Retry-After.
+    #[error(
+        "this server already serves {0} live event streams, its limit; retry later or poll GET /v1/public/draws/{{id}}"
+    )]
+    StreamsFull(usize),
     /// A dependency is down (readiness): 503.
     #[error("{0}")]
     Unavailable(String),
@@ -146,9 +153,9 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::BeaconUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::BeaconUnavailable { .. }
+            | ApiError::StreamsFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,6 +178,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::BeaconUnavailable { .. } => "beacon-unavailable",
+            ApiError::StreamsFull(_) => "too-many-event-streams",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -214,6 +222,7 @@ impl ApiError {
                 ApiError::RateLimited(s) => Some(*s),
                 ApiError::TooEarly { retry_after, .. } => Some(*retry_after),
                 ApiError::BeaconUnavailable { retry_after, .. } => *retry_after,
+                ApiError::StreamsFull(_) => Some(5),
                 _ => None,
             },
         }

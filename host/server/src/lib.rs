@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod webhooks;
 pub mod worker;
 
 use std::future::Future;
@@ -56,7 +57,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use fairdraw_store::Store;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -82,6 +83,15 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/draws/{id}/cancel", post(draws::cancel))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{id}/retry", post(jobs::retry))
+        .route(
+            "/v1/webhooks",
+            post(routes::webhooks::create).get(routes::webhooks::list),
+        )
+        .route("/v1/webhooks/{id}", delete(routes::webhooks::remove))
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(routes::webhooks::deliveries),
+        )
         .route("/v1/keys", get(admin::list).post(admin::create))
         .route("/v1/keys/{key_id}/revoke", post(admin::revoke))
         .route("/v1/signing-key/rotate", post(admin::rotate))
@@ -94,6 +104,7 @@ pub fn app(state: AppState) -> Router {
             get(public::lock_receipt),
         )
         .route("/v1/public/draws/{id}/bundle", get(public::bundle))
+        .route("/v1/public/draws/{id}/events", get(routes::events::stream))
         .route(
             "/v1/public/draws/{id}/entrants/{handle}",
             get(public::entrant),
@@ -268,9 +279,12 @@ impl Prepared {
         let sequencer = log::Sequencer::spawn(self.state.clone());
         let stop = workers.stopper();
         let signal = self.shutdown;
+        let state = self.state.clone();
         let served = serve_on(self.listener, self.state, async move {
             signal.await;
             stop();
+            // Live event streams never end by themselves.
+            state.close_streams();
         })
         .await;
         workers.shutdown().await;
@@ -313,14 +327,21 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     let store = Store::open(&opts).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let allow_private = config.webhooks_allow_private();
+    if allow_private {
+        tracing::warn!(
+            "webhook deliveries may reach private, loopback and link-local addresses (--dev or FAIRDRAW_WEBHOOK_ALLOW_PRIVATE)"
+        );
+    }
     let log_config = config
         .log
         .log_config(addr)
         .map_err(config::ConfigError::Log)?;
     let log = log::LogState::open(&store, log_config, state::system_clock()()).await?;
     tracing::info!(origin = %log.config.origin, key = %log.vkey, witnesses = log.config.witnesses.len(), "transparency log");
-    let mut state =
-        AppState::new(store.clone(), config.limits.clone()).with_beacons(beacons_from(config));
+    let mut state = AppState::new(store.clone(), config.limits.clone())
+        .with_beacons(beacons_from(config))
+        .with_webhooks(webhooks::WebhookSender::new(allow_private));
     if let Some(dir) = &config.widget_dir {
         state = state.with_widget_dir(dir.clone());
     }

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, draws, entries, jobs, lifecycle, log, ops, public};
+use crate::routes::{
+    admin, draws, entries, events, jobs, lifecycle, log, ops, public, webhooks,
+};
 
 struct BearerAuth;
 
@@ -38,9 +40,11 @@ impl Modify for BearerAuth {
         entries::upload, entries::list,
         lifecycle::lock_draw, lifecycle::execute_draw,
         jobs::list, jobs::retry,
+        webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
         admin::list, admin::create, admin::revoke, admin::rotate,
         public::summary, public::lock_receipt, public::bundle, public::entrant, public::keys,
         log::log_proofs,
+        events::stream,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&BearerAuth),
@@ -48,7 +52,8 @@ impl Modify for BearerAuth {
         (name = "draws", description = "Create, read, list and cancel draws"),
         (name = "entries", description = "Upload and list entries"),
         (name = "lifecycle", description = "Lock and execute"),
-        (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws"),
+        (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws, webhook deliveries"),
+        (name = "webhooks", description = "Signed webhook deliveries (Standard Webhooks) of draw events, with their attempts"),
         (name = "admin", description = "API keys and the signing key (admin scope)"),
         (name = "public", description = "Unauthenticated proofs and keys"),
         (name = "operations", description = "Health, readiness, metrics"),

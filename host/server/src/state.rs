@@ -14,6 +14,7 @@ use crate::beacon::Beacons;
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::webhooks::WebhookSender;
 
 /// The clock: Unix milliseconds. The one source of time of the handlers
 /// and the workers; tests replace it to lock and execute at chosen times
@@ -65,6 +66,17 @@ pub struct AppState {
     pub widget_dir: Arc<std::path::PathBuf>,
     /// The transparency log, when this server runs one.
     pub log: Option<Arc<crate::log::LogState>>,
+    /// The webhook sender (the outbound address policy it obeys).
+    pub webhooks: Arc<WebhookSender>,
+    /// Permits for live event streams, one per open stream.
+    pub streams: Arc<tokio::sync::Semaphore>,
+    /// Rung after this replica commits draw events, so its own streams look
+    /// at once instead of at their next poll (events of other replicas
+    /// arrive by the poll).
+    pub events_bell: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Set on shutdown: the live event streams end, so the graceful
+    /// shutdown does not wait on them for ever.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -80,6 +92,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over a store, with the system clock.
     pub fn new(store: Store, limits: Limits) -> AppState {
+        let limits_streams = limits.max_event_streams;
         AppState {
             store,
             clock: system_clock(),
@@ -90,7 +103,28 @@ impl AppState {
             beacons: Beacons::none(),
             widget_dir: Arc::new(crate::routes::pages::default_widget_dir()),
             log: None,
+            webhooks: Arc::new(WebhookSender::new(false)),
+            streams: Arc::new(tokio::sync::Semaphore::new(limits_streams)),
+            events_bell: Arc::new(tokio::sync::watch::Sender::new(0)),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// Ends every live event stream of this replica (shutdown).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Tells this replica's event streams that new events were committed.
+    pub fn ring_events(&self) {
+        self.events_bell.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The same state with another webhook sender (private destinations
+    /// allowed or not).
+    pub fn with_webhooks(mut self, sender: WebhookSender) -> AppState {
+        self.webhooks = Arc::new(sender);
+        self
     }
 
     /// The same state serving the widget and pages from another directory.

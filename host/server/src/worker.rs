@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fairdraw_engine::randomness::{Declared, drand};
-use fairdraw_store::{Backoff, DrawState, Job, JobKind, Lease, NewJob, StoreError};
+use fairdraw_store::{Backoff, DrawState, Job, JobKind, Lease, NewEvent, NewJob, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -106,8 +106,8 @@ struct ExecutePayload {
 /// How a job's attempt ended.
 #[derive(Debug)]
 enum Outcome {
-    /// Done; queue the next step, if any.
-    Done(Option<NewJob>),
+    /// Done; queue the next step, if any, and record the events.
+    Done(Option<NewJob>, Vec<NewEvent>),
     /// Not due yet: run again at this time, not counted as an attempt.
     Snooze(i64, String),
     /// Failed: retry with backoff (or dead after the last attempt).
@@ -181,6 +181,8 @@ fn millis(d: Duration) -> i64 {
 
 impl Worker {
     async fn run(mut self) {
+        // Events committed on this replica may have queued deliveries.
+        let mut bell = self.state.events_bell.subscribe();
         while !*self.stopped.borrow() {
             let now = self.state.now();
             match self
@@ -199,6 +201,7 @@ impl Worker {
             tokio::select! {
                 _ = self.stopped.changed() => {}
                 () = self.wake.notified() => {}
+                r = bell.changed() => { let _ = r; }
                 () = tokio::time::sleep(self.config.poll) => {}
             }
         }
@@ -249,9 +252,14 @@ impl Worker {
                 tracing::warn!(worker = %self.name, job = %job.id, "shutting down: releasing the job in hand");
                 store.release_job(&lease, now).await.map(|_| ())
             }
-            Some(Outcome::Done(next)) => {
-                let r = store.complete_job(&lease, now, next.as_ref()).await;
+            Some(Outcome::Done(next, events)) => {
+                let r = store
+                    .complete_job_with(&lease, now, next.as_ref(), &events)
+                    .await;
                 if r.is_ok() {
+                    if !events.is_empty() {
+                        self.state.ring_events();
+                    }
                     tracing::info!(worker = %self.name, job = %job.id, kind = %job.kind, "job done");
                     if next.is_some() {
                         self.wake.notify_one();
@@ -269,6 +277,10 @@ impl Worker {
                     .await
                 {
                     Ok(j) => {
+                        if j.state == fairdraw_store::JobState::Dead {
+                            // A draw's job going dead raised draw.failed.
+                            self.state.ring_events();
+                        }
                         log_failure(&self.name, &j, &error);
                         Ok(())
                     }
@@ -298,6 +310,12 @@ fn log_failure(worker: &str, job: &Job, error: &str) {
 
 /// One attempt of a job.
 async fn run(state: AppState, job: Job) -> Outcome {
+    if job.kind == JobKind::DeliverWebhook {
+        return match crate::webhooks::deliver(&state, &job).await {
+            crate::webhooks::Delivered::Done => Outcome::Done(None, Vec::new()),
+            crate::webhooks::Delivered::Failed(e) => Outcome::Failed(e),
+        };
+    }
     let Some(draw_id) = job.draw_id.clone() else {
         return Outcome::Failed(format!("a {} job needs a draw", job.kind));
     };
@@ -320,7 +338,7 @@ async fn poll_beacon(state: &AppState, job: &Job, draw_id: &str) -> Outcome {
     };
     if draw.state != DrawState::Locked {
         tracing::info!(draw = %draw_id, state = %draw.state, "draw no longer locked: no beacon needed");
-        return Outcome::Done(None);
+        return Outcome::Done(None, Vec::new());
     }
     let declared = draw
         .declared
@@ -342,19 +360,28 @@ async fn poll_beacon(state: &AppState, job: &Job, draw_id: &str) -> Outcome {
     }
     match state.beacons.fetch(chain, round).await {
         Ok(beacon) => {
+            let arrived = NewEvent::once(
+                &job.org_id,
+                draw_id,
+                "draw.beacon",
+                serde_json::json!({ "chain": chain.name, "round": round, "beacon": beacon }),
+            );
             let payload = match serde_json::to_string(&ExecutePayload { beacon }) {
                 Ok(p) => p,
                 Err(e) => return Outcome::Failed(e.to_string()),
             };
-            Outcome::Done(Some(NewJob {
-                kind: JobKind::ExecuteDraw,
-                org_id: job.org_id.clone(),
-                draw_id: Some(draw_id.to_owned()),
-                payload,
-                run_at: now,
-                max_attempts: EXECUTE_ATTEMPTS,
-                dedupe_key: Some(format!("execute_draw:{draw_id}")),
-            }))
+            Outcome::Done(
+                Some(NewJob {
+                    kind: JobKind::ExecuteDraw,
+                    org_id: job.org_id.clone(),
+                    draw_id: Some(draw_id.to_owned()),
+                    payload,
+                    run_at: now,
+                    max_attempts: EXECUTE_ATTEMPTS,
+                    dedupe_key: Some(format!("execute_draw:{draw_id}")),
+                }),
+                vec![arrived],
+            )
         }
         Err(e) => {
             let error = e.to_string();
@@ -377,12 +404,12 @@ async fn execute(state: &AppState, job: &Job, draw_id: &str) -> Outcome {
     match execute_locked(state, &job.org_id, draw_id, body).await {
         Ok(view) => {
             tracing::info!(draw = %draw_id, bundle_sha256 = %view.bundle_sha256, "draw executed by its job");
-            Outcome::Done(None)
+            Outcome::Done(None, Vec::new())
         }
         // Someone else executed it (or it failed): nothing left to do.
         Err(ApiError::Conflict { state: s, .. }) => {
             tracing::info!(draw = %draw_id, state = %s, "draw already {s}: nothing to execute");
-            Outcome::Done(None)
+            Outcome::Done(None, Vec::new())
         }
         Err(ApiError::TooEarly { retry_after, .. }) => Outcome::Snooze(
             state

@@ -5,8 +5,8 @@ use crate::crypto::new_id;
 use crate::db::{RowExt, Tx, is_unique_violation, on_db, on_tx};
 use crate::log::NewLogEntry;
 use crate::{
-    Draw, DrawFilter, DrawState, NewDraw, NewJob, Store, StoreError, StoredBundle, StoredEntry,
-    StoredLock,
+    Draw, DrawFilter, DrawState, NewDraw, NewEvent, NewJob, Store, StoreError, StoredBundle,
+    StoredEntry, StoredLock,
 };
 
 const DRAW_COLUMNS: &str = "id, org_id, title, rules, randomness, state, entry_count, eligible, total_tickets, \
@@ -300,9 +300,20 @@ impl LockClaim {
     /// draw) in the same transaction: a crash cannot leave a locked draw
     /// without its job.
     pub async fn commit_with_job(
+        self,
+        rec: LockRecord,
+        job: Option<&NewJob>,
+    ) -> Result<Draw, StoreError> {
+        self.commit_with(rec, job, &[]).await
+    }
+
+    /// [`LockClaim::commit_with_job`], also recording `events` (and
+    /// queueing their webhook deliveries) in the same transaction.
+    pub async fn commit_with(
         mut self,
         rec: LockRecord,
         job: Option<&NewJob>,
+        events: &[NewEvent],
     ) -> Result<Draw, StoreError> {
         let id = self.draw.id.clone();
         let secret = match &rec.secret {
@@ -352,6 +363,9 @@ impl LockClaim {
             crate::jobs::insert_job(&mut self.tx, job, rec.locked_at).await?;
         }
         crate::log::queue_entry(&mut self.tx, &id, &rec.log_entry, rec.locked_at).await?;
+        for e in events {
+            crate::events::insert_event(&mut self.tx, &self.store, e, rec.locked_at).await?;
+        }
         self.tx.commit().await?;
         Ok(draw)
     }
@@ -424,11 +438,25 @@ impl ExecutionClaim {
     /// Stores the bundle, queues the execution receipt's log entry and
     /// makes the draw `executed`, atomically; durable when this returns.
     pub async fn commit(
+        self,
+        bundle: &[u8],
+        sha256: &str,
+        log_entry: &NewLogEntry,
+        executed_at: i64,
+    ) -> Result<Draw, StoreError> {
+        self.commit_with_events(bundle, sha256, log_entry, executed_at, &[])
+            .await
+    }
+
+    /// [`ExecutionClaim::commit`], also recording `events` (and queueing
+    /// their webhook deliveries) in the same transaction.
+    pub async fn commit_with_events(
         mut self,
         bundle: &[u8],
         sha256: &str,
         log_entry: &NewLogEntry,
         executed_at: i64,
+        events: &[NewEvent],
     ) -> Result<Draw, StoreError> {
         let id = self.draw.id.clone();
         let inserted = on_tx!(&mut self.tx, c => {
@@ -449,13 +477,13 @@ impl ExecutionClaim {
             Err(e) => return Err(e.into()),
         }
         crate::log::queue_entry(&mut self.tx, &id, log_entry, executed_at).await?;
-        self.finish("executed", None, Some(executed_at), executed_at)
+        self.finish("executed", None, Some(executed_at), executed_at, events)
             .await
     }
 
     /// Marks the draw `failed` with the reason (the lock cannot be executed).
     pub async fn fail(self, reason: &str, now: i64) -> Result<Draw, StoreError> {
-        self.finish("failed", Some(reason), None, now).await
+        self.finish("failed", Some(reason), None, now, &[]).await
     }
 
     async fn finish(
@@ -464,6 +492,7 @@ impl ExecutionClaim {
         failure: Option<&str>,
         executed_at: Option<i64>,
         now: i64,
+        events: &[NewEvent],
     ) -> Result<Draw, StoreError> {
         let id = self.draw.id.clone();
         let sql = format!(
@@ -483,6 +512,9 @@ impl ExecutionClaim {
         let draw = d
             .transpose()?
             .ok_or(StoreError::State(DrawState::Executed))?;
+        for e in events {
+            crate::events::insert_event(&mut self.tx, &self.store, e, now).await?;
+        }
         self.tx.commit().await?;
         Ok(draw)
     }

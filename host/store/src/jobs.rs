@@ -38,7 +38,7 @@ pub enum JobKind {
     PollBeacon,
     /// Execute a locked draw with the beacon in the payload.
     ExecuteDraw,
-    /// Deliver a webhook (reserved: not built yet).
+    /// Deliver a webhook message (its delivery id in the payload).
     DeliverWebhook,
 }
 
@@ -310,16 +310,7 @@ impl Store {
         now: i64,
         lease_ms: i64,
     ) -> Result<Option<Lease>, StoreError> {
-        on_db!(&self.db, p => {
-            sqlx::query(
-                "UPDATE jobs SET state = 'dead', lease_token = NULL, locked_until = NULL, finished_at = $1, updated_at = $1, \
-                 last_error = 'the lease of the last allowed attempt expired: the worker stopped or stalled mid-job' \
-                 WHERE state = 'running' AND locked_until <= $1 AND attempts >= max_attempts",
-            )
-            .bind(now)
-            .execute(p)
-            .await?;
-        });
+        self.bury_expired(now).await?;
         let token = hex::encode(random_bytes::<16>()?);
         let skip_locked = match &self.db {
             Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
@@ -344,6 +335,30 @@ impl Store {
                 .map(|r| job_from(&r))
         });
         Ok(j.transpose()?.map(|job| Lease { job, token }))
+    }
+
+    /// Marks dead every running job whose lease expired on its last allowed
+    /// attempt, raising `draw.failed` for a draw's beacon poll or execution
+    /// in the same transaction.
+    async fn bury_expired(&self, now: i64) -> Result<(), StoreError> {
+        const WHY: &str =
+            "the lease of the last allowed attempt expired: the worker stopped or stalled mid-job";
+        let mut tx = self.db.begin().await?;
+        let sql = format!(
+            "UPDATE jobs SET state = 'dead', lease_token = NULL, locked_until = NULL, finished_at = $1, updated_at = $1, \
+             last_error = $2 WHERE state = 'running' AND locked_until <= $1 AND attempts >= max_attempts \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let dead: Vec<Job> = on_tx!(&mut tx, c => {
+            sqlx::query(&sql).bind(now).bind(WHY).fetch_all(c).await?.iter().map(job_from)
+                .collect::<Result<_, StoreError>>()?
+        });
+        for job in &dead {
+            if let Some(e) = crate::events::failed_event(job, WHY) {
+                crate::events::insert_event(&mut tx, self, &e, now).await?;
+            }
+        }
+        tx.commit().await
     }
 
     /// Runs one fenced write: `set` applies only while `lease` holds.
@@ -383,6 +398,19 @@ impl Store {
         now: i64,
         follow_up: Option<&NewJob>,
     ) -> Result<Job, StoreError> {
+        self.complete_job_with(lease, now, follow_up, &[]).await
+    }
+
+    /// [`Store::complete_job`], also recording `events` (a beacon that
+    /// arrived, say) and queueing their webhook deliveries in the same
+    /// transaction.
+    pub async fn complete_job_with(
+        &self,
+        lease: &Lease,
+        now: i64,
+        follow_up: Option<&NewJob>,
+        events: &[crate::NewEvent],
+    ) -> Result<Job, StoreError> {
         let mut tx = self.db.begin().await?;
         let job = fenced_tx(
             &mut tx,
@@ -394,13 +422,17 @@ impl Store {
         if let Some(next) = follow_up {
             insert_job(&mut tx, next, now).await?;
         }
+        for e in events {
+            crate::events::insert_event(&mut tx, self, e, now).await?;
+        }
         tx.commit().await?;
         Ok(job)
     }
 
     /// Records a failed attempt: the job is queued again after
-    /// `backoff`'s delay, or `dead` when this was its last attempt. Returns
-    /// the job as it now is.
+    /// `backoff`'s delay, or `dead` when this was its last attempt (a
+    /// draw's beacon poll or execution going dead raises `draw.failed` in
+    /// the same transaction). Returns the job as it now is.
     ///
     /// Fails with [`StoreError::LeaseLost`] when the lease was taken over.
     pub async fn fail_job(
@@ -412,13 +444,19 @@ impl Store {
     ) -> Result<Job, StoreError> {
         let error = bounded(error);
         if lease.job.attempts >= lease.job.max_attempts {
-            return self
-                .fenced(
-                    lease,
-                    "state = 'dead', lease_token = NULL, locked_until = NULL, finished_at = $1, updated_at = $1, last_error = $2",
-                    Fenced::TimeText(now, &error),
-                )
-                .await;
+            let mut tx = self.db.begin().await?;
+            let job = fenced_tx(
+                &mut tx,
+                lease,
+                "state = 'dead', lease_token = NULL, locked_until = NULL, finished_at = $1, updated_at = $1, last_error = $2",
+                Fenced::TimeText(now, &error),
+            )
+            .await?;
+            if let Some(e) = crate::events::failed_event(&job, &error) {
+                crate::events::insert_event(&mut tx, self, &e, now).await?;
+            }
+            tx.commit().await?;
+            return Ok(job);
         }
         let run_at = now.saturating_add(backoff.random_delay_ms(lease.job.attempts)?);
         self.fenced(

@@ -1,7 +1,8 @@
 //! # fairdraw-store
 //!
 //! Durable state of `fairdraw serve`: organisations, API keys, encrypted
-//! signing keys, draws, entries and idempotency records, in SQLite (the
+//! signing keys, draws, entries, idempotency records, the job queue, draw
+//! events and webhooks, in SQLite (the
 //! embedded default, one file in the data directory) or PostgreSQL (when
 //! `DATABASE_URL` is a `postgres://` URL, for several replicas behind a load
 //! balancer). Migrations are numbered per back-end (`migrations/sqlite`,
@@ -54,6 +55,9 @@
 //!   log in the same transaction, and log indexes unique and gap-free,
 //!   assigned by one lease-holding sequencer at a time (see
 //!   [`Store::sequence_log`]).
+//! - one event per state change, numbered per draw in commit order, and one
+//!   webhook delivery per endpoint and event, queued in the transaction of
+//!   the change (see [`NewEvent`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -62,6 +66,7 @@ mod crypto;
 mod db;
 mod draws;
 mod entries;
+mod events;
 mod idempotency;
 mod jobs;
 mod log;
@@ -82,6 +87,9 @@ pub use crypto::{MasterKey, random_bytes};
 pub use db::Db;
 pub use draws::{ExecutionClaim, LockClaim, LockRecord};
 pub use entries::{EntryRow, Upload, UploadResponse};
+pub use events::{
+    Delivery, DeliveryAttempt, DeliveryTarget, DrawEvent, NewEvent, WEBHOOK_EVENTS, Webhook,
+};
 pub use idempotency::{IDEMPOTENCY_TTL_MS, IdempotencyClaim};
 pub use jobs::{Backoff, Job, JobFilter, JobKind, JobState, Lease, NewJob};
 pub use log::{
@@ -153,7 +161,14 @@ pub struct StoreOptions {
 pub struct Store {
     db: Db,
     master: MasterKey,
+    /// Attempts of each webhook delivery before it is dead.
+    webhook_attempts: i64,
 }
+
+/// Attempts of a webhook delivery before it is dead, by default: with the
+/// workers' default backoff (2 s doubling to 10 min, jittered) 35 to 70
+/// minutes of a failing endpoint.
+pub const WEBHOOK_ATTEMPTS: i64 = 15;
 
 impl Store {
     /// Connects (creating the SQLite file on first start) and runs the
@@ -201,9 +216,17 @@ impl Store {
         let store = Store {
             db,
             master: opts.master_key.clone(),
+            webhook_attempts: WEBHOOK_ATTEMPTS,
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The same store giving each webhook delivery queued from now on
+    /// `attempts` attempts (at least 1) before it is dead.
+    pub fn with_webhook_attempts(mut self, attempts: i64) -> Store {
+        self.webhook_attempts = attempts.max(1);
+        self
     }
 
     /// The pool, for callers that need raw access (tests, tools).

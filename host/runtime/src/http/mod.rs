@@ -24,6 +24,10 @@
 //! resolver trait lives in `ureq::unversioned`, so the workspace pins ureq
 //! to one minor version.
 //!
+//! The host's own requests (webhook deliveries of `fairdraw serve`) go
+//! through [`OutboundClient`]: the same resolver and address rule, no
+//! redirects, bounded time and size, so there is one outbound policy.
+//!
 //! Two modules: `policy` decides (the allow list, address classes, the dev
 //! origin map, redirects, credentials) and `client` sends (ureq, the
 //! checking resolver, the per-call count, time and size bounds).
@@ -34,6 +38,7 @@ mod client;
 mod policy;
 
 pub(crate) use client::{CallBudget, HttpClient};
+pub use client::{OutboundClient, OutboundOptions, check_outbound_url};
 pub(crate) use policy::{Credential, HttpPolicy};
 pub use policy::{DevOriginMap, Origin, address_class};
 

@@ -17,8 +17,9 @@ use crate::state::AppState;
 pub struct JobView {
     /// Opaque id, `job_…`.
     pub id: String,
-    /// `poll_beacon` (fetch the declared drand round when due) or
-    /// `execute_draw` (execute with the verified round).
+    /// `poll_beacon` (fetch the declared drand round when due),
+    /// `execute_draw` (execute with the verified round) or
+    /// `deliver_webhook` (send one webhook message).
     pub kind: String,
     /// `queued`, `running`, `done` or `dead`.
     pub state: String,

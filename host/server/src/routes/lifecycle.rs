@@ -16,7 +16,7 @@ use fairdraw_engine::randomness::{Declared, Realised, drand};
 use fairdraw_engine::rules::Rules;
 use fairdraw_engine::time::Timestamp;
 use fairdraw_store::{
-    DrawState, LockRecord, LogKind, NewLogEntry, Scope, StoreError, random_bytes,
+    DrawState, LockRecord, LogKind, NewEvent, NewLogEntry, Scope, StoreError, random_bytes,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -242,10 +242,12 @@ pub async fn lock_draw(
     .await?;
     let lock_hash = record.lock_hash.clone();
     let job = crate::worker::beacon_job(&org, &id, &record.declared, record.earliest_execution);
-    let d = match claim.commit_with_job(record, job.as_ref()).await {
+    let events = lock_events(&org, &id, &record);
+    let d = match claim.commit_with(record, job.as_ref(), &events).await {
         Ok(d) => d,
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
+    state.ring_events();
     tracing::info!(draw = %d.id, lock_hash = %lock_hash, "draw locked");
     let log = wait_logged(&state, &d.id, LogKind::Lock).await?;
     let status = match &log {
@@ -261,6 +263,44 @@ pub async fn lock_draw(
             log,
         }),
     ))
+}
+
+/// The events a lock records: `draw.locked`, and for a drand round
+/// `draw.countdown` with the round's due time (clients count down).
+fn lock_events(org: &str, id: &str, record: &LockRecord) -> Vec<NewEvent> {
+    let declared: serde_json::Value =
+        serde_json::from_str(&record.declared).unwrap_or(serde_json::Value::Null);
+    let available_at = crate::routes::rfc3339(record.earliest_execution);
+    let mut events = vec![NewEvent::once(
+        org,
+        id,
+        "draw.locked",
+        serde_json::json!({
+            "state": "locked",
+            "lock_hash": record.lock_hash,
+            "declared": declared,
+            "randomness_available_at": available_at,
+            "eligible": record.eligible,
+            "total_tickets": record.total_tickets,
+            "locked_at": crate::routes::rfc3339(record.locked_at),
+        }),
+    )];
+    if let Ok(d) = serde_json::from_str::<Declared>(&record.declared)
+        && let Some((chain, round)) = d.drand_round()
+    {
+        events.push(NewEvent::once(
+            org,
+            id,
+            "draw.countdown",
+            serde_json::json!({
+                "chain": chain,
+                "round": round,
+                "due_at": available_at,
+                "due_at_ms": record.earliest_execution,
+            }),
+        ));
+    }
+    events
 }
 
 /// `POST /v1/draws/{id}/execute`: the realised randomness.
@@ -486,10 +526,26 @@ pub async fn execute_locked(
         Ok((bytes, sha, w, a, entry))
     })
     .await?;
-    let d = match claim.commit(&bundle, &sha, &entry, now).await {
+    let executed = NewEvent::once(
+        org,
+        id,
+        "draw.executed",
+        serde_json::json!({
+            "state": "executed",
+            "bundle_sha256": sha,
+            "winners": winners,
+            "alternates": alternates,
+            "executed_at": crate::routes::rfc3339(now),
+        }),
+    );
+    let d = match claim
+        .commit_with_events(&bundle, &sha, &entry, now, &[executed])
+        .await
+    {
         Ok(d) => d,
         Err(e) => return Err(lost(state, org, id, e, "execute").await),
     };
+    state.ring_events();
     tracing::info!(draw = %d.id, bundle_sha256 = %sha, "draw executed");
     Ok(ExecuteView {
         draw: DrawView::of(&d)?,

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod draws;
 #[allow(unused_qualifications)]
 pub mod entries;
+pub mod events;
 #[allow(unused_qualifications)]
 pub mod jobs;
 pub mod lifecycle;
@@ -13,6 +14,8 @@ pub mod log;
 pub mod ops;
 pub mod pages;
 pub mod public;
+#[allow(unused_qualifications)]
+pub mod webhooks;
 
 use fairdraw_engine::time::Timestamp;
 use fairdraw_store::Draw;

@@ -13,6 +13,9 @@ mod concurrency;
 mod demo;
 /// Every error class as problem+json.
 mod errors;
+/// Live events (SSE) over a real socket: order, Last-Event-ID, 404, the
+/// stream limit, a client that does not read, shutdown.
+mod events;
 /// Idempotency-Key: repeat, different body, concurrent.
 mod idempotency;
 /// Automatic execution by the job workers, dead jobs and their retry.
@@ -29,3 +32,6 @@ mod pages;
 mod support;
 /// Tenancy: another organisation's key gets 404 or 401 on every private route.
 mod tenancy;
+/// Webhooks: signed deliveries to a real receiver, retries, dead letters,
+/// the private-address refusal, redirects, dedupe.
+mod webhooks;

@@ -7,6 +7,8 @@
 mod draws;
 /// Batched entry uploads, idempotent repeats and keyset pagination.
 mod entries;
+/// Draw events and the webhook deliveries they queue.
+mod events;
 /// Idempotency-Key records.
 mod idempotency;
 /// The job queue: leases, takeover, fencing, backoff, dead jobs, races.
