@@ -358,6 +358,7 @@ export class FairdrawDraw extends HTMLElement {
     this.connected = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.stopListening();
     if (this.countdownTimer) clearInterval(this.countdownTimer);
     if (this.observer) this.observer.disconnect();
     if (this.verifier) this.verifier.terminate();
@@ -478,6 +479,42 @@ export class FairdrawDraw extends HTMLElement {
     return res.json();
   }
 
+  /** Live updates: the draw's server-sent events (`/events`) call
+   * `followDraw` the moment the draw locks, executes or fails. Polling stays
+   * as the fallback (a proxy may block event streams): every
+   * `poll-interval` while entries are collected, every 30 s once locked
+   * and listening. Returns whether a stream is open. */
+  listen(id) {
+    if (this.events) return true;
+    if (typeof EventSource === "undefined") return false;
+    const es = new EventSource(`${this.host()}/v1/public/draws/${encodeURIComponent(id)}/events`);
+    this.events = es;
+    const refresh = () => this.followDraw(id).catch((e) => this.fail(e));
+    for (const type of ["draw.locked", "draw.executed", "draw.failed"]) es.addEventListener(type, refresh);
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED && this.events === es) this.events = null;
+    };
+    return true;
+  }
+
+  stopListening() {
+    if (this.events) this.events.close();
+    this.events = null;
+  }
+
+  /** Schedules the next `followDraw`, replacing one already scheduled (an
+   * event and a timer must not make two chains of polls). */
+  followLater(id, ms) {
+    if (this.followTimer) {
+      clearTimeout(this.followTimer);
+      this.timers.delete(this.followTimer);
+    }
+    this.followTimer = this.later(() => {
+      this.followTimer = null;
+      this.followDraw(id).catch((e) => this.fail(e));
+    }, ms);
+  }
+
   async followDraw(id) {
     const url = `${this.host()}/v1/public/draws/${encodeURIComponent(id)}`;
     const d = await this.fetchJson(url);
@@ -493,26 +530,32 @@ export class FairdrawDraw extends HTMLElement {
       case "draft":
         this.setState("collecting");
         this.status(this.t("collecting"));
-        this.later(() => this.followDraw(id).catch((e) => this.fail(e)), poll);
+        this.listen(id);
+        this.followLater(id, poll);
         return;
-      case "locked":
+      case "locked": {
         this.setState("locked");
         this.status("");
         this.startCountdown(d.randomness_available_at);
         if (d.lock_receipt_url) this.enableEntryCheck(`${this.host()}${d.lock_receipt_url}`);
-        this.later(() => this.followDraw(id).catch((e) => this.fail(e)), poll);
+        const live = this.listen(id);
+        this.followLater(id, live ? Math.max(poll, 30000) : poll);
         return;
+      }
       case "executed":
+        this.stopListening();
         this.stopCountdown();
         this.status("");
         this.bundleUrl = `${this.host()}${d.bundle_url}`;
         this.whenVisible(() => this.startVerification());
         return;
       case "cancelled":
+        this.stopListening();
         this.setState("error");
         this.status(this.t("cancelled"));
         return;
       default:
+        this.stopListening();
         this.setState("error");
         this.status(this.t("failed", { why: d.failure || d.state }));
     }

@@ -216,6 +216,8 @@ pub async fn log_proofs(
 ) -> Result<Json<LogProofs>, ApiError> {
     log_of(&state)?;
     state.store.public_draw(&id).await?;
+    // 503 until the log's first checkpoint, as `/log/checkpoint`.
+    latest(&state).await?;
     proofs_for(&state, &id)
         .await?
         .map(Json)
