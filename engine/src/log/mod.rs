@@ -67,6 +67,7 @@
 pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
+pub mod monitor;
 pub mod note;
 pub mod policy;
 pub mod proof;

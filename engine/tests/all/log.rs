@@ -1059,3 +1059,27 @@ fn frozen_vectors() {
     let c = verify_checkpoint(&n, &pol.log).unwrap();
     assert_eq!(c.root, root(&l));
 }
+
+/// Entry bundles (C2SP tlog-tiles): lengths, a cut-short bundle, a wrong
+/// count; tile paths, full and partial.
+#[test]
+fn monitor_reads_entry_bundles_and_tile_paths() {
+    use fairdraw_engine::log::monitor::{entry_bundle_path, parse_entry_bundle};
+    let bundle = [&[0u8, 2, b'h', b'i'][..], &[0, 0], &[0, 1, b'x']].concat();
+    assert_eq!(
+        parse_entry_bundle(&bundle, 3).unwrap(),
+        [&b"hi"[..], b"", b"x"]
+    );
+    for (bytes, expected, needle) in [
+        (&bundle[..], 2, "3 entries where 2 were expected"),
+        (&bundle[..5], 3, "a length cut short"),
+        (&bundle[..3], 1, "an entry of 2 bytes with 1 left"),
+    ] {
+        let err = parse_entry_bundle(bytes, expected).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+    assert_eq!(entry_bundle_path(0, 256), "tile/entries/000");
+    assert_eq!(entry_bundle_path(0, 10), "tile/entries/000.p/10");
+    assert_eq!(entry_bundle_path(1000, 256_001 + 255), "tile/entries/x001/000");
+    assert_eq!(entry_bundle_path(1000, 256_010), "tile/entries/x001/000.p/10");
+}

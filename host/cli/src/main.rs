@@ -83,6 +83,8 @@ enum Command {
     Admin(commands::admin::Args),
     /// Run a transparency-log witness that cosigns consistent checkpoints.
     Witness(commands::witness::Args),
+    /// Read a transparency log: `log monitor URL` checks it and lists hidden draws.
+    Log(commands::log::Args),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(a),
         Command::Admin(a) => commands::admin::run(a),
         Command::Witness(a) => commands::witness::run(a),
+        Command::Log(a) => commands::log::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -3,9 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{
-    admin, draws, entries, events, jobs, lifecycle, log, ops, public, webhooks,
-};
+use crate::routes::{admin, draws, entries, events, jobs, lifecycle, log, ops, public, webhooks};
 
 struct BearerAuth;
 

@@ -7,6 +7,7 @@ pub mod execute;
 pub mod fetch;
 pub mod keygen;
 pub mod lock;
+pub mod log;
 pub mod plugin;
 pub mod prove;
 pub mod rfc3797;

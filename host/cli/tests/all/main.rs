@@ -15,6 +15,8 @@ mod entries;
 mod key_from;
 /// `keygen`: file mode, refusing to overwrite, the key file's shape.
 mod keygen;
+/// `log monitor` against a real server: clean runs, a hidden re-draw, a fork.
+mod log_monitor;
 /// `verify --policy`: log proofs checked against a trust policy, the witness time bound.
 mod log_policy;
 /// Issue 8: rules the entries' platforms cannot support are refused at lock.

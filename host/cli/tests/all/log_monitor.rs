@@ -1,0 +1,177 @@
+//! `fairdraw log monitor` against a real `fairdraw serve`: the demo draw's
+//! log reads clean twice; a second lock entry for the same draw (what an
+//! organiser who re-locks after seeing the outcome leaves in the log) and a
+//! state file that remembers another history are findings, exit 1.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fairdraw_engine::encoding::Hash32;
+use fairdraw_engine::log::entry::{EntryType, LogEntry};
+use fairdraw_engine::merkle::leaf_hash;
+
+use crate::support::BIN;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn monitor(base: &str, state: &std::path::Path) -> Output {
+    Command::new(BIN)
+        .args(["log", "monitor", base, "--state"])
+        .arg(state)
+        .output()
+        .expect("monitor runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn issue_14_log_monitor_reads_the_served_log_and_finds_a_hidden_redraw() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--dev",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("FAIRDRAW_DATA_DIR", &data)
+        .env("FAIRDRAW_LOG_ORIGIN", "fairdraw.test/log")
+        .env_remove("FAIRDRAW_MASTER_KEY")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _server = Proc(child);
+    // The demo draw's id; stdout is drained for the server's whole life.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Demo draw:") {
+                let _ = tx.send(rest.split_whitespace().next().map(str::to_owned));
+            }
+        }
+    });
+    let demo = rx
+        .recv_timeout(Duration::from_secs(60))
+        .ok()
+        .flatten()
+        .expect("the demo draw's id");
+
+    // Both demo receipts sequenced: the monitor sees one key, one draw.
+    let state = dir.path().join("monitor.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = loop {
+        let o = monitor(&base, &state);
+        if text(&o).contains("1 draw(s) locked, 1 executed") || Instant::now() > deadline {
+            break o;
+        }
+        let _ = std::fs::remove_file(&state);
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains("trusted on first use"),
+        "{}",
+        text(&first)
+    );
+    let again = monitor(&base, &state);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("(0 new since the last run)"),
+        "{}",
+        text(&again)
+    );
+
+    // A hidden re-draw: a second lock entry for the demo draw under the
+    // same key, queued in the server's database as the first one was.
+    let key_id = {
+        let o = Command::new(BIN)
+            .args([
+                "verify",
+                &format!("{base}/v1/public/draws/{demo}/bundle"),
+                "--json",
+            ])
+            .output()
+            .expect("verify runs");
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report");
+        Hash32::from_hex(report["key_id"].as_str().expect("key id")).expect("hex")
+    };
+    let relock = LogEntry {
+        r#type: EntryType::Lock,
+        draw_id: demo.clone(),
+        key_id,
+        hash: Hash32([9; 32]),
+    };
+    let entry = relock.to_bytes();
+    let script = format!(
+        "import sqlite3,sys\n\
+         c=sqlite3.connect(sys.argv[1])\n\
+         c.execute(\"INSERT INTO log_entries (entry, leaf_hash, draw_id, kind, created_at) VALUES (?, ?, ?, 'lock', 0)\", (bytes.fromhex('{}'), bytes.fromhex('{}'), '{demo}'))\n\
+         c.commit()\n",
+        hex::encode(&entry),
+        leaf_hash(&entry).to_hex(),
+    );
+    let ok = Command::new("python3")
+        .args(["-c", &script])
+        .arg(data.join("fairdraw.sqlite3"))
+        .status()
+        .expect("python3 runs");
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let found = loop {
+        let o = monitor(&base, &state);
+        if !o.status.success() || Instant::now() > deadline {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(found.status.code(), Some(1), "{}", text(&found));
+    assert!(
+        text(&found).contains(&format!(
+            "FINDING: draw {demo:?} of key {key_id} was locked 2 times"
+        )),
+        "{}",
+        text(&found)
+    );
+
+    // A state file remembering another history of the same size: a fork.
+    let mut remembered: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).expect("state")).expect("json");
+    remembered["root"] = serde_json::json!(Hash32([7; 32]).to_hex());
+    std::fs::write(&state, remembered.to_string()).expect("state");
+    let forked = monitor(&base, &state);
+    assert_eq!(forked.status.code(), Some(1), "{}", text(&forked));
+    assert!(
+        text(&forked).contains("the log forked"),
+        "{}",
+        text(&forked)
+    );
+}
