@@ -65,6 +65,35 @@ pub struct AppState {
     pub widget_dir: Arc<std::path::PathBuf>,
     /// The transparency log, when this server runs one.
     pub log: Option<Arc<crate::log::LogState>>,
+    /// Development only (`--dev-execute-hold-ms`): a pause inside the first
+    /// execution's claim.
+    pub execute_hold: Option<Arc<ExecuteHold>>,
+}
+
+/// A pause inside the first execution's claim, for tests that must kill a
+/// server or drop its database connection in the middle of an execution
+/// (`fairdraw serve --dev --dev-execute-hold-ms`). Used once per process,
+/// so the retry that follows runs normally.
+#[derive(Debug)]
+pub struct ExecuteHold {
+    duration: Duration,
+    used: std::sync::atomic::AtomicBool,
+}
+
+impl ExecuteHold {
+    /// A hold of `duration`, not used yet.
+    pub fn new(duration: Duration) -> ExecuteHold {
+        ExecuteHold {
+            duration,
+            used: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The pause for this execution: the duration the first time, `None`
+    /// after.
+    pub fn take(&self) -> Option<Duration> {
+        (!self.used.swap(true, std::sync::atomic::Ordering::SeqCst)).then_some(self.duration)
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,7 +119,15 @@ impl AppState {
             beacons: Beacons::none(),
             widget_dir: Arc::new(crate::routes::pages::default_widget_dir()),
             log: None,
+            execute_hold: None,
         }
+    }
+
+    /// The same state pausing inside its first execution's claim
+    /// (development only, see [`ExecuteHold`]).
+    pub fn with_execute_hold(mut self, hold: Duration) -> AppState {
+        self.execute_hold = Some(Arc::new(ExecuteHold::new(hold)));
+        self
     }
 
     /// The same state serving the widget and pages from another directory.

@@ -486,6 +486,12 @@ pub async fn execute_locked(
         Ok((bytes, sha, w, a, entry))
     })
     .await?;
+    if let Some(hold) = state.execute_hold.as_ref().and_then(|h| h.take()) {
+        // Development only (`--dev-execute-hold-ms`): the receipt is signed
+        // but not stored, the draw's row still claimed.
+        tracing::warn!(draw = %id, hold_ms = hold.as_millis(), "dev: holding the execution claim before committing");
+        tokio::time::sleep(hold).await;
+    }
     let d = match claim.commit(&bundle, &sha, &entry, now).await {
         Ok(d) => d,
         Err(e) => return Err(lost(state, org, id, e, "execute").await),
