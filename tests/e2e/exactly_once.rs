@@ -257,6 +257,19 @@ impl Database {
         out
     }
 
+    /// The draw's `execute_draw` job once it is no longer `running` (the
+    /// draw is stored executed just before its job is marked done).
+    fn finished_execute_job(&self, data_dir: &Path, id: &str) -> (String, i64, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let job = self.execute_job(data_dir, id);
+            if job.0 != "running" || Instant::now() > deadline {
+                return job;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The draw's `execute_draw` job: (state, attempts, worker, last error).
     fn execute_job(&self, data_dir: &Path, id: &str) -> (String, i64, String, String) {
         let rows = self.rows(
@@ -499,6 +512,20 @@ fn create_org(data_dir: &Path, db: &Database) -> (String, String) {
     (after("API key:"), after("Signing key:"))
 }
 
+/// Each pick's `leaf_index:handle`; panics on a pick without them.
+fn handles(picks: &Value) -> Vec<String> {
+    let picks = picks.as_array().expect("picks");
+    picks
+        .iter()
+        .map(
+            |p| match (p["leaf_index"].as_u64(), p["entry"]["handle"].as_str()) {
+                (Some(i), Some(h)) if !h.is_empty() => format!("{i}:{h}"),
+                _ => panic!("a pick without its leaf index and handle: {p}"),
+            },
+        )
+        .collect()
+}
+
 /// A draft with the fixture's entries; returns its id.
 fn draft(base: &str, key: &str, randomness: &str) -> String {
     let fixture = workspace().join("tests/fixtures/giveaway");
@@ -590,15 +617,6 @@ fn verified_winners(base: &str, public_key: &str, id: &str) -> Vec<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     let report = json_of(&stdout);
-    let handles = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| p["handle"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let derived = handles(&report["winners"]);
     assert!(!derived.is_empty(), "verify reports no winners: {stdout}");
     let (s, bundle) = call(
@@ -699,12 +717,7 @@ fn issue_9_a_hundred_concurrent_executes_make_one_receipt() {
             );
         }
         let n = assert_one_receipt_each(&db, &data, std::slice::from_ref(&id));
-        let answered: Vec<String> = winner["winners"]
-            .as_array()
-            .expect("winners")
-            .iter()
-            .map(|p| p["handle"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let answered = handles(&winner["winners"]);
         assert_eq!(
             verified_winners(&server.base, &public_key, &id),
             answered,
@@ -719,4 +732,246 @@ fn issue_9_a_hundred_concurrent_executes_make_one_receipt() {
         drop(server);
         cleanup(&db);
     }
+}
+
+/// A drand draw replayed on `server`: created and locked before
+/// [`ROUND`]'s time.
+fn locked_drand_draw(server: &Server, key: &str) -> String {
+    let id = draft(&server.base, key, &format!("drand:quicknet:{ROUND}"));
+    lock(&server.base, key, &id);
+    id
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `kill -9` of the server while its worker holds the execution's claim
+/// (receipt signed, not stored), then a restart on the same database: the
+/// new process takes the job over once the dead one's lease (3 s) expires,
+/// and the draw ends executed once.
+#[test]
+fn issue_9_kill_9_mid_execution_then_a_restart_executes_once() {
+    let relay = drand::start_blocking(drand::Config::default());
+    for db in databases("kill9") {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = data_dir_with_drand(dir.path());
+        let (key, public_key) = create_org(&data, &db);
+        let start = round_due() - 10_000;
+        let t0 = Instant::now();
+        let first = Server::start(&Start {
+            data_dir: &data,
+            db: &db,
+            relay: &relay.origin,
+            clock: start,
+            workers: 1,
+            hold_ms: 600_000,
+        });
+        let id = locked_drand_draw(&first, &key);
+        first.wait_for_line(HOLDING, 60);
+        assert_eq!(
+            draw_state(&first.base, &key, &id),
+            "locked",
+            "nothing stored yet"
+        );
+        let (state, attempts, _, _) = db.execute_job(&data, &id);
+        assert_eq!((state.as_str(), attempts), ("running", 1));
+        first.kill9();
+        assert_eq!(
+            db.receipts(&data, std::slice::from_ref(&id))[&id],
+            (0, 0),
+            "the killed execution stored nothing"
+        );
+
+        let second = Server::start(&Start {
+            data_dir: &data,
+            db: &db,
+            relay: &relay.origin,
+            clock: start + millis(t0.elapsed()),
+            workers: 1,
+            hold_ms: 0,
+        });
+        wait_executed(&second, &key, std::slice::from_ref(&id), 60);
+        let (state, attempts, _, _) = db.finished_execute_job(&data, &id);
+        assert_eq!(
+            (state.as_str(), attempts),
+            ("done", 2),
+            "taken over after the lease expired"
+        );
+        assert_one_receipt_each(&db, &data, std::slice::from_ref(&id));
+        let winners = verified_winners(&second.base, &public_key, &id);
+        eprintln!(
+            "exactly once ({}): 1 kill -9 mid-execution, restart took the job over (attempt 2); 1 receipt; winners {winners:?}",
+            db_kind(&db)
+        );
+        drop(second);
+        cleanup(&db);
+    }
+}
+
+/// The worker's PostgreSQL connection terminated (`pg_terminate_backend`)
+/// while it holds the execution's open transaction: the commit fails, the
+/// job is retried with backoff, and the draw ends executed once.
+#[test]
+fn issue_9_a_connection_dropped_mid_transaction_is_retried_and_executes_once() {
+    let pg = match Pg::fresh("dropconn") {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipping PostgreSQL for dropconn (the scenario needs it): {why}");
+            return;
+        }
+    };
+    let db = Database::Postgres(pg.clone());
+    let relay = drand::start_blocking(drand::Config::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_dir_with_drand(dir.path());
+    let (key, public_key) = create_org(&data, &db);
+    let server = Server::start(&Start {
+        data_dir: &data,
+        db: &db,
+        relay: &relay.origin,
+        clock: round_due() - 10_000,
+        workers: 1,
+        hold_ms: 5_000,
+    });
+    let id = locked_drand_draw(&server, &key);
+    server.wait_for_line(HOLDING, 60);
+    let holders = pg.rows(&format!(
+        "SELECT CAST(pid AS TEXT) FROM pg_stat_activity WHERE datname = '{}' \
+         AND state = 'idle in transaction' AND query LIKE '%draw_locks%'",
+        pg.name
+    ));
+    assert_eq!(
+        holders.len(),
+        1,
+        "one connection holds the execution's transaction: {holders:?}"
+    );
+    let killed = pg.rows(&format!(
+        "SELECT CAST(pg_terminate_backend({}) AS TEXT)",
+        holders[0][0]
+    ));
+    assert_eq!(killed, vec![vec!["true".to_owned()]]);
+    wait_executed(&server, &key, std::slice::from_ref(&id), 60);
+    let (state, attempts, _, last_error) = db.finished_execute_job(&data, &id);
+    assert_eq!(state, "done");
+    assert!(
+        attempts >= 2,
+        "the failed attempt was retried: {attempts} attempts"
+    );
+    assert!(!last_error.is_empty(), "the failed attempt's error is kept");
+    assert_one_receipt_each(&db, &data, std::slice::from_ref(&id));
+    let winners = verified_winners(&server.base, &public_key, &id);
+    eprintln!(
+        "exactly once (postgres): backend {} terminated mid-transaction; {attempts} attempts (last error: {last_error}); 1 receipt; winners {winners:?}",
+        holders[0][0]
+    );
+    drop(server);
+    pg.drop_db();
+}
+
+/// Two `fairdraw serve` processes on one PostgreSQL, both running two
+/// workers, with 50 drand draws due at the same round: every draw executed
+/// once, the work shared between the replicas.
+#[test]
+fn issue_9_two_replicas_on_postgresql_execute_fifty_due_draws_once_each() {
+    const DRAWS: usize = 50;
+    let pg = match Pg::fresh("replicas") {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipping PostgreSQL for replicas (the scenario needs it): {why}");
+            return;
+        }
+    };
+    let db = Database::Postgres(pg.clone());
+    let relay = drand::start_blocking(drand::Config::default());
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (data_a, data_b) = (
+        data_dir_with_drand(dir_a.path()),
+        data_dir_with_drand(dir_b.path()),
+    );
+    let (key, public_key) = create_org(&data_a, &db);
+    let start = round_due() - 40_000;
+    let t0 = Instant::now();
+    let a = Server::start(&Start {
+        data_dir: &data_a,
+        db: &db,
+        relay: &relay.origin,
+        clock: start,
+        workers: 2,
+        hold_ms: 0,
+    });
+    let b = Server::start(&Start {
+        data_dir: &data_b,
+        db: &db,
+        relay: &relay.origin,
+        clock: start + millis(t0.elapsed()),
+        workers: 2,
+        hold_ms: 0,
+    });
+    // Half the draws made through each replica, five at a time.
+    let bases = [a.base.clone(), b.base.clone()];
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let tasks: Vec<_> = (0..5)
+            .map(|t| {
+                let (bases, key) = (&bases, &key);
+                s.spawn(move || {
+                    (0..DRAWS / 5)
+                        .map(|n| {
+                            let base = &bases[(t + n) % 2];
+                            let id = draft(base, key, &format!("drand:quicknet:{ROUND}"));
+                            lock(base, key, &id);
+                            id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        tasks
+            .into_iter()
+            .flat_map(|t| t.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(ids.len(), DRAWS);
+    let locked_in = t0.elapsed();
+    wait_executed(&a, &key, &ids, 120);
+    let receipts = assert_one_receipt_each(&db, &data_a, &ids);
+    let split = |kind: &str| -> BTreeMap<String, usize> {
+        pg.rows(&format!(
+            "SELECT split_part(locked_by, '-', 1), CAST(count(*) AS TEXT) FROM jobs \
+             WHERE kind = '{kind}' AND state = 'done' GROUP BY 1"
+        ))
+        .into_iter()
+        .map(|r| {
+            let who = if r[0] == a.child.id().to_string() {
+                "A"
+            } else if r[0] == b.child.id().to_string() {
+                "B"
+            } else {
+                "?"
+            };
+            (who.to_owned(), r[1].parse().unwrap_or(0))
+        })
+        .collect()
+    };
+    let (polls, executions) = (split("poll_beacon"), split("execute_draw"));
+    assert_eq!(executions.values().sum::<usize>(), DRAWS, "{executions:?}");
+    assert!(
+        executions.get("A").copied().unwrap_or(0) > 0
+            && executions.get("B").copied().unwrap_or(0) > 0,
+        "both replicas executed draws: {executions:?}"
+    );
+    let retried = pg.rows("SELECT CAST(count(*) AS TEXT) FROM jobs WHERE attempts > 1");
+    for id in &ids {
+        verified_winners(&a.base, &public_key, id);
+    }
+    eprintln!(
+        "exactly once (postgres): 2 replicas x 2 workers, {DRAWS} draws locked in {locked_in:?} and due at one round; \
+         {receipts} draws with 1 receipt each; polls {polls:?}, executions {executions:?}; jobs retried: {}",
+        retried[0][0]
+    );
+    drop((a, b));
+    pg.drop_db();
 }
