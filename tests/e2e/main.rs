@@ -8,6 +8,10 @@
 mod bin;
 /// The binary's files checked by the engine, and the engine's by the binary.
 mod cross_part;
+/// Issue 9: exactly one execution with real `serve` processes: 100 concurrent
+/// executes, two replicas on PostgreSQL, `kill -9` mid-execution, a dropped
+/// database connection.
+mod exactly_once;
 /// Issue 12: a source that floods `fetch` with entries, in flat memory.
 mod flood;
 /// One fetch of several posts on several platforms, one draw; lock refusals.

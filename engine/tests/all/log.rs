@@ -1080,6 +1080,12 @@ fn monitor_reads_entry_bundles_and_tile_paths() {
     }
     assert_eq!(entry_bundle_path(0, 256), "tile/entries/000");
     assert_eq!(entry_bundle_path(0, 10), "tile/entries/000.p/10");
-    assert_eq!(entry_bundle_path(1000, 256_001 + 255), "tile/entries/x001/000");
-    assert_eq!(entry_bundle_path(1000, 256_010), "tile/entries/x001/000.p/10");
+    assert_eq!(
+        entry_bundle_path(1000, 256_001 + 255),
+        "tile/entries/x001/000"
+    );
+    assert_eq!(
+        entry_bundle_path(1000, 256_010),
+        "tile/entries/x001/000.p/10"
+    );
 }

@@ -166,6 +166,42 @@ pub struct Config {
     /// The transparency log.
     #[command(flatten)]
     pub log: LogArgs,
+    /// Development and tests.
+    #[command(flatten)]
+    pub devtools: DevArgs,
+}
+
+/// Settings for tests that drive real server processes; each is accepted
+/// only with `--dev` and is off by default.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct DevArgs {
+    /// With --dev: start the server's clock at this RFC 3339 time (it then
+    /// runs at the system clock's speed), so tests can replay real recorded
+    /// drand rounds against a mock relay by starting a little before the
+    /// round. Locks, job times and receipts all read this clock.
+    #[arg(long, env = "FAIRDRAW_DEV_CLOCK_START", requires = "dev", value_parser = parse_clock_start)]
+    pub dev_clock_start: Option<i64>,
+    /// With --dev: the first execution this process makes holds its claim
+    /// (the draw's row locked, the transaction open, nothing committed) for
+    /// this many milliseconds after signing the receipt and before storing
+    /// it, after logging
+    /// `dev: holding the execution claim`. Tests use it to kill the server
+    /// or drop its database connection in the middle of an execution,
+    /// deterministically. 0: off.
+    #[arg(
+        long,
+        env = "FAIRDRAW_DEV_EXECUTE_HOLD_MS",
+        requires = "dev",
+        default_value_t = 0
+    )]
+    pub dev_execute_hold_ms: u64,
+}
+
+/// An RFC 3339 time as Unix milliseconds.
+fn parse_clock_start(s: &str) -> Result<i64, String> {
+    let t = fairdraw_engine::time::Timestamp::parse_rfc3339(s.trim())
+        .map_err(|e| format!("not an RFC 3339 time ({e})"))?;
+    Ok(t.unix().saturating_mul(1000))
 }
 
 /// The transparency log's settings (issue 14).

@@ -337,11 +337,30 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         .log
         .log_config(addr)
         .map_err(config::ConfigError::Log)?;
-    let log = log::LogState::open(&store, log_config, state::system_clock()()).await?;
+    let clock = match config.devtools.dev_clock_start {
+        Some(start) => {
+            tracing::warn!(
+                start = %routes::rfc3339(start),
+                "dev: the clock starts at --dev-clock-start, not the system time"
+            );
+            state::running_clock(start)
+        }
+        None => state::system_clock(),
+    };
+    let log = log::LogState::open(&store, log_config, clock()).await?;
     tracing::info!(origin = %log.config.origin, key = %log.vkey, witnesses = log.config.witnesses.len(), "transparency log");
     let mut state = AppState::new(store.clone(), config.limits.clone())
         .with_beacons(beacons_from(config))
-        .with_webhooks(webhooks::WebhookSender::new(allow_private));
+        .with_webhooks(webhooks::WebhookSender::new(allow_private))
+        .with_clock(clock);
+    if config.devtools.dev_execute_hold_ms > 0 {
+        let hold = std::time::Duration::from_millis(config.devtools.dev_execute_hold_ms);
+        tracing::warn!(
+            hold_ms = config.devtools.dev_execute_hold_ms,
+            "dev: the first execution holds its claim"
+        );
+        state = state.with_execute_hold(hold);
+    }
     if let Some(dir) = &config.widget_dir {
         state = state.with_widget_dir(dir.clone());
     }

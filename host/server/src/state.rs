@@ -77,6 +77,35 @@ pub struct AppState {
     /// Set on shutdown: the live event streams end, so the graceful
     /// shutdown does not wait on them for ever.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Development only (`--dev-execute-hold-ms`): a pause inside the first
+    /// execution's claim.
+    pub execute_hold: Option<Arc<ExecuteHold>>,
+}
+
+/// A pause inside the first execution's claim, for tests that must kill a
+/// server or drop its database connection in the middle of an execution
+/// (`fairdraw serve --dev --dev-execute-hold-ms`). Used once per process,
+/// so the retry that follows runs normally.
+#[derive(Debug)]
+pub struct ExecuteHold {
+    duration: Duration,
+    used: std::sync::atomic::AtomicBool,
+}
+
+impl ExecuteHold {
+    /// A hold of `duration`, not used yet.
+    pub fn new(duration: Duration) -> ExecuteHold {
+        ExecuteHold {
+            duration,
+            used: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The pause for this execution: the duration the first time, `None`
+    /// after.
+    pub fn take(&self) -> Option<Duration> {
+        (!self.used.swap(true, std::sync::atomic::Ordering::SeqCst)).then_some(self.duration)
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -107,6 +136,7 @@ impl AppState {
             streams: Arc::new(tokio::sync::Semaphore::new(limits_streams)),
             events_bell: Arc::new(tokio::sync::watch::Sender::new(0)),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            execute_hold: None,
         }
     }
 
@@ -124,6 +154,13 @@ impl AppState {
     /// allowed or not).
     pub fn with_webhooks(mut self, sender: WebhookSender) -> AppState {
         self.webhooks = Arc::new(sender);
+        self
+    }
+
+    /// The same state pausing inside its first execution's claim
+    /// (development only, see [`ExecuteHold`]).
+    pub fn with_execute_hold(mut self, hold: Duration) -> AppState {
+        self.execute_hold = Some(Arc::new(ExecuteHold::new(hold)));
         self
     }
 

@@ -526,6 +526,12 @@ pub async fn execute_locked(
         Ok((bytes, sha, w, a, entry))
     })
     .await?;
+    if let Some(hold) = state.execute_hold.as_ref().and_then(|h| h.take()) {
+        // Development only (`--dev-execute-hold-ms`): the receipt is signed
+        // but not stored, the draw's row still claimed.
+        tracing::warn!(draw = %id, hold_ms = hold.as_millis(), "dev: holding the execution claim before committing");
+        tokio::time::sleep(hold).await;
+    }
     let executed = NewEvent::once(
         org,
         id,
