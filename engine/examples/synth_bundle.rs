@@ -67,7 +67,7 @@ pub const RULES: &str = r##"{
 
 const WINDOW_FROM: i64 = 1_796_083_200; // 2026-12-01T00:00:00Z
 const DAY: i64 = 86_400;
-const LOCKED_AT: i64 = WINDOW_FROM + 14 * DAY; // the window's end
+const LOCKED_AT: i64 = WINDOW_FROM + 15 * DAY; // after every entry (protocol 2 refuses entries after the lock)
 
 /// SplitMix64: a tiny, fixed, well-mixed generator (no dependency, so the
 /// output never changes under us).
