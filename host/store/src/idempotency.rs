@@ -96,14 +96,22 @@ impl Store {
                     status: u16::try_from(s)
                         .map_err(|_| StoreError::Corrupt(format!("status {s}")))?,
                     content_type,
-                    body: body.unwrap_or_default(),
+                    body: match body {
+                        Some(sealed) => self
+                            .master
+                            .open(&response_context(org_id, key), &sealed)?
+                            .to_vec(),
+                        None => Vec::new(),
+                    },
                 },
             });
         }
         Ok(IdempotencyClaim::InProgress)
     }
 
-    /// Stores the response of a claimed request, to be replayed for 24 hours.
+    /// Stores the response of a claimed request, to be replayed for 24 hours,
+    /// encrypted under the master key like the signing keys: a response may
+    /// hold a secret shown once (an API key, a webhook secret).
     pub async fn idempotency_complete(
         &self,
         org_id: &str,
@@ -112,13 +120,14 @@ impl Store {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<(), StoreError> {
+        let sealed = self.master.seal(&response_context(org_id, key), body)?;
         on_db!(&self.db, p => {
             sqlx::query(
                 "UPDATE idempotency_keys SET status = $1, content_type = $2, response = $3 WHERE org_id = $4 AND key = $5",
             )
             .bind(i64::from(status))
             .bind(content_type)
-            .bind(body)
+            .bind(&sealed)
             .bind(org_id)
             .bind(key)
             .execute(p)
@@ -152,4 +161,10 @@ impl Store {
                 .rows_affected()
         }))
     }
+}
+
+/// What a stored response is bound to: a sealed response copied to another
+/// key's row does not decrypt.
+fn response_context(org_id: &str, key: &str) -> String {
+    format!("idempotent response {org_id}/{key}")
 }

@@ -86,3 +86,51 @@ async fn concurrent_claims_have_one_winner() {
         db.cleanup().await;
     }
 }
+
+/// A replayed response may hold a secret shown once (an API key, a webhook
+/// secret): it is stored encrypted under the master key, never as written.
+#[tokio::test]
+async fn stored_responses_are_encrypted_at_rest() {
+    for db in testing::all("idem_sealed").await {
+        let s = &db.store;
+        let (org, _) = s.create_org("ACME", NOW).await.expect("org");
+        let body = br#"{"secret": "whsec_c2VjcmV0IHNob3duIG9uY2U="}"#;
+        assert_eq!(
+            s.idempotency_claim(&org.id, "k", "r1", NOW)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Claimed
+        );
+        s.idempotency_complete(&org.id, "k", 201, Some("application/json"), body)
+            .await
+            .expect("done");
+        let stored: Vec<Vec<u8>> = match s.db() {
+            fairdraw_store::Db::Sqlite(p) => {
+                sqlx::query_scalar("SELECT response FROM idempotency_keys")
+                    .fetch_all(p)
+                    .await
+            }
+            fairdraw_store::Db::Postgres(p) => {
+                sqlx::query_scalar("SELECT response FROM idempotency_keys")
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .expect("responses");
+        assert_eq!(stored.len(), 1);
+        assert!(
+            !stored[0].windows(6).any(|w| w == b"whsec_"),
+            "the secret is stored in clear"
+        );
+        assert_eq!(
+            s.idempotency_claim(&org.id, "k", "r1", NOW + 1)
+                .await
+                .expect("c"),
+            IdempotencyClaim::Replay {
+                status: 201,
+                content_type: Some("application/json".into()),
+                body: body.to_vec()
+            }
+        );
+    }
+}
