@@ -9,7 +9,10 @@
 //! ```
 //!
 //! Writes `OUT_DIR/<name>.json` for each case and `OUT_DIR/cases.json`:
-//! `[{"name", "step", "pinned_key"}]`, the step `fairdraw verify` must fail at.
+//! `[{"name", "step", "pinned_key"}]`, the step `fairdraw verify` must fail at;
+//! and the valid draw logged in a test transparency log (`logged.json`,
+//! witnessed before its round; `logged-late.json`, after) with the trust
+//! policy `policy.json`.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +23,11 @@ use std::path::PathBuf;
 
 use fairdraw_engine::bundle::{BuiltBundle, ExecutionPayload, LockPayload};
 use fairdraw_engine::encoding::parse_hex_exact;
+use fairdraw_engine::log::entry::LogEntry;
+use fairdraw_engine::log::{
+    Checkpoint, LogProof, Note, SignatureType, TrustPolicy, VerifierKey, cosign,
+};
+use fairdraw_engine::merkle;
 use fairdraw_engine::randomness::Realised;
 use fairdraw_engine::receipt::{Signed, Signer};
 use fairdraw_engine::time::Timestamp;
@@ -120,6 +128,61 @@ fn main() {
     std::fs::write(
         out.join("cases.json"),
         serde_json::to_vec_pretty(&cases).unwrap(),
+    )
+    .unwrap();
+
+    // The valid draw logged in a test transparency log, cosigned by two
+    // witnesses a minute before drand round 2634945 (13:09:30Z) and, in
+    // `logged-late.json`, a second after it; `policy.json` trusts that log
+    // and both witnesses (quorum 2).
+    let parsed = fairdraw_engine::bundle::ParsedBundle::parse(&bytes).unwrap();
+    let leaves = vec![
+        LogEntry::lock(&parsed.lock).unwrap().leaf_hash(),
+        LogEntry::execution(parsed.execution.as_ref().unwrap())
+            .unwrap()
+            .leaf_hash(),
+    ];
+    let (log, w1, w2) = (
+        Signer::from_secret([0x61; 32]),
+        Signer::from_secret([0x62; 32]),
+        Signer::from_secret([0x63; 32]),
+    );
+    let round_time = 1_674_479_370;
+    for (name, at) in [("logged", round_time - 60), ("logged-late", round_time + 1)] {
+        let cp = Checkpoint::new("log.test/fairdraw", 2, merkle::root(&leaves)).unwrap();
+        let mut note = Note::new(&cp.to_text()).unwrap();
+        note.sign("log.test/fairdraw", &log).unwrap();
+        cosign(&mut note, "w1.test", at, &w1).unwrap();
+        cosign(&mut note, "w2.test", at, &w2).unwrap();
+        let proof = |i: u64| {
+            LogProof::new(
+                i,
+                merkle::inclusion_proof(&leaves, i).unwrap().path,
+                note.clone(),
+            )
+            .to_text()
+        };
+        let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+        v["log"] = json!({"lock": proof(0), "execution": proof(1)});
+        std::fs::write(
+            out.join(format!("{name}.json")),
+            serde_json::to_vec(&v).unwrap(),
+        )
+        .unwrap();
+    }
+    let vk = |n: &str, t, s: &Signer| VerifierKey::for_signer(n, t, s).unwrap();
+    let policy = TrustPolicy {
+        origin: None,
+        log: vk("log.test/fairdraw", SignatureType::Ed25519, &log),
+        witnesses: vec![
+            vk("w1.test", SignatureType::CosignatureV1, &w1),
+            vk("w2.test", SignatureType::CosignatureV1, &w2),
+        ],
+        quorum: 2,
+    };
+    std::fs::write(
+        out.join("policy.json"),
+        serde_json::to_vec(&policy).unwrap(),
     )
     .unwrap();
 }

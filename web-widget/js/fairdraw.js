@@ -39,6 +39,7 @@ const TRANSLATIONS = {
     error: "Could not verify",
     stepsShow: "Show the steps",
     trustPinned: "Trusted key {key}, pinned by this page.",
+    trustLogged: "Logged: the page's trusted witnesses saw the lock at {at}, before the randomness existed.",
     trustHost: "Trusted key {key}, from the host's published keys ({from}).",
     trustNone: "No key was given: the bundle is consistent with itself, but nothing here shows it was signed by the organiser.",
     trustError: "The key could not be trusted: {why}",
@@ -104,6 +105,7 @@ const TRANSLATIONS = {
     error: "No se pudo verificar",
     stepsShow: "Ver los pasos",
     trustPinned: "Clave de confianza {key}, fijada por esta página.",
+    trustLogged: "Registrado: los testigos de confianza de la página vieron el cierre a las {at}, antes de que existiera la aleatoriedad.",
     trustHost: "Clave de confianza {key}, de las claves publicadas por el servidor ({from}).",
     trustNone: "No se indicó ninguna clave: el paquete es coherente consigo mismo, pero nada aquí demuestra que lo firmó el organizador.",
     trustError: "No se pudo confiar en la clave: {why}",
@@ -312,7 +314,7 @@ let instances = 0;
 
 export class FairdrawDraw extends HTMLElement {
   static get observedAttributes() {
-    return ["draw", "host", "src", "key", "lock-hash", "keys", "lang", "reveal"];
+    return ["draw", "host", "src", "key", "lock-hash", "keys", "policy", "lang", "reveal"];
   }
 
   /** Adds or extends a language: `FairdrawDraw.registerTranslation("fr", {...})`. */
@@ -368,7 +370,7 @@ export class FairdrawDraw extends HTMLElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.started) return;
     if (name === "lang") this.applyTexts();
-    else if (["draw", "host", "src", "key", "lock-hash", "keys"].includes(name)) this.restart();
+    else if (["draw", "host", "src", "key", "lock-hash", "keys", "policy"].includes(name)) this.restart();
   }
 
   // ------------------------------------------------------------ texts
@@ -664,6 +666,17 @@ export class FairdrawDraw extends HTMLElement {
     }
     if (lockHash) options.lock_hash = lockHash;
     else if (this.summary && this.summary.lock_hash) options.lock_hash = this.summary.lock_hash;
+    const policyUrl = this.getAttribute("policy");
+    if (policyUrl) {
+      try {
+        const res = await fetch(policyUrl, { credentials: "omit" });
+        if (!res.ok) throw new Error(`${policyUrl} answered ${res.status}`);
+        options.policy = await res.text();
+      } catch (e) {
+        // Asked for a log policy and could not get it: never verified.
+        options.policy_error = String(e.message || e);
+      }
+    }
     return options;
   }
 
@@ -781,6 +794,9 @@ export class FairdrawDraw extends HTMLElement {
       : trust.source === "pinned" ? this.t("trustPinned", { key })
         : trust.source === "host" ? this.t("trustHost", { key, from: trust.from || this.host() })
           : this.t("trustNone");
+    const witnessed = ok && result.report.lock_witnessed_at;
+    if (witnessed) trustEl.textContent += " " + this.t("trustLogged", { at: witnessed });
+    trustEl.dataset.logged = String(Boolean(witnessed));
     trustEl.hidden = false;
     const f = this.$p("failure");
     if (ok) {

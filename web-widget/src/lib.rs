@@ -21,6 +21,7 @@ use fairdraw_engine::bundle::{ParsedBundle, Selection};
 use fairdraw_engine::draw::earliest_execution;
 use fairdraw_engine::encoding::{Hash32, parse_hex_exact};
 use fairdraw_engine::keys::KeysDocument;
+use fairdraw_engine::log::TrustPolicy;
 use fairdraw_engine::prove::prove_entrant;
 use fairdraw_engine::randomness::Declared;
 use fairdraw_engine::receipt::key_id;
@@ -54,6 +55,15 @@ pub struct VerifyOptions {
     /// The lock hash published before the draw (64 hex characters).
     #[serde(default)]
     pub lock_hash: Option<String>,
+    /// The text of a trust policy for a transparency log (the log's and the
+    /// witnesses' keys and the quorum, as `fairdraw verify --policy`): the
+    /// bundle's lock must then be logged and witnessed before its round.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Why the page could not get the policy it was asked to use. A policy
+    /// was asked for, so the answer is not verified.
+    #[serde(default)]
+    pub policy_error: Option<String>,
 }
 
 /// Which key the verification trusted and why.
@@ -134,6 +144,14 @@ fn verify(bundle: &[u8], options: &str) -> Verification {
         match Hash32::from_hex(h.trim()) {
             Ok(h) => expect.lock_hash = Some(h),
             Err(e) => trust_error = Some(format!("the published lock hash is malformed: {e}")),
+        }
+    }
+    if let Some(why) = options.policy_error.as_deref() {
+        trust_error = Some(format!("the log's trust policy could not be read: {why}"));
+    } else if let Some(text) = options.policy.as_deref() {
+        match TrustPolicy::from_json(text.as_bytes()) {
+            Ok(p) => expect.policy = Some(p),
+            Err(e) => trust_error = Some(format!("the log's trust policy is malformed: {e}")),
         }
     }
     let report = verify_bundle(bundle, &expect);

@@ -50,6 +50,26 @@ async function revealed(page) {
   });
 }
 
+describe("a transparency log policy", () => {
+  test("a lock witnessed before its round is logged; after it, fails at the log step", async () => {
+    const { page, context, errors } = await open({ src: "/b/logged.json", key: b.publicKey, policy: "/b/policy.json", loading: "eager" });
+    assert.equal(await waitState(page, ["verified", "invalid", "error"]), "verified");
+    assert.match(await partText(page, "trust"), /Logged: the page's trusted witnesses saw the lock at 2023-01-23T13:08:30Z/);
+    assert.deepEqual(errors, []);
+    await context.close();
+
+    const late = await open({ src: "/b/logged-late.json", key: b.publicKey, policy: "/b/policy.json", loading: "eager" });
+    assert.equal(await waitState(late.page, ["verified", "invalid", "error"]), "invalid");
+    assert.match(await partText(late.page, "failure"), /Transparency log/);
+    await late.context.close();
+
+    // Asked for a policy it cannot read: never verified.
+    const missing = await open({ src: "/b/logged.json", key: b.publicKey, policy: "/b/no-such-policy.json", loading: "eager" });
+    assert.equal(await waitState(missing.page, ["verified", "invalid", "error"]), "invalid");
+    await missing.context.close();
+  });
+});
+
 describe("a valid bundle", () => {
   test("shows verified, the trusted key, the rules and the winners one by one", async () => {
     const { page, context, errors } = await open(valid(), { reveal_ms: 1000 });

@@ -181,3 +181,90 @@ fn inspect_shows_what_the_bundle_claims() {
             .starts_with("not a fairdraw bundle")
     );
 }
+
+/// A trust policy (`policy` option): the v2 vector's receipts, logged here
+/// in a test log cosigned by two witnesses, verify as *logged* when the
+/// witnesses saw the lock before the round, and fail at `log` otherwise.
+#[test]
+fn a_trust_policy_makes_a_logged_draw_and_refuses_a_late_lock() {
+    use fairdraw_engine::bundle::ParsedBundle;
+    use fairdraw_engine::log::entry::LogEntry;
+    use fairdraw_engine::log::{
+        Checkpoint, LogProof, Note, SignatureType, TrustPolicy, VerifierKey, cosign,
+    };
+    use fairdraw_engine::merkle;
+    use fairdraw_engine::receipt::Signer;
+
+    let text = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/tests/vectors/draw_v2/bundle.json"
+    ))
+    .unwrap();
+    let parsed = ParsedBundle::parse(&text).unwrap();
+    let (log, w1, w2) = (
+        Signer::from_secret([3; 32]),
+        Signer::from_secret([4; 32]),
+        Signer::from_secret([5; 32]),
+    );
+    let leaves = vec![
+        LogEntry::lock(&parsed.lock).unwrap().leaf_hash(),
+        LogEntry::execution(parsed.execution.as_ref().unwrap())
+            .unwrap()
+            .leaf_hash(),
+    ];
+    let logged = |at: u64| {
+        let cp = Checkpoint::new("log.test", 2, merkle::root(&leaves)).unwrap();
+        let mut note = Note::new(&cp.to_text()).unwrap();
+        note.sign("log.test", &log).unwrap();
+        cosign(&mut note, "w1.test", at, &w1).unwrap();
+        cosign(&mut note, "w2.test", at, &w2).unwrap();
+        let proof = |i: u64| {
+            LogProof::new(
+                i,
+                merkle::inclusion_proof(&leaves, i).unwrap().path,
+                note.clone(),
+            )
+            .to_text()
+        };
+        let mut v: Value = serde_json::from_slice(&text).unwrap();
+        v["log"] = json!({"lock": proof(0), "execution": proof(1)});
+        serde_json::to_vec(&v).unwrap()
+    };
+    let vk = |n: &str, t, s: &Signer| VerifierKey::for_signer(n, t, s).unwrap();
+    let policy = serde_json::to_string(&TrustPolicy {
+        origin: None,
+        log: vk("log.test", SignatureType::Ed25519, &log),
+        witnesses: vec![
+            vk("w1.test", SignatureType::CosignatureV1, &w1),
+            vk("w2.test", SignatureType::CosignatureV1, &w2),
+        ],
+        quorum: 2,
+    })
+    .unwrap();
+    // drand default round 2634945: 2023-01-23T13:09:30Z.
+    let round = 1_674_479_370;
+    let check = |bundle: &[u8], options: Value| -> Value {
+        serde_json::from_str(&verify_json(bundle, &options.to_string())).unwrap()
+    };
+    let v = check(
+        &logged(round - 60),
+        json!({"public_key": KEY, "policy": policy}),
+    );
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["report"]["assurance"], json!(["attributed", "logged"]));
+    assert_eq!(v["report"]["lock_witnessed_at"], "2023-01-23T13:08:30Z");
+    let late = check(&logged(round + 1), json!({"policy": policy}));
+    assert_eq!(late["verified"], false);
+    assert_eq!(failed_step(&late), Some("log"));
+    let bad = check(&logged(round - 60), json!({"policy": "{}"}));
+    assert_eq!(bad["verified"], false);
+    assert!(
+        bad["trust"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("trust policy is malformed"),
+        "{bad}"
+    );
+    let unread = check(&logged(round - 60), json!({"policy_error": "404"}));
+    assert_eq!(unread["verified"], false);
+}
