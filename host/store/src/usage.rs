@@ -277,7 +277,7 @@ impl Store {
         let usages: Vec<Usage> = on_db!(&self.db, p => {
             sqlx::query(&sql).fetch_all(p).await?.iter().map(usage_from).collect::<Result<_, _>>()?
         });
-        let mut by_org: std::collections::BTreeMap<String, (Vec<(DrawState, i64)>, Option<Usage>)> =
+        let mut by_org: std::collections::BTreeMap<String, ByOrg> =
             std::collections::BTreeMap::new();
         for (org, s, n) in rows {
             by_org
@@ -302,6 +302,9 @@ impl Store {
             .collect())
     }
 }
+
+/// One organisation's draw counts and usage row, while merging.
+type ByOrg = (Vec<(DrawState, i64)>, Option<Usage>);
 
 fn by_state(counts: &[(DrawState, i64)]) -> Vec<(DrawState, i64)> {
     DrawState::ALL
