@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fairdraw_engine::draw::DrawError;
-use fairdraw_store::{DrawState, StoreError};
+use fairdraw_store::{DrawState, QuotaKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,6 +43,18 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<serde_json::Value>,
+    /// The quota a 402 refers to: `draws`, `entries` or `executions`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<String>,
+    /// How much of that quota the organisation has used (402).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<i64>,
+    /// The quota's limit (402).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// What the refused request would have added (402).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<i64>,
     /// Seconds until a retry can succeed (429, 409 before the randomness
     /// exists, 503 when the relay has not published the round yet or every
     /// live event stream is taken).
@@ -107,6 +119,23 @@ pub enum ApiError {
     /// A request with this `Idempotency-Key` is still running: 409.
     #[error("a request with this Idempotency-Key is still in progress")]
     IdempotencyInProgress,
+    /// The request would take the organisation over a quota an operator
+    /// set: 402, naming the quota, the usage and the limit. Nothing was
+    /// done. 402 rather than 429: a quota is an allowance in total, not a
+    /// rate, so waiting does not help (429 tells clients to retry later).
+    #[error(
+        "this would take the organisation over its {quota} quota: {usage} of {limit} used, and this request adds {requested}; nothing was done (an operator raises the quota with `fairdraw admin set-quota`)"
+    )]
+    QuotaExceeded {
+        /// Which quota.
+        quota: QuotaKind,
+        /// Used so far.
+        usage: i64,
+        /// The limit.
+        limit: i64,
+        /// What the request would have added.
+        requested: i64,
+    },
     /// Too many requests: 429 with Retry-After.
     #[error("rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
@@ -153,6 +182,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::QuotaExceeded { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Unavailable(_)
             | ApiError::BeaconUnavailable { .. }
             | ApiError::StreamsFull(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -176,6 +206,7 @@ impl ApiError {
             ApiError::IdempotencyMismatch => "idempotency-key-reused",
             ApiError::IdempotencyInProgress => "idempotency-key-in-progress",
             ApiError::RateLimited(_) => "rate-limited",
+            ApiError::QuotaExceeded { .. } => "quota-exceeded",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::BeaconUnavailable { .. } => "beacon-unavailable",
             ApiError::StreamsFull(_) => "too-many-event-streams",
@@ -218,6 +249,22 @@ impl ApiError {
                 ApiError::Conflict { current, .. } => current.clone(),
                 _ => None,
             },
+            quota: match self {
+                ApiError::QuotaExceeded { quota, .. } => Some(quota.as_str().to_owned()),
+                _ => None,
+            },
+            usage: match self {
+                ApiError::QuotaExceeded { usage, .. } => Some(*usage),
+                _ => None,
+            },
+            limit: match self {
+                ApiError::QuotaExceeded { limit, .. } => Some(*limit),
+                _ => None,
+            },
+            requested: match self {
+                ApiError::QuotaExceeded { requested, .. } => Some(*requested),
+                _ => None,
+            },
             retry_after: match self {
                 ApiError::RateLimited(s) => Some(*s),
                 ApiError::TooEarly { retry_after, .. } => Some(*retry_after),
@@ -258,6 +305,17 @@ impl From<StoreError> for ApiError {
                 state,
                 detail: "this is not allowed in the draw's current state".into(),
                 current: None,
+            },
+            StoreError::QuotaExceeded {
+                quota,
+                usage,
+                limit,
+                requested,
+            } => ApiError::QuotaExceeded {
+                quota,
+                usage,
+                limit,
+                requested,
             },
             StoreError::JobState(state) => ApiError::JobConflict(format!(
                 "only a dead job can be retried; this one is {state}"

@@ -65,10 +65,13 @@ pub fn replay(status: u16, content_type: Option<String>, body: Vec<u8>) -> Respo
     res
 }
 
-/// Whether a response is stored for replay: everything but server errors
-/// and rate limiting (a retry of those should run again).
+/// Whether a response is stored for replay: everything but server errors,
+/// rate limiting and quota refusals (a retry of those should run again:
+/// nothing was done, and the quota may have been raised since).
 pub fn storable(status: StatusCode) -> bool {
-    !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS
+    !status.is_server_error()
+        && status != StatusCode::TOO_MANY_REQUESTS
+        && status != StatusCode::PAYMENT_REQUIRED
 }
 
 /// The middleware (inside authentication).

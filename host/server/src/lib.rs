@@ -66,7 +66,9 @@ pub use config::Config;
 pub use error::ApiError;
 pub use state::AppState;
 
-use routes::{admin, draws, entries, jobs, lifecycle, log as log_routes, ops, pages, public};
+use routes::{
+    admin, draws, entries, jobs, lifecycle, log as log_routes, ops, pages, public, stats,
+};
 
 /// The router: private routes behind API keys, public routes behind a
 /// per-IP rate limit, and the operations routes.
@@ -81,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/draws/{id}/lock", post(lifecycle::lock_draw))
         .route("/v1/draws/{id}/execute", post(lifecycle::execute_draw))
         .route("/v1/draws/{id}/cancel", post(draws::cancel))
+        .route("/v1/stats", get(stats::get))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{id}/retry", post(jobs::retry))
         .route(

@@ -1,6 +1,12 @@
 //! Prometheus metrics: requests by route and status, a latency histogram
-//! per route, and draws by state (read from the database at scrape time, so
-//! every replica reports the same figure).
+//! per route, draws by state, and per organisation (label `org`, the org
+//! id) draws by state, usage against quotas and the time from lock to
+//! execution. The database figures are read at scrape time, so every
+//! replica reports the same ones and a restart loses nothing; the reads
+//! stay cheap however many entries there are: one grouped count over the
+//! `(org_id, state)` index and the `org_usage` table, one row per
+//! organisation, whose counters are kept in the transactions of the
+//! effects they count.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +16,8 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+
+use fairdraw_store::{OrgStats, QuotaKind};
 
 use crate::state::AppState;
 
@@ -51,8 +59,9 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition, with `draws` (state → count) appended.
-    pub fn render(&self, draws: &[(String, i64)]) -> String {
+    /// The Prometheus text exposition, with `draws` (state → count) and
+    /// each organisation's figures appended.
+    pub fn render(&self, draws: &[(String, i64)], orgs: &[OrgStats]) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP fairdraw_http_requests_total HTTP requests by method, route and status.\n",
@@ -101,7 +110,68 @@ impl Metrics {
         for (state, n) in draws {
             let _ = writeln!(out, "fairdraw_draws{{state=\"{state}\"}} {n}");
         }
+        render_orgs(&mut out, orgs);
         out
+    }
+}
+
+fn render_orgs(out: &mut String, orgs: &[OrgStats]) {
+    out.push_str("# HELP fairdraw_org_draws Draws by organisation and state.\n");
+    out.push_str("# TYPE fairdraw_org_draws gauge\n");
+    for o in orgs {
+        let org = escape(&o.usage.org_id);
+        for (state, n) in &o.draws_by_state {
+            let _ = writeln!(
+                out,
+                "fairdraw_org_draws{{org=\"{org}\",state=\"{state}\"}} {n}"
+            );
+        }
+    }
+    out.push_str(
+        "# HELP fairdraw_org_usage_total Usage counted against the quotas, by organisation and resource (draws created, entries imported, executions).\n",
+    );
+    out.push_str("# TYPE fairdraw_org_usage_total counter\n");
+    for o in orgs {
+        let org = escape(&o.usage.org_id);
+        for kind in QuotaKind::ALL {
+            let _ = writeln!(
+                out,
+                "fairdraw_org_usage_total{{org=\"{org}\",resource=\"{kind}\"}} {}",
+                o.usage.used(kind)
+            );
+        }
+    }
+    out.push_str(
+        "# HELP fairdraw_org_quota Quotas by organisation and resource (absent when unlimited).\n",
+    );
+    out.push_str("# TYPE fairdraw_org_quota gauge\n");
+    for o in orgs {
+        let org = escape(&o.usage.org_id);
+        for kind in QuotaKind::ALL {
+            if let Some(limit) = o.usage.limit(kind) {
+                let _ = writeln!(
+                    out,
+                    "fairdraw_org_quota{{org=\"{org}\",resource=\"{kind}\"}} {limit}"
+                );
+            }
+        }
+    }
+    out.push_str(
+        "# HELP fairdraw_org_lock_to_execution_seconds Time from lock to execution of executed draws, by organisation (the mean is _sum / _count).\n",
+    );
+    out.push_str("# TYPE fairdraw_org_lock_to_execution_seconds summary\n");
+    for o in orgs {
+        let org = escape(&o.usage.org_id);
+        let _ = writeln!(
+            out,
+            "fairdraw_org_lock_to_execution_seconds_sum{{org=\"{org}\"}} {}",
+            o.usage.lock_to_execution_ms as f64 / 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "fairdraw_org_lock_to_execution_seconds_count{{org=\"{org}\"}} {}",
+            o.usage.executions
+        );
     }
 }
 

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, draws, entries, events, jobs, lifecycle, log, ops, public, webhooks};
+use crate::routes::{
+    admin, draws, entries, events, jobs, lifecycle, log, ops, public, stats, webhooks,
+};
 
 struct BearerAuth;
 
@@ -38,6 +40,7 @@ impl Modify for BearerAuth {
         entries::upload, entries::list,
         lifecycle::lock_draw, lifecycle::execute_draw,
         jobs::list, jobs::retry,
+        stats::get,
         webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries,
         admin::list, admin::create, admin::revoke, admin::rotate,
         public::summary, public::lock_receipt, public::bundle, public::entrant, public::keys,
@@ -50,6 +53,7 @@ impl Modify for BearerAuth {
         (name = "draws", description = "Create, read, list and cancel draws"),
         (name = "entries", description = "Upload and list entries"),
         (name = "lifecycle", description = "Lock and execute"),
+        (name = "stats", description = "Usage against quotas and figures of the organisation's draws"),
         (name = "jobs", description = "Background jobs: the beacon poll and execution of drand draws, webhook deliveries"),
         (name = "webhooks", description = "Signed webhook deliveries (Standard Webhooks) of draw events, with their attempts"),
         (name = "admin", description = "API keys and the signing key (admin scope)"),

@@ -5,8 +5,8 @@ use crate::crypto::new_id;
 use crate::db::{RowExt, Tx, is_unique_violation, on_db, on_tx};
 use crate::log::NewLogEntry;
 use crate::{
-    Draw, DrawFilter, DrawState, NewDraw, NewEvent, NewJob, Store, StoreError, StoredBundle,
-    StoredEntry, StoredLock,
+    Draw, DrawFilter, DrawState, NewDraw, NewEvent, NewJob, QuotaKind, Store, StoreError,
+    StoredBundle, StoredEntry, StoredLock,
 };
 
 const DRAW_COLUMNS: &str = "id, org_id, title, rules, randomness, state, entry_count, eligible, total_tickets, \
@@ -84,14 +84,20 @@ pub struct ExecutionClaim {
 }
 
 impl Store {
-    /// Creates a draft draw.
+    /// Creates a draft draw, counted against the organisation's draws
+    /// quota in the same transaction.
+    ///
+    /// Fails with [`StoreError::QuotaExceeded`] (and creates nothing) when
+    /// the quota is used up.
     pub async fn create_draw(&self, new: &NewDraw, now: i64) -> Result<Draw, StoreError> {
         let id = new_id("drw")?;
         let sql = format!(
             "INSERT INTO draws (id, org_id, title, rules, randomness, state, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7) RETURNING {DRAW_COLUMNS}"
         );
-        let draw = on_db!(&self.db, p => {
+        let mut tx = self.db.begin().await?;
+        crate::usage::charge(&mut tx, &new.org_id, QuotaKind::Draws, 1, 0, now).await?;
+        let draw = on_tx!(&mut tx, c => {
             let r = sqlx::query(&sql)
                 .bind(&id)
                 .bind(&new.org_id)
@@ -100,10 +106,11 @@ impl Store {
                 .bind(&new.randomness)
                 .bind(now)
                 .bind(now)
-                .fetch_one(p)
+                .fetch_one(c)
                 .await?;
             draw_from(&r)?
         });
+        tx.commit().await?;
         Ok(draw)
     }
 
@@ -435,8 +442,12 @@ impl ExecutionClaim {
         Ok((lock, secret))
     }
 
-    /// Stores the bundle, queues the execution receipt's log entry and
-    /// makes the draw `executed`, atomically; durable when this returns.
+    /// Stores the bundle, queues the execution receipt's log entry, counts
+    /// the execution against the organisation's quota and makes the draw
+    /// `executed`, atomically; durable when this returns.
+    ///
+    /// Fails with [`StoreError::QuotaExceeded`] (the draw stays locked)
+    /// when the executions quota is used up.
     pub async fn commit(
         self,
         bundle: &[u8],
@@ -477,6 +488,20 @@ impl ExecutionClaim {
             Err(e) => return Err(e.into()),
         }
         crate::log::queue_entry(&mut self.tx, &id, log_entry, executed_at).await?;
+        let lock_ms = self
+            .draw
+            .locked_at
+            .map_or(0, |l| executed_at.saturating_sub(l).max(0));
+        let org_id = self.draw.org_id.clone();
+        crate::usage::charge(
+            &mut self.tx,
+            &org_id,
+            QuotaKind::Executions,
+            1,
+            lock_ms,
+            executed_at,
+        )
+        .await?;
         self.finish("executed", None, Some(executed_at), executed_at, events)
             .await
     }

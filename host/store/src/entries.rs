@@ -2,7 +2,9 @@
 
 use crate::db::{RowExt, Tx, on_db, on_tx};
 use crate::idempotency::{ABANDONED_AFTER_MS, IDEMPOTENCY_TTL_MS};
-use crate::{DrawState, IdempotencyClaim, Store, StoreError, StoredEntry, UploadOutcome};
+use crate::{
+    DrawState, IdempotencyClaim, QuotaKind, Store, StoreError, StoredEntry, UploadOutcome,
+};
 
 /// The response an idempotent upload stores with its entries, in the same
 /// transaction: `(status, content type, body)` built from the outcome.
@@ -30,6 +32,7 @@ pub const SQLITE_BATCH: usize = 1000;
 #[derive(Debug)]
 pub struct Upload {
     tx: Tx,
+    org_id: String,
     draw_id: String,
     collection: String,
     first_seq: i64,
@@ -62,6 +65,7 @@ impl Store {
         match count.transpose()? {
             Some(n) => Ok(Upload {
                 tx,
+                org_id: org_id.to_owned(),
                 draw_id: draw_id.to_owned(),
                 collection: collection.to_owned(),
                 first_seq: n,
@@ -231,6 +235,10 @@ impl Upload {
     ///
     /// When the same body was already uploaded to this collection, rolls back
     /// instead and returns the earlier upload with `duplicate: true`.
+    ///
+    /// The entries are counted against the organisation's entries quota in
+    /// the same transaction: an upload that would cross it fails with
+    /// [`StoreError::QuotaExceeded`] and adds nothing.
     pub async fn finish(
         mut self,
         body_sha256: &str,
@@ -271,6 +279,15 @@ impl Upload {
                 duplicate: true,
             });
         }
+        crate::usage::charge(
+            &mut self.tx,
+            &self.org_id,
+            QuotaKind::Entries,
+            count,
+            0,
+            self.now,
+        )
+        .await?;
         on_tx!(&mut self.tx, c => {
             sqlx::query("UPDATE draws SET entry_count = entry_count + $1 WHERE id = $2 AND state = $3")
                 .bind(count)

@@ -57,7 +57,10 @@
 //!   [`Store::sequence_log`]).
 //! - one event per state change, numbered per draw in commit order, and one
 //!   webhook delivery per endpoint and event, queued in the transaction of
-//!   the change (see [`NewEvent`]).
+//!   the change (see [`NewEvent`]);
+//! - usage counted exactly and quotas never crossed: each counter is bumped
+//!   by a conditional `UPDATE` in the transaction of its effect, so a
+//!   refused request leaves nothing behind (see [`Store::usage`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -74,6 +77,7 @@ mod model;
 mod orgs;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod usage;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -97,6 +101,7 @@ pub use log::{
 };
 pub use model::*;
 pub use orgs::OrgSigner;
+pub use usage::{OrgStats, QuotaChange, QuotaKind, Usage};
 
 use db::on_db;
 
@@ -139,6 +144,19 @@ pub enum StoreError {
     /// worker's write was refused.
     #[error("the job's lease expired and another worker took it over")]
     LeaseLost,
+    /// The request would take the organisation over a quota; nothing was
+    /// done.
+    #[error("the {quota} quota is {limit}, {usage} used; this would add {requested}")]
+    QuotaExceeded {
+        /// Which quota.
+        quota: QuotaKind,
+        /// Used so far.
+        usage: i64,
+        /// The quota.
+        limit: i64,
+        /// What the refused request would have added.
+        requested: i64,
+    },
     /// Stored data does not decode (a bug or manual edits).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

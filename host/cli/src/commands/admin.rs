@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use fairdraw_server::config::StoreConfig;
-use fairdraw_store::Store;
+use fairdraw_store::{QuotaChange, QuotaKind, Store};
 
 /// Manage organisations and keys directly in the database.
 #[derive(clap::Args, Debug)]
@@ -27,12 +27,57 @@ enum Command {
         /// The key id.
         key_id: String,
     },
+    /// Set or clear an organisation's quotas; prints its usage against them.
+    ///
+    /// Draws created, entries imported and executions are counted; a request
+    /// that would go over a quota is refused with 402 and does nothing.
+    /// Quotas not named are left as they are; `none` clears one.
+    SetQuota {
+        /// The organisation id (`org_…`).
+        org: String,
+        /// The draws quota: a number, or `none` for unlimited.
+        #[arg(long, value_name = "N|none")]
+        draws: Option<QuotaValue>,
+        /// The entries quota: a number, or `none` for unlimited.
+        #[arg(long, value_name = "N|none")]
+        entries: Option<QuotaValue>,
+        /// The executions quota: a number, or `none` for unlimited.
+        #[arg(long, value_name = "N|none")]
+        executions: Option<QuotaValue>,
+    },
     /// Rotate an organisation's signing key; the old key stays published.
     RotateKey {
         /// The organisation id (`org_…`).
         #[arg(long)]
         org: String,
     },
+}
+
+/// A quota given on the command line: a count, or `none` (unlimited).
+#[derive(Clone, Copy, Debug)]
+struct QuotaValue(Option<i64>);
+
+impl std::str::FromStr for QuotaValue {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" | "unlimited" => Ok(QuotaValue(None)),
+            n => match n.parse::<i64>() {
+                Ok(n) if n >= 0 => Ok(QuotaValue(Some(n))),
+                _ => Err(format!(
+                    "{s:?} is not a quota: give a count (0 or more) or `none`"
+                )),
+            },
+        }
+    }
+}
+
+fn show_quota(used: i64, limit: Option<i64>) -> String {
+    match limit {
+        Some(l) => format!("{used} of {l}"),
+        None => format!("{used} (no quota)"),
+    }
 }
 
 fn now_ms() -> i64 {
@@ -63,6 +108,23 @@ pub fn run(args: Args) -> Result<u8> {
             Command::RevokeKey { key_id } => {
                 let key = store.revoke_api_key(None, &key_id, now_ms()).await?;
                 outln!("Revoked {} (organisation {})", key.id, key.org_id);
+            }
+            Command::SetQuota {
+                org,
+                draws,
+                entries,
+                executions,
+            } => {
+                let change = QuotaChange {
+                    draws: draws.map(|q| q.0),
+                    entries: entries.map(|q| q.0),
+                    executions: executions.map(|q| q.0),
+                };
+                let u = store.set_quota(&org, &change, now_ms()).await?;
+                outln!("Usage of {org}:");
+                for kind in QuotaKind::ALL {
+                    outln!("  {:<11} {}", kind.as_str(), show_quota(u.used(kind), u.limit(kind)));
+                }
             }
             Command::RotateKey { org } => {
                 let key = store.rotate_signing_key(&org, now_ms()).await?;

@@ -84,6 +84,7 @@ pub fn validate_rules(v: &serde_json::Value) -> Result<(Rules, String), ApiError
     operation_id = "createDraw",post, path = "/v1/draws", tag = "draws", request_body = CreateDraw,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored response for 24 h")),
     responses((status = 201, body = DrawView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 402, body = Problem, description = "The draws quota is used up"),
         (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create(

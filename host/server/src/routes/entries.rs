@@ -172,6 +172,7 @@ fn state_conflict(e: StoreError) -> ApiError {
     request_body(content = String, content_type = "application/jsonl", description = "JSON Lines, a JSON array or CSV"),
     responses((status = 201, body = UploadView), (status = 200, body = UploadView, description = "Repeat of an earlier upload"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 402, body = Problem, description = "The upload would cross the entries quota; nothing was added"),
         (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn upload(
@@ -210,6 +211,13 @@ pub async fn upload(
     if draw.state != fairdraw_store::DrawState::Draft {
         return Err(state_conflict(StoreError::State(draw.state)));
     }
+    // 402 before reading a byte when the entries quota is used up; the
+    // exact check is in the upload's transaction, for the whole body.
+    state
+        .store
+        .usage(caller.org())
+        .await?
+        .check(fairdraw_store::QuotaKind::Entries, 1)?;
     let limit = state.limits.max_upload_bytes;
     let mut sink = Sink {
         state: &state,

@@ -430,6 +430,7 @@ fn realise(
     operation_id = "executeDraw",post, path = "/v1/draws/{id}/execute", tag = "lifecycle", request_body = ExecuteDraw,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ExecuteView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 402, body = Problem, description = "The executions quota is used up; the draw stays locked"),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 503, body = Problem)),
     security(("bearer" = [])))]
@@ -464,6 +465,15 @@ pub async fn execute_locked(
             available_at: crate::routes::rfc3339(at),
             retry_after: u64::try_from(wait).unwrap_or(1),
         });
+    }
+    // 402 before fetching anything when the executions quota is used up;
+    // the exact check is in the execution's transaction.
+    if draw.state == DrawState::Locked {
+        state
+            .store
+            .usage(org)
+            .await?
+            .check(fairdraw_store::QuotaKind::Executions, 1)?;
     }
     // A drand draw without a beacon in the body: fetch the declared round
     // through the beacon plugin, before the claim, so no database lock is

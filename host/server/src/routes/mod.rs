@@ -14,6 +14,7 @@ pub mod log;
 pub mod ops;
 pub mod pages;
 pub mod public;
+pub mod stats;
 #[allow(unused_qualifications)]
 pub mod webhooks;
 

@@ -41,7 +41,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
             )
         })
         .collect();
-    let mut res = state.metrics.render(&draws).into_response();
+    let orgs = state.store.all_org_stats().await?;
+    let mut res = state.metrics.render(&draws, &orgs).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

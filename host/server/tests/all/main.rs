@@ -32,6 +32,10 @@ mod pages;
 mod support;
 /// Tenancy: another organisation's key gets 404 or 401 on every private route.
 mod tenancy;
+/// Usage and quotas: the edge of each quota under two concurrent requests
+/// (exactly one passes, the other gets 402), `GET /v1/stats` and the
+/// per-organisation metrics.
+mod usage;
 /// Webhooks: signed deliveries to a real receiver, retries, dead letters,
 /// the private-address refusal, redirects, dedupe.
 mod webhooks;

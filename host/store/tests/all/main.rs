@@ -20,6 +20,9 @@ mod keys;
 mod log;
 /// Migrations, readiness and durability across a reopen.
 mod schema;
+/// Usage counters and quotas: exact under concurrency on both databases,
+/// and a refused request leaves nothing behind.
+mod usage;
 
 /// A fixed time for tests, Unix milliseconds.
 pub const NOW: i64 = 1_767_225_600_000;
