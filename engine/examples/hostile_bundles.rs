@@ -185,6 +185,7 @@ pub fn build(shape: &str) -> Vec<u8> {
             .collect(),
         randomness,
         locked_at: Timestamp::from_unix(1_767_312_000),
+        sequence: None,
     };
     let locked = lock(&request, &signer).expect("lock");
     let lock_json = locked.bundle.to_json();

@@ -372,6 +372,7 @@ pub fn generate_into(entries: u64, out: impl std::io::Write) -> std::io::Result<
             alternates: rules.alternates(),
             randomness: commit_reveal::declare(&REVEAL_SECRET).expect("32-byte secret"),
             locked_at: Timestamp::from_unix(LOCKED_AT),
+            sequence: None,
         };
         Signed::sign(payload, &signer).expect("payload is canonical JSON")
     };

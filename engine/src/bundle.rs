@@ -97,6 +97,12 @@ pub struct LockPayload {
     pub randomness: Declared,
     /// When the entries were locked.
     pub locked_at: Timestamp,
+    /// Protocol 2, optional: the signing organisation's draw number, gap-free
+    /// from 1, set by a service that keeps one counter per organisation (the
+    /// hosted API). In a transparency log, draw n+1 of a key without draw n
+    /// shows a draw that was locked and hidden (PROTOCOL.md §9.1, §14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
 }
 
 impl Payload for LockPayload {

@@ -546,6 +546,9 @@ pub struct LockRequest<'a> {
     pub randomness: Declared,
     /// The lock time (the caller reads the clock).
     pub locked_at: Timestamp,
+    /// The organisation's draw number, when the caller keeps one (protocol
+    /// 2; [`LockPayload::sequence`]).
+    pub sequence: Option<u64>,
 }
 
 /// A locked draw: the lock file and what the rules made of the entries.
@@ -632,6 +635,7 @@ pub fn lock_as<'a>(
         alternates: req.rules.alternates(),
         randomness: req.randomness.clone(),
         locked_at: req.locked_at,
+        sequence: req.sequence,
     };
     let bundle = BuiltBundle {
         fairdraw_bundle: BUNDLE_FORMAT,

@@ -272,6 +272,12 @@ pub fn verify_bundle_at_least(bytes: &[u8], expect: &Expectations, min_protocol:
             lock.randomness.describe(),
             lock.randomness.since_protocol()
         ))
+    } else if lock.sequence.is_some() && protocol < 2 {
+        Some(format!(
+            "the lock carries a draw sequence number, which needs protocol 2; it is protocol {protocol}"
+        ))
+    } else if lock.sequence == Some(0) {
+        Some("the draw sequence number is 0; an organisation's draws are numbered from 1".into())
     } else if protocol < min_protocol {
         Some(format!(
             "protocol version {protocol} is below the minimum version {min_protocol} asked for; \

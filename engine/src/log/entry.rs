@@ -1,5 +1,8 @@
 //! What a fairdraw log holds: one small entry per signed receipt.
 //!
+//! A lock's entry carries the organisation's draw sequence number when the
+//! lock has one, so a monitor sees a gap (a draw locked and never logged).
+//!
 //! An entry names the receipt by its hash ([`Signed::hash`]) with the draw id
 //! and the signing key's id, so a monitor reading the log sees every draw of
 //! every organisation (two locks for one draw id, a lock never executed)
@@ -41,6 +44,7 @@ pub enum EntryType {
 ///     draw_id: "acme-launch".into(),
 ///     key_id: Hash32([1; 32]),
 ///     hash: Hash32([2; 32]),
+///     sequence: Some(7),
 /// };
 /// let bytes = e.to_bytes();
 /// assert!(bytes.starts_with(br#"{"draw_id":"acme-launch","hash":"0202"#));
@@ -57,6 +61,10 @@ pub struct LogEntry {
     pub key_id: Hash32,
     /// The receipt hash.
     pub hash: Hash32,
+    /// A lock receipt's draw sequence number, when it has one
+    /// ([`LockPayload::sequence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
 }
 
 impl LogEntry {
@@ -67,6 +75,7 @@ impl LogEntry {
             draw_id: receipt.payload.draw_id.clone(),
             key_id: receipt.key_id,
             hash: receipt.hash()?,
+            sequence: receipt.payload.sequence,
         })
     }
 
@@ -77,6 +86,7 @@ impl LogEntry {
             draw_id: receipt.payload.draw_id.clone(),
             key_id: receipt.key_id,
             hash: receipt.hash()?,
+            sequence: None,
         })
     }
 

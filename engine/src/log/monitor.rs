@@ -18,6 +18,7 @@
 //!     draw_id: draw.into(),
 //!     key_id: Hash32([1; 32]),
 //!     hash: Hash32([h; 32]),
+//!     sequence: None,
 //! };
 //! let report = analyse(&[
 //!     entry(EntryType::Lock, "spring", 1),
@@ -125,6 +126,23 @@ pub enum Finding {
         /// The log indexes of its lock entries.
         indexes: Vec<u64>,
     },
+    /// A key's lock sequence numbers skip some: those draws were locked
+    /// (their numbers were taken) and kept out of the log.
+    SequenceGap {
+        /// The signing key's id.
+        key_id: Hash32,
+        /// The missing numbers, ascending (at most 100 listed).
+        missing: Vec<u64>,
+    },
+    /// One sequence number on the locks of two different draws of a key.
+    SequenceReused {
+        /// The signing key's id.
+        key_id: Hash32,
+        /// The number.
+        sequence: u64,
+        /// The draws that carry it.
+        draw_ids: Vec<String>,
+    },
     /// An execution receipt whose draw has no lock earlier in the log.
     ExecutedWithoutLoggedLock {
         /// The signing key's id.
@@ -192,6 +210,37 @@ pub fn analyse(entries: &[LogEntry]) -> MonitorReport {
                 }
                 executed.entry(key).or_insert(i);
             }
+        }
+    }
+    // Sequence numbers per key: every number from 1 to the highest seen
+    // is a lock that should be in the log.
+    let mut numbers: BTreeMap<Hash32, BTreeMap<u64, Vec<&str>>> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.r#type == EntryType::Lock) {
+        if let Some(n) = e.sequence {
+            let draws = numbers.entry(e.key_id).or_default().entry(n).or_default();
+            if !draws.contains(&e.draw_id.as_str()) {
+                draws.push(&e.draw_id);
+            }
+        }
+    }
+    for (key_id, seen) in &numbers {
+        let highest = seen.keys().next_back().copied().unwrap_or(0);
+        let missing: Vec<u64> = (1..=highest)
+            .filter(|n| !seen.contains_key(n))
+            .take(100)
+            .collect();
+        if !missing.is_empty() {
+            report.findings.push(Finding::SequenceGap {
+                key_id: *key_id,
+                missing,
+            });
+        }
+        for (n, draws) in seen.iter().filter(|(_, d)| d.len() > 1) {
+            report.findings.push(Finding::SequenceReused {
+                key_id: *key_id,
+                sequence: *n,
+                draw_ids: draws.iter().map(|d| (*d).to_owned()).collect(),
+            });
         }
     }
     for (key_id, draw_id) in locks.keys() {

@@ -2058,3 +2058,26 @@ fn wrong_key_is_refused_before_the_rules() {
         );
     }
 }
+
+/// The draw sequence number (protocol 2): numbered from 1, and absent from
+/// protocol 1 receipts; a numbered lock verifies.
+#[test]
+fn draw_sequence_numbers_are_checked_at_bundle() {
+    let numbered = edit(&drand_bundle(), |v| {
+        resign_lock(v, &operator(), |p| p.sequence = Some(7));
+        redraw(v, &operator());
+    });
+    let r = verify(&numbered);
+    assert!(r.verified(), "{:?}", r.first_failure());
+    let zero = op_lock_relinked(&drand_bundle(), |p| p.sequence = Some(0));
+    let f = verify(&zero).first_failure().cloned().unwrap();
+    assert_eq!(f.step, Step::Bundle);
+    assert!(f.detail.contains("numbered from 1"), "{}", f.detail);
+    let v1 = edit(&op_as_protocol_1(&drand_bundle()), |v| {
+        resign_lock(v, &operator(), |p| p.sequence = Some(1));
+        relink(v, &operator());
+    });
+    let f = verify(&v1).first_failure().cloned().unwrap();
+    assert_eq!(f.step, Step::Bundle);
+    assert!(f.detail.contains("needs protocol 2"), "{}", f.detail);
+}

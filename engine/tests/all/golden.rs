@@ -48,6 +48,7 @@ fn check_golden(dir: &str, protocol: u32) -> Report {
         collections: input.collections,
         randomness: input.randomness.clone(),
         locked_at: Timestamp::parse_canonical(&input.locked_at).unwrap(),
+        sequence: None,
     };
     let locked = lock_as(&request, &signer, protocol).unwrap();
     let lock_json = locked.bundle.to_json();

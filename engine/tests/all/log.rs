@@ -1089,3 +1089,47 @@ fn monitor_reads_entry_bundles_and_tile_paths() {
         "tile/entries/x001/000.p/10"
     );
 }
+
+/// Draw sequence numbers in the log: a number never logged is a gap, one
+/// number on two draws is reused; entries without numbers are not judged.
+#[test]
+fn monitor_finds_sequence_gaps_and_reuse() {
+    use fairdraw_engine::log::entry::{EntryType, LogEntry};
+    use fairdraw_engine::log::monitor::{Finding, analyse};
+    let lock = |key: u8, draw: &str, n: Option<u64>| LogEntry {
+        r#type: EntryType::Lock,
+        draw_id: draw.into(),
+        key_id: Hash32([key; 32]),
+        hash: Hash32([n.unwrap_or(0) as u8; 32]),
+        sequence: n,
+    };
+    let report = analyse(&[
+        lock(1, "a", Some(1)),
+        lock(1, "b", Some(2)),
+        lock(1, "e", Some(5)),
+        lock(1, "f", Some(5)),
+        lock(2, "x", Some(1)),
+        lock(2, "old", None),
+    ]);
+    assert_eq!(
+        report.findings,
+        [
+            Finding::SequenceGap {
+                key_id: Hash32([1; 32]),
+                missing: vec![3, 4]
+            },
+            Finding::SequenceReused {
+                key_id: Hash32([1; 32]),
+                sequence: 5,
+                draw_ids: vec!["e".into(), "f".into()]
+            },
+        ]
+    );
+    // The number is in the entry's bytes (and so in its leaf hash).
+    let bytes = lock(1, "a", Some(1)).to_bytes();
+    assert!(
+        String::from_utf8(bytes)
+            .unwrap()
+            .contains(r#""sequence":1"#)
+    );
+}

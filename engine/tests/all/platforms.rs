@@ -53,6 +53,7 @@ fn lock(rules: &Rules, collections: &BTreeMap<String, Vec<OwnedEntry>>) -> Resul
         collections: collections.clone(),
         randomness: spec.declared,
         locked_at: spec.locked_at,
+        sequence: None,
     };
     draw::lock(&req, &operator()).map(|_| ())
 }

@@ -276,6 +276,7 @@ impl Spec {
             collections: self.collections.clone(),
             randomness: self.declared.clone(),
             locked_at: self.locked_at,
+            sequence: None,
         };
         let locked = draw::lock(&req, &Signer::from_secret(self.secret)).expect("lock");
         locked.bundle.to_json()

@@ -273,6 +273,23 @@ impl Store {
 }
 
 impl LockClaim {
+    /// Takes the organisation's next draw sequence number (from 1,
+    /// gap-free) inside the claim: the number is spent only if the lock
+    /// commits, and concurrent locks of one organisation get distinct
+    /// numbers (the row lock on PostgreSQL; one writer on SQLite).
+    pub async fn next_sequence(&mut self) -> Result<u64, StoreError> {
+        let org = self.draw.org_id.clone();
+        let n: i64 = on_tx!(&mut self.tx, c => {
+            sqlx::query_scalar(
+                "UPDATE organizations SET draw_sequence = draw_sequence + 1 WHERE id = $1 RETURNING draw_sequence",
+            )
+            .bind(&org)
+            .fetch_one(c)
+            .await?
+        });
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("draw sequence {n}")))
+    }
+
     /// Every entry of the draw, in upload order, read inside the claim (no
     /// upload can slip in between).
     pub async fn entries(&mut self) -> Result<Vec<StoredEntry>, StoreError> {

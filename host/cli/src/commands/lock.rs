@@ -140,6 +140,7 @@ pub fn lock_inputs(
         collections,
         randomness,
         locked_at,
+        sequence: None,
     };
     let locked = lock(&request, &signer)?;
     f(&locked, secret)

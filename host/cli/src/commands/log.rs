@@ -29,8 +29,9 @@ pub struct Args {
 enum LogCommand {
     /// Fetch the log's checkpoint and every entry, check they match and that
     /// the log only grew since the last run, and list per signing key the
-    /// draws and the findings (a draw locked twice, an execution without a
-    /// logged lock). Exits 1 on a finding, so it can run from cron or CI.
+    /// draws and the findings (a draw locked twice, a gap in a key's draw
+    /// sequence numbers, an execution without a logged lock). Exits 1 on a
+    /// finding, so it can run from cron or CI.
     Monitor(MonitorArgs),
 }
 
@@ -186,6 +187,17 @@ fn monitor(args: MonitorArgs) -> Result<u8> {
                 } => outln!(
                     "FINDING: draw {draw_id:?} of key {key_id} was locked {} times (log entries {indexes:?}): a hidden re-draw",
                     indexes.len()
+                ),
+                Finding::SequenceGap { key_id, missing } => outln!(
+                    "FINDING: key {key_id} locked draws numbered {missing:?} that are not in the log: draws locked and hidden"
+                ),
+                Finding::SequenceReused {
+                    key_id,
+                    sequence,
+                    draw_ids,
+                } => outln!(
+                    "FINDING: key {key_id} gave draw number {sequence} to {} draws: {draw_ids:?}",
+                    draw_ids.len()
                 ),
                 Finding::ExecutedWithoutLoggedLock {
                     key_id,

@@ -1,7 +1,8 @@
 //! `fairdraw log monitor` against a real `fairdraw serve`: the demo draw's
 //! log reads clean twice; a second lock entry for the same draw (what an
-//! organiser who re-locks after seeing the outcome leaves in the log) and a
-//! state file that remembers another history are findings, exit 1.
+//! organiser who re-locks after seeing the outcome leaves in the log), a
+//! gap in the organisation's draw numbers and a state file that remembers
+//! another history are findings, exit 1.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -129,6 +130,9 @@ fn issue_14_log_monitor_reads_the_served_log_and_finds_a_hidden_redraw() {
         draw_id: demo.clone(),
         key_id,
         hash: Hash32([9; 32]),
+        // The demo's lock is draw 1 of its organisation; this one claims 3,
+        // so draw 2 was locked and never logged.
+        sequence: Some(3),
     };
     let entry = relock.to_bytes();
     let script = format!(
@@ -157,6 +161,13 @@ fn issue_14_log_monitor_reads_the_served_log_and_finds_a_hidden_redraw() {
     assert!(
         text(&found).contains(&format!(
             "FINDING: draw {demo:?} of key {key_id} was locked 2 times"
+        )),
+        "{}",
+        text(&found)
+    );
+    assert!(
+        text(&found).contains(&format!(
+            "FINDING: key {key_id} locked draws numbered [2] that are not in the log"
         )),
         "{}",
         text(&found)

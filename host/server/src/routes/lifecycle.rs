@@ -159,6 +159,8 @@ pub async fn lock_draw(
         Err(e) => return Err(lost(&state, &org, &id, e, "lock").await),
     };
     let stored = claim.entries().await?;
+    // Spent only if this lock commits (it is taken in the claim).
+    let sequence = claim.next_sequence().await?;
     let draw = claim.draw.clone();
     let secret = random_bytes::<32>()?;
     let (record, secret) = blocking(move || {
@@ -192,6 +194,7 @@ pub async fn lock_draw(
             collections,
             randomness,
             locked_at,
+            sequence: Some(sequence),
         };
         let locked = lock(&request, &signer)?;
         let lock_hash = locked

@@ -321,3 +321,30 @@ async fn rotation_keeps_old_bundles_verifiable() {
         app.cleanup().await;
     }
 }
+
+/// Each organisation numbers its locks from 1, gap-free, in the signed lock
+/// receipt: a second draw of one organisation is 2, another organisation's
+/// first is 1.
+#[tokio::test]
+async fn locks_carry_the_organisations_draw_sequence_number() {
+    for app in apps("life_sequence").await {
+        let k = app.admin.clone();
+        let (_, other) = app.org("Other").await;
+        let mut numbers = Vec::new();
+        for key in [&k, &k, &other] {
+            let id = app.draft(key, "secret").await;
+            app.upload_readme_entries(key, &id).await;
+            let lock = app
+                .post_json(&format!("/v1/draws/{id}/lock"), Some(key), &json!({}))
+                .await;
+            assert_eq!(lock.status, 200, "{}", String::from_utf8_lossy(&lock.bytes));
+            let file = app
+                .get(&format!("/v1/public/draws/{id}/lock-receipt"), None)
+                .await
+                .json();
+            numbers.push(file["lock"]["payload"]["sequence"].clone());
+        }
+        assert_eq!(numbers, [json!(1), json!(2), json!(1)]);
+        app.cleanup().await;
+    }
+}
