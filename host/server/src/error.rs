@@ -279,7 +279,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        if status.is_server_error() {
+        // A 503 is expected back-pressure (a relay not serving the round yet,
+        // a full stream limit), answered with Retry-After: a warning, not an
+        // error. Every other 5xx is the server's fault.
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %self, status = status.as_u16(), "request refused for now");
+        } else if status.is_server_error() {
             tracing::error!(error = %self, status = status.as_u16(), "request failed");
         }
         let problem = self.problem();

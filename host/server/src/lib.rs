@@ -60,7 +60,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use fairdraw_store::Store;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub use config::Config;
 pub use error::ApiError;
@@ -135,7 +135,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::NotFound("route for this method") })
         .layer(from_fn_with_state(state.clone(), metrics::track))
-        .layer(TraceLayer::new_for_http())
+        // 5xx answers are logged once, by `ApiError` with their cause; the
+        // trace layer's own failure line would repeat each at ERROR.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 
