@@ -7,6 +7,8 @@
 /// Running the binary in a scratch directory, and assertions on a run.
 mod support;
 
+/// `admin`: organisations and quotas on the embedded database.
+mod admin;
 /// Bad input of every kind: exit 2, one `error:` line naming the problem, no panic.
 mod bad_input;
 /// Entry files: JSON Lines, JSON array and CSV agree; malformed files name the line.
