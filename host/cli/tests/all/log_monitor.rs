@@ -4,32 +4,14 @@
 //! gap in the organisation's draw numbers and a state file that remembers
 //! another history are findings, exit 1.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use fairdraw_engine::encoding::Hash32;
 use fairdraw_engine::log::entry::{EntryType, LogEntry};
 use fairdraw_engine::merkle::leaf_hash;
 
-use crate::support::BIN;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+use crate::support::{BIN, serve_demo};
 
 fn monitor(base: &str, state: &std::path::Path) -> Output {
     Command::new(BIN)
@@ -50,41 +32,9 @@ fn text(o: &Output) -> String {
 #[test]
 fn issue_14_log_monitor_reads_the_served_log_and_finds_a_hidden_redraw() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let data = dir.path().join("data");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--dev",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("FAIRDRAW_DATA_DIR", &data)
-        .env("FAIRDRAW_LOG_ORIGIN", "fairdraw.test/log")
-        .env_remove("FAIRDRAW_MASTER_KEY")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let _server = Proc(child);
-    // The demo draw's id; stdout is drained for the server's whole life.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Demo draw:") {
-                let _ = tx.send(rest.split_whitespace().next().map(str::to_owned));
-            }
-        }
-    });
-    let demo = rx
-        .recv_timeout(Duration::from_secs(60))
-        .ok()
-        .flatten()
-        .expect("the demo draw's id");
+    let server = serve_demo(&data, &[]);
+    let (base, demo) = (server.base.clone(), server.draw.clone());
 
     // Both demo receipts sequenced: the monitor sees one key, one draw.
     let state = dir.path().join("monitor.json");

@@ -335,3 +335,81 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
     }
 }
+
+/// A child process, killed and reaped when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `fairdraw serve --dev --demo` on the embedded SQLite database.
+pub struct DemoServer {
+    /// The process, held so that dropping the server kills it.
+    _process: Proc,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The demo organisation's admin API key, as printed.
+    pub api_key: String,
+    /// The demo draw's id, as printed.
+    pub draw: String,
+}
+
+/// Starts `fairdraw serve --dev --demo` with its data in `data_dir`, the log
+/// origin `fairdraw.test/log` and `envs`, and waits for the demo's API key
+/// and draw id on its stdout. The stdout is drained for the server's whole
+/// life: a closed pipe would make its next line kill it.
+pub fn serve_demo(data_dir: &Path, envs: &[(&str, &str)]) -> DemoServer {
+    use std::io::{BufRead, BufReader};
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--dev", "--demo", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("FAIRDRAW_DATA_DIR", data_dir)
+        .env("FAIRDRAW_LOG_ORIGIN", "fairdraw.test/log")
+        .envs(envs.iter().copied())
+        .env_remove("FAIRDRAW_MASTER_KEY")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let proc = Proc(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            for label in ["API key:", "Demo draw:"] {
+                if let Some(rest) = line.strip_prefix(label) {
+                    let value = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send((label, value));
+                }
+            }
+        }
+    });
+    let (mut api_key, mut draw) = (None, None);
+    while api_key.is_none() || draw.is_none() {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(("API key:", v)) => api_key = Some(v),
+            Ok((_, v)) => draw = Some(v),
+            Err(e) => panic!("the demo server printed no API key and draw id: {e}"),
+        }
+    }
+    DemoServer {
+        _process: proc,
+        base: format!("http://127.0.0.1:{port}"),
+        api_key: api_key.unwrap_or_default(),
+        draw: draw.unwrap_or_default(),
+    }
+}

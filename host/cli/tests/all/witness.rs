@@ -4,10 +4,8 @@
 //! (crafted here with a second, test-held log key), and keep their state
 //! across a restart.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fairdraw_engine::encoding::Hash32;
@@ -15,25 +13,9 @@ use fairdraw_engine::log::{Checkpoint, Note, SignatureType, VerifierKey, consist
 use fairdraw_engine::merkle::{leaf_hash, root};
 use fairdraw_engine::receipt::Signer;
 
-use crate::support::{BIN, giveaway_dir};
+use crate::support::{BIN, Proc, free_port, giveaway_dir, serve_demo};
 
 const TEST_LOG: &str = "test.invalid/log";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -161,8 +143,7 @@ fn cosigned(base: &str, size: u64) -> usize {
 #[test]
 fn issue_14_two_witness_processes_cosign_and_refuse_forks_rollbacks_and_bad_proofs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (p1, p2, ps) = (free_port(), free_port(), free_port());
-    let base = format!("http://127.0.0.1:{ps}");
+    let (p1, p2) = (free_port(), free_port());
     let test_log = Signer::from_secret([42; 32]);
     let test_vkey = VerifierKey::for_signer(TEST_LOG, SignatureType::Ed25519, &test_log)
         .expect("vkey")
@@ -174,40 +155,11 @@ fn issue_14_two_witness_processes_cosign_and_refuse_forks_rollbacks_and_bad_proo
     );
     // The server first (the witnesses need its log key), with a demo draw
     // for an API key; the witnesses are down for now.
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--dev",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{ps}"),
-        ])
-        .env("FAIRDRAW_DATA_DIR", dir.path().join("data"))
-        .env("FAIRDRAW_LOG_ORIGIN", "fairdraw.test/log")
-        .env("FAIRDRAW_LOG_WITNESSES", &witnesses)
-        .env_remove("FAIRDRAW_MASTER_KEY")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = server.stdout.take().expect("stdout");
-    let server = Proc(server);
-    // Read the API key, then keep draining stdout so the server never
-    // writes to a closed pipe.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("API key:") {
-                let _ = tx.send(rest.split_whitespace().next().map(str::to_owned));
-            }
-        }
-    });
-    let key = rx
-        .recv_timeout(Duration::from_secs(60))
-        .ok()
-        .flatten()
-        .expect("the demo's API key");
+    let server = serve_demo(
+        &dir.path().join("data"),
+        &[("FAIRDRAW_LOG_WITNESSES", &witnesses)],
+    );
+    let (base, key) = (server.base.clone(), server.api_key.clone());
     let (status, log_vkey) = get(&format!("{base}/log/key"));
     assert_eq!(status, 200);
     let log_vkey = log_vkey.trim().to_owned();
