@@ -153,24 +153,12 @@ impl Pg {
 
     /// Rows of text columns from the test database.
     fn rows(&self, sql: &str) -> Vec<Vec<String>> {
-        use sqlx::{Connection, Row};
+        use sqlx::Connection;
         runtime().block_on(async {
             let mut c = sqlx::PgConnection::connect(&self.url)
                 .await
                 .expect("connect to the test database");
-            let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
-            rows.iter()
-                .map(|r| {
-                    (0..r.len())
-                        .map(|i| {
-                            r.try_get::<Option<String>, _>(i)
-                                .ok()
-                                .flatten()
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                })
-                .collect()
+            texts(&sqlx::query(sql).fetch_all(&mut c).await.expect(sql))
         })
     }
 
@@ -189,6 +177,26 @@ impl Pg {
     }
 }
 
+/// Every column of every row as text (NULL and non-text columns as "").
+fn texts<R: sqlx::Row>(rows: &[R]) -> Vec<Vec<String>>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    r.try_get::<Option<String>, _>(i)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn rand_u32() -> u32 {
     let mut b = [0u8; 4];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
@@ -203,7 +211,7 @@ impl Database {
         match self {
             Database::Postgres(pg) => pg.rows(sql),
             Database::Sqlite => {
-                use sqlx::{ConnectOptions, Row};
+                use sqlx::ConnectOptions;
                 let file = data_dir.join("fairdraw.sqlite3");
                 assert!(file.is_file(), "no SQLite database at {}", file.display());
                 runtime().block_on(async {
@@ -213,19 +221,7 @@ impl Database {
                         .connect()
                         .await
                         .expect("open the SQLite database");
-                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
-                    rows.iter()
-                        .map(|r| {
-                            (0..r.len())
-                                .map(|i| {
-                                    r.try_get::<Option<String>, _>(i)
-                                        .ok()
-                                        .flatten()
-                                        .unwrap_or_default()
-                                })
-                                .collect()
-                        })
-                        .collect()
+                    texts(&sqlx::query(sql).fetch_all(&mut c).await.expect(sql))
                 })
             }
         }
