@@ -314,15 +314,20 @@ fn log_signature_missing() {
     ));
 }
 
-#[test]
-fn log_signature_bad() {
-    let (leaf, mut p) = log_proof(5, 1);
+/// Rebuilds the proof's checkpoint note with its signature lines edited.
+fn edit_signatures(p: &mut LogProof, edit: impl FnOnce(&mut Vec<NoteSignature>)) {
     let mut sigs = p.checkpoint.signatures().to_vec();
-    sigs[0].signature[10] ^= 1;
+    edit(&mut sigs);
     let mut note = Note::new(p.checkpoint.text()).unwrap();
     sigs.into_iter()
         .for_each(|s| note.add_signature(s).unwrap());
     p.checkpoint = note;
+}
+
+#[test]
+fn log_signature_bad() {
+    let (leaf, mut p) = log_proof(5, 1);
+    edit_signatures(&mut p, |s| s[0].signature[10] ^= 1);
     assert_eq!(
         verify_log_proof(&policy(1), &leaf, &p),
         Err(LogError::LogSignatureBad(LOG_NAME.into()))
@@ -350,13 +355,8 @@ fn a_checkpoint_changed_after_signing_fails() {
 #[test]
 fn witness_signature_bad() {
     let (leaf, mut p) = log_proof(5, 1);
-    let mut sigs = p.checkpoint.signatures().to_vec();
     // The timestamp is covered by the signature: moving it earlier breaks it.
-    sigs[1].signature[7] ^= 1;
-    let mut note = Note::new(p.checkpoint.text()).unwrap();
-    sigs.into_iter()
-        .for_each(|s| note.add_signature(s).unwrap());
-    p.checkpoint = note;
+    edit_signatures(&mut p, |s| s[1].signature[7] ^= 1);
     assert_eq!(
         verify_log_proof(&policy(1), &leaf, &p),
         Err(LogError::WitnessSignatureBad(W1.into()))
@@ -366,12 +366,7 @@ fn witness_signature_bad() {
 #[test]
 fn malformed_cosignature_from_a_trusted_witness() {
     let (leaf, mut p) = log_proof(5, 1);
-    let mut sigs = p.checkpoint.signatures().to_vec();
-    sigs[1].signature.truncate(64);
-    let mut note = Note::new(p.checkpoint.text()).unwrap();
-    sigs.into_iter()
-        .for_each(|s| note.add_signature(s).unwrap());
-    p.checkpoint = note;
+    edit_signatures(&mut p, |s| s[1].signature.truncate(64));
     assert!(matches!(
         verify_log_proof(&policy(1), &leaf, &p),
         Err(LogError::MalformedCosignature { name, .. }) if name == W1
@@ -381,12 +376,7 @@ fn malformed_cosignature_from_a_trusted_witness() {
 #[test]
 fn cosignature_time_above_i64_is_refused() {
     let (leaf, mut p) = log_proof(5, 1);
-    let mut sigs = p.checkpoint.signatures().to_vec();
-    sigs[1].signature[0] = 0x80;
-    let mut note = Note::new(p.checkpoint.text()).unwrap();
-    sigs.into_iter()
-        .for_each(|s| note.add_signature(s).unwrap());
-    p.checkpoint = note;
+    edit_signatures(&mut p, |s| s[1].signature[0] = 0x80);
     assert!(matches!(
         verify_log_proof(&policy(1), &leaf, &p),
         Err(LogError::MalformedCosignature { .. })
