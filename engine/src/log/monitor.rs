@@ -71,10 +71,16 @@ pub fn tile_index_path(n: u64) -> String {
         .join("/")
 }
 
+/// How many entries bundle `n` of a tree of `size` entries holds:
+/// [`TILE_WIDTH`] when full, fewer for the last, partial one.
+pub fn entry_bundle_width(n: u64, size: u64) -> u64 {
+    size.saturating_sub(n * TILE_WIDTH).min(TILE_WIDTH)
+}
+
 /// The path of entry bundle `n` of a tree of `size` entries, below the
 /// log's prefix: `tile/entries/<N>` when full, `…/<N>.p/<W>` when partial.
 pub fn entry_bundle_path(n: u64, size: u64) -> String {
-    let width = size.saturating_sub(n * TILE_WIDTH).min(TILE_WIDTH);
+    let width = entry_bundle_width(n, size);
     let base = format!("tile/entries/{}", tile_index_path(n));
     if width == TILE_WIDTH {
         base

@@ -26,8 +26,9 @@ use crate::crypto::random_bytes;
 use crate::db::{Tx, on_db, on_tx};
 use crate::{Store, StoreError};
 
-/// Entries per tile (C2SP tlog-tiles).
-pub const TILE_WIDTH: u64 = 256;
+/// Entries per tile (C2SP tlog-tiles): the engine's, which the monitor reads
+/// the log with.
+pub use fairdraw_engine::log::monitor::TILE_WIDTH;
 
 /// What a log entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

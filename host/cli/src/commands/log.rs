@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use fairdraw_engine::encoding::Hash32;
 use fairdraw_engine::log::entry::LogEntry;
 use fairdraw_engine::log::monitor::{
-    Finding, TILE_WIDTH, analyse, entry_bundle_path, parse_entry_bundle,
+    Finding, TILE_WIDTH, analyse, entry_bundle_path, entry_bundle_width, parse_entry_bundle,
 };
 use fairdraw_engine::log::{Note, VerifierKey, checkpoint::verify_checkpoint};
 use fairdraw_engine::merkle;
@@ -93,7 +93,7 @@ fn monitor(args: MonitorArgs) -> Result<u8> {
     let mut entries = Vec::with_capacity(usize::try_from(checkpoint.size).unwrap_or(0));
     let mut leaves = Vec::with_capacity(entries.capacity());
     for n in 0..checkpoint.size.div_ceil(TILE_WIDTH) {
-        let width = (checkpoint.size - n * TILE_WIDTH).min(TILE_WIDTH);
+        let width = entry_bundle_width(n, checkpoint.size);
         let path = entry_bundle_path(n, checkpoint.size);
         let bytes = read_source(&format!("{base}/log/{path}"))?;
         for raw in parse_entry_bundle(&bytes, width).with_context(|| path.clone())? {
